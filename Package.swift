@@ -1,0 +1,55 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "snaplab",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "snaplab", targets: ["snaplab"]),
+        .library(name: "SnaplabCore", targets: ["SnaplabCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibvirt",
+            pkgConfig: "libvirt",
+            providers: [.apt(["libvirt-dev"])]
+        ),
+        .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
+        .target(
+            name: "SnaplabCore",
+            dependencies: [
+                "Libvirt",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SnaplabCommands",
+            dependencies: [
+                "SnaplabCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "snaplab", dependencies: ["SnaplabCommands"], swiftSettings: strict),
+        .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: strict),
+        .testTarget(name: "SnaplabCoreTests", dependencies: ["SnaplabCore"], swiftSettings: strict),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Libvirt", "SnaplabCore", "SnaplabCommands"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,29 @@
+import ArgumentParser
+import SnaplabCore
+
+extension HostCommand {
+    struct Init: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check that libvirt answers, create the storage pool and record the host.")
+
+        @OptionGroup var lab: LabOptions
+
+        @Option(help: "The libvirt connection URI.")
+        var uri = "qemu:///system"
+
+        @Option(help: "The libvirt storage pool for the lab's volumes.")
+        var poolName = "snaplab"
+
+        @Option(help: "The pool's directory. Default: STATE_DIR/pool.")
+        var poolPath: String?
+
+        @Option var output: OutputFormat = .table
+
+        func run() async throws {
+            let report = try await lab.openLab().initializeHost(uri: uri, poolName: poolName, poolPath: poolPath)
+            if output == .json { return try Printer.json(report) }
+            print("host \(report.host.name): \(report.host.uri) (libvirt \(report.libvirtVersion), qemu \(report.hypervisorVersion))")
+            print("pool \(report.host.poolName) at \(report.host.poolPath): \(ByteSize.format(report.poolAvailable)) free of \(ByteSize.format(report.poolCapacity))")
+        }
+    }
+}

@@ -1,0 +1,29 @@
+import ArgumentParser
+import SnaplabCore
+
+extension InstanceCommand {
+    struct Describe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show one instance, its volumes and its latest boot's phases.")
+
+        @OptionGroup var lab: LabOptions
+        @Argument(help: "The instance id (i-…).") var id: String
+        @Option var output: OutputFormat = .table
+
+        func run() async throws {
+            let description = try await lab.openLab().describeInstance(id)
+            if output == .json { return try Printer.json(description) }
+            let instance = description.instance
+            Printer.table(InstanceCommand.header, [InstanceCommand.row(instance)])
+            print("\nboot: \(instance.boot.kernel)\n      \(instance.boot.cmdline)\nconsole: \(instance.consolePath)\n")
+            Printer.table(VolumeCommand.header, VolumeCommand.rows(description.volumes))
+            if !description.bootMarkers.isEmpty {
+                print("")
+                Printer.table(["PHASE", "UPTIME", "DETAILS"], description.bootMarkers.map { marker in
+                    [marker.phase, String(format: "%.2f s", marker.uptime),
+                     marker.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
+                })
+            }
+        }
+    }
+}

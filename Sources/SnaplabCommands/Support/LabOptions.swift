@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import SnaplabCore
+
+/// Where the lab's state lives; shared by every command.
+struct LabOptions: ParsableArguments {
+    @Option(name: .customLong("state-dir"),
+            help: "The lab's state directory (catalog, consoles, pool). Default: $SNAPLAB_STATE_DIR or /var/lib/snaplab.")
+    var stateDirectory: String?
+
+    @Option(name: .customLong("image-cache"),
+            help: "Where image builds are cached. Default: $SNAPLAB_IMAGE_CACHE or STATE_DIR/image-cache.")
+    var imageCache: String?
+
+    var paths: LabPaths {
+        let environment = ProcessInfo.processInfo.environment
+        let state = stateDirectory ?? environment["SNAPLAB_STATE_DIR"] ?? "/var/lib/snaplab"
+        let cache = imageCache ?? environment["SNAPLAB_IMAGE_CACHE"]
+        return LabPaths(stateDirectory: URL(fileURLWithPath: state),
+                        imageCache: cache.map { URL(fileURLWithPath: $0) })
+    }
+
+    func openLab() throws -> Lab {
+        try Lab(paths: paths)
+    }
+}
+
+/// `--output table|json` for commands that show resources.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case table
+    case json
+}
+
+/// Parses repeated `--tag KEY=VALUE` options.
+enum TagParser {
+    static func parse(_ tags: [String]) throws -> [String: String] {
+        var result: [String: String] = [:]
+        for tag in tags {
+            guard let equals = tag.firstIndex(of: "="), equals != tag.startIndex else {
+                throw ValidationError("tag '\(tag)' is not KEY=VALUE")
+            }
+            result[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
+        }
+        return result
+    }
+}
+
+/// Runs a check inside `validate()`, turning the core's argument errors into usage errors.
+func validating<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as SnaplabError {
+        throw ValidationError(error.message)
+    }
+}

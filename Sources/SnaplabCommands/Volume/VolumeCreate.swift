@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import SnaplabCore
+
+extension VolumeCommand {
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a volume: an empty data disk, or a boot disk built from an image recipe.")
+
+        @OptionGroup var lab: LabOptions
+
+        @Option(help: "boot or data.")
+        var role: VolumeRole = .data
+
+        @Option(help: "Size (e.g. 64M, 1G). Data volumes need it; boot volumes from a recipe default to 256M.")
+        var size: String?
+
+        @Option(help: "Fill a boot volume with the OS built by this image recipe (e.g. images/tiny).")
+        var recipe: String?
+
+        @Option(help: "Extra mke2fs options for a recipe's boot filesystem.")
+        var mkfsOptions = ""
+
+        @Option(name: .customLong("tag"), help: "KEY=VALUE; repeat for more.")
+        var tags: [String] = []
+
+        @Option var output: OutputFormat = .table
+
+        func validate() throws {
+            if let size { _ = try validating { try ByteSize.parse(size) } }
+            if recipe != nil, role != .boot { throw ValidationError("--recipe makes a boot volume; add --role boot") }
+            if recipe == nil, size == nil { throw ValidationError("give --size (or --recipe for a boot volume)") }
+            _ = try TagParser.parse(tags)
+        }
+
+        func run() async throws {
+            let lab = try lab.openLab()
+            let tags = try TagParser.parse(tags)
+            let volume: Volume
+            if let recipe {
+                let parameters = ImageRecipe.Parameters(bootSize: try size.map(ByteSize.parse) ?? 256 << 20,
+                                                        mkfsOptions: mkfsOptions)
+                let build = try await ImageRecipe(directory: URL(fileURLWithPath: recipe))
+                    .build(parameters, cache: lab.paths.imageCache)
+                volume = try await lab.createBootVolume(from: build, tags: tags)
+            } else {
+                volume = try await lab.createVolume(role: role, size: try ByteSize.parse(size ?? ""), tags: tags)
+            }
+            if output == .json { return try Printer.json(volume) }
+            print(volume.id)
+        }
+    }
+}
+
+extension VolumeRole: ExpressibleByArgument {}

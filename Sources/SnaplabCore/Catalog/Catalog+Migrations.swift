@@ -1,0 +1,75 @@
+import GRDB
+
+extension Catalog {
+    /// Schema history. A shipped migration is never edited: add a new one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-hosts-volumes-instances") { db in
+            try db.create(table: "hosts") { table in
+                table.primaryKey("name", .text)
+                table.column("uri", .text).notNull()
+                table.column("poolName", .text).notNull()
+                table.column("poolPath", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "instances") { table in
+                table.primaryKey("id", .text)
+                table.column("host", .text).notNull().references("hosts", onDelete: .restrict)
+                table.column("state", .text).notNull().indexed()
+                table.column("stateReason", .text)
+                table.column("memoryMiB", .integer).notNull()
+                table.column("vcpus", .integer).notNull()
+                table.column("boot", .jsonText).notNull()
+                table.column("fsck", .text).notNull()
+                table.column("consolePath", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("launchedAt", .datetime)
+                table.column("tags", .jsonText).notNull()
+            }
+            try db.create(table: "volumes") { table in
+                table.primaryKey("id", .text)
+                table.column("host", .text).notNull().references("hosts", onDelete: .restrict)
+                table.column("role", .text).notNull()
+                table.column("size", .integer).notNull()
+                table.column("state", .text).notNull()
+                table.column("poolVolume", .text).notNull()
+                table.column("path", .text).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("instanceId", .text).indexed().references("instances", onDelete: .setNull)
+                table.column("device", .text)
+                table.column("deleteOnTermination", .boolean).notNull()
+                table.column("boot", .jsonText)
+                table.column("origin", .text)
+                table.column("tags", .jsonText).notNull()
+            }
+            // One device name per instance.
+            try db.create(index: "volumes_instance_device", on: "volumes", columns: ["instanceId", "device"],
+                          unique: true)
+        }
+        return migrator
+    }
+}
+
+extension Host: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "hosts"
+}
+
+extension Volume: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "volumes"
+    public enum Columns {
+        public static let id = Column("id")
+        public static let instanceId = Column("instanceId")
+        public static let state = Column("state")
+        public static let role = Column("role")
+        public static let createdAt = Column("createdAt")
+    }
+}
+
+extension Instance: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "instances"
+    public enum Columns {
+        public static let id = Column("id")
+        public static let state = Column("state")
+        public static let createdAt = Column("createdAt")
+    }
+}

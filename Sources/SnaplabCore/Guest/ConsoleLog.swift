@@ -1,0 +1,39 @@
+import Foundation
+
+/// An instance's serial console log file, appended to across boots.
+public struct ConsoleLog: Sendable {
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// The current end of the log: the offset where the next boot's output will start.
+    public func endOffset() -> UInt64 {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.uint64Value ?? 0
+    }
+
+    /// The log's text from `offset` on (lossy for bytes that are not UTF-8).
+    public func text(from offset: UInt64 = 0) -> String {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return "" }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: offset)
+            let data = try handle.readToEnd() ?? Data()
+            return String(decoding: data, as: UTF8.self)
+        } catch {
+            return ""
+        }
+    }
+
+    /// The last `lines` lines from `offset` on, for error messages.
+    public func tail(from offset: UInt64 = 0, lines: Int = 25) -> String {
+        let all = text(from: offset).split(whereSeparator: \.isNewline)
+        return all.suffix(lines).joined(separator: "\n")
+    }
+
+    public func markers(from offset: UInt64 = 0) -> [BootMarker] {
+        BootMarker.all(in: text(from: offset))
+    }
+}

@@ -1,0 +1,71 @@
+/// The libvirt domain definition of an instance: TCG (`type='qemu'`), direct kernel boot, virtio disks
+/// (vda boot, vdb… data), serial console to a file, and the guest-agent channel.
+struct DomainXML {
+    struct Disk {
+        var path: String
+        var device: String
+        /// Shows in the guest as /sys/block/DEV/serial, so the guest and its agent can name the volume.
+        var serial: String
+    }
+
+    static let metadataNamespace = "https://snaplab.dev/xmlns/instance/1"
+
+    var name: String
+    var memoryMiB: Int
+    var vcpus: Int
+    var kernel: String
+    var initrd: String
+    var cmdline: String
+    var disks: [Disk]
+    var consolePath: String
+    /// Written into the domain's metadata so anyone can tell which lab owns it.
+    var labStateDirectory: String
+
+    func render() -> String {
+        let diskXML = disks.map { disk in
+            """
+                <disk type='file' device='disk'>
+                  <driver name='qemu' type='qcow2' discard='unmap'/>
+                  <source file='\(XMLText.escape(disk.path))'/>
+                  <target dev='\(XMLText.escape(disk.device))' bus='virtio'/>
+                  <serial>\(XMLText.escape(disk.serial))</serial>
+                </disk>
+            """
+        }.joined(separator: "\n")
+        return """
+        <domain type='qemu'>
+          <name>\(XMLText.escape(name))</name>
+          <metadata>
+            <snaplab:instance xmlns:snaplab='\(Self.metadataNamespace)' id='\(XMLText.escape(name))' lab='\(XMLText.escape(labStateDirectory))'/>
+          </metadata>
+          <memory unit='MiB'>\(memoryMiB)</memory>
+          <vcpu>\(vcpus)</vcpu>
+          <os>
+            <type arch='x86_64' machine='pc'>hvm</type>
+            <kernel>\(XMLText.escape(kernel))</kernel>
+            <initrd>\(XMLText.escape(initrd))</initrd>
+            <cmdline>\(XMLText.escape(cmdline))</cmdline>
+          </os>
+          <features><acpi/></features>
+          <on_poweroff>destroy</on_poweroff>
+          <on_reboot>restart</on_reboot>
+          <on_crash>destroy</on_crash>
+          <devices>
+        \(diskXML)
+            <serial type='file'>
+              <source path='\(XMLText.escape(consolePath))' append='on'/>
+              <target port='0'/>
+            </serial>
+            <console type='file'>
+              <source path='\(XMLText.escape(consolePath))' append='on'/>
+              <target type='serial' port='0'/>
+            </console>
+            <channel type='unix'>
+              <target type='virtio' name='org.qemu.guest_agent.0'/>
+            </channel>
+            <memballoon model='none'/>
+          </devices>
+        </domain>
+        """
+    }
+}

@@ -1,0 +1,55 @@
+import Libvirt
+
+extension Hypervisor {
+    /// Defines (persistently) and starts a domain.
+    public func defineAndStart(xml: String, name: String) async throws(SnaplabError) {
+        try await call("starting domain \(name)") { connection in
+            let domain = try connection.defineDomain(xml: xml)
+            try domain.start()
+        }
+    }
+
+    public func startDomain(name: String) async throws(SnaplabError) {
+        try await call("starting domain \(name)") { try $0.lookupDomain(name: name).start() }
+    }
+
+    /// Asks the guest to power off (guest agent, else ACPI); returns at once.
+    public func requestShutdown(name: String) async throws(SnaplabError) {
+        try await call("shutting down domain \(name)") { try $0.lookupDomain(name: name).shutdown() }
+    }
+
+    /// Pulls the plug if the domain runs; a domain that is missing or already off is fine.
+    public func destroyDomain(name: String) async throws(SnaplabError) {
+        try await call("destroying domain \(name)") { connection in
+            guard let domain = try connection.findDomain(name: name), try domain.isActive() else { return }
+            try domain.destroy()
+        }
+    }
+
+    /// Removes the definition; a domain libvirt no longer knows is fine.
+    public func undefineDomain(name: String) async throws(SnaplabError) {
+        try await call("undefining domain \(name)") { connection in
+            try connection.findDomain(name: name)?.undefine()
+        }
+    }
+
+    /// The domain's state, or nil when libvirt knows no such domain.
+    public func domainState(name: String) async throws(SnaplabError) -> DomainState? {
+        try await call("reading state of domain \(name)") { connection in
+            try connection.findDomain(name: name)?.state()
+        }
+    }
+
+    public func domainXML(name: String) async throws(SnaplabError) -> String {
+        try await call("reading domain \(name)") { try $0.lookupDomain(name: name).xml() }
+    }
+
+    /// One raw guest-agent command (JSON in, JSON out).
+    public func agentCommand(domain name: String, json: String, timeoutSeconds: Int32) async throws(SnaplabError)
+        -> String
+    {
+        try await call("guest agent command on \(name)") { connection in
+            try connection.lookupDomain(name: name).agentCommand(json, timeoutSeconds: timeoutSeconds)
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+import Libvirt
+
+extension Hypervisor {
+    /// Makes sure a started, autostarting `dir` pool of that name exists at `path`.
+    public func ensurePool(name: String, path: String) async throws(SnaplabError) -> StoragePoolInfo {
+        try await call("preparing storage pool \(name)") { connection in
+            let pool: StoragePool
+            if let existing = try connection.findStoragePool(name: name) {
+                pool = existing
+            } else {
+                pool = try connection.defineStoragePool(xml: PoolXML(name: name, path: path).render())
+                try pool.build()
+            }
+            if try !pool.isActive() { try pool.start() }
+            try pool.setAutostart(true)
+            try pool.refresh()
+            return try pool.info()
+        }
+    }
+
+    /// Creates an empty qcow2 (compat 1.1) volume, or, with `backingPath`, a copy-on-write overlay on it.
+    public func createVolume(pool: String, name: String, capacity: UInt64, backingPath: String? = nil)
+        async throws(SnaplabError) -> (path: String, info: StorageVolumeInfo)
+    {
+        let xml = VolumeXML(name: name, capacity: capacity, backingPath: backingPath).render()
+        return try await call("creating volume \(name)") { connection in
+            let volume = try connection.lookupStoragePool(name: pool).createVolume(xml: xml)
+            return (try volume.path(), try volume.info())
+        }
+    }
+
+    /// Creates a qcow2 volume and fills it with a local qcow2 file's bytes (streamed through libvirt).
+    public func importVolume(pool: String, name: String, capacity: UInt64, from file: URL)
+        async throws(SnaplabError) -> (path: String, info: StorageVolumeInfo)
+    {
+        let xml = VolumeXML(name: name, capacity: capacity, backingPath: nil).render()
+        return try await call("importing \(file.path) as volume \(name)") { connection in
+            let storagePool = try connection.lookupStoragePool(name: pool)
+            let volume = try storagePool.createVolume(xml: xml)
+            do {
+                try volume.upload(contentsOf: file)
+            } catch {
+                try? volume.delete()
+                throw error
+            }
+            try storagePool.refresh()
+            let refreshed = try storagePool.lookupVolume(name: name)
+            return (try refreshed.path(), try refreshed.info())
+        }
+    }
+
+    /// Deletes a volume; a volume that is already gone is not an error.
+    public func deleteVolume(pool: String, name: String) async throws(SnaplabError) {
+        try await call("deleting volume \(name)") { connection in
+            let storagePool = try connection.lookupStoragePool(name: pool)
+            try storagePool.findVolume(name: name)?.delete()
+        }
+    }
+
+    public func volumeInfo(pool: String, name: String) async throws(SnaplabError) -> StorageVolumeInfo? {
+        try await call("reading volume \(name)") { connection in
+            try connection.lookupStoragePool(name: pool).findVolume(name: name)?.info()
+        }
+    }
+}

@@ -1,0 +1,34 @@
+/// A qcow2 storage volume definition. Always compat 1.1: libvirt's default (0.10, qcow2 v2) cannot hold the
+/// persistent dirty bitmaps that checkpoints and incremental snapshots need.
+struct VolumeXML {
+    var name: String
+    var capacity: UInt64
+    /// A copy-on-write overlay on this (qcow2) file, when set.
+    var backingPath: String?
+
+    func render() -> String {
+        var xml = """
+        <volume type='file'>
+          <name>\(XMLText.escape(name))</name>
+          <capacity unit='bytes'>\(capacity)</capacity>
+          <allocation unit='bytes'>0</allocation>
+          <target>
+            <format type='qcow2'/>
+            <permissions><mode>0644</mode></permissions>
+            <compat>1.1</compat>
+          </target>
+
+        """
+        if let backingPath {
+            xml += """
+              <backingStore>
+                <path>\(XMLText.escape(backingPath))</path>
+                <format type='qcow2'/>
+              </backingStore>
+
+            """
+        }
+        xml += "</volume>\n"
+        return xml
+    }
+}

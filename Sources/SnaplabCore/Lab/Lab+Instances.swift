@@ -1,0 +1,180 @@
+import Foundation
+import Libvirt
+
+extension Lab {
+    /// Launches an instance from a boot volume and data volumes; returns once the guest printed `ready`.
+    public func runInstance(_ request: LaunchRequest) async throws(SnaplabError) -> Instance {
+        try request.validate()
+        let bootVolume = try await catalog.volume(request.bootVolumeId)
+        guard bootVolume.role == .boot else {
+            throw SnaplabError(.invalidArgument, "volume \(bootVolume.id) is a \(bootVolume.role.rawValue) volume; boot from a boot volume")
+        }
+        var attachments = [VolumeAttachment(volumeId: bootVolume.id, device: "vda",
+                                            deleteOnTermination: request.deleteBootOnTermination)]
+        var disks = [DomainXML.Disk(path: bootVolume.path, device: "vda", serial: bootVolume.id)]
+        for (index, wanted) in request.dataVolumes.enumerated() {
+            let volume = try await catalog.volume(wanted.volumeId)
+            guard volume.role == .data else {
+                throw SnaplabError(.invalidArgument, "volume \(volume.id) is a boot volume; attach data volumes only")
+            }
+            guard volume.host == bootVolume.host else {
+                throw SnaplabError(.invalidArgument, "volume \(volume.id) is on host \(volume.host), the boot volume on \(bootVolume.host)")
+            }
+            let device = LaunchRequest.dataDevice(index)
+            attachments.append(VolumeAttachment(volumeId: volume.id, device: device,
+                                                deleteOnTermination: wanted.deleteOnTermination))
+            disks.append(DomainXML.Disk(path: volume.path, device: device, serial: volume.id))
+        }
+        guard let boot = request.bootOverride ?? bootVolume.boot else {
+            throw SnaplabError(.invalidArgument, "boot volume \(bootVolume.id) records no kernel to boot; pass --kernel, --initrd and --cmdline")
+        }
+        for file in [boot.kernel, boot.initrd] where !FileManager.default.fileExists(atPath: file) {
+            throw SnaplabError(.notFound, "boot file \(file) is missing; rebuild the boot volume or pass --kernel/--initrd")
+        }
+
+        let host = try await catalog.host(named: bootVolume.host)
+        let hypervisor = try await hypervisor(for: host)
+        let id = ResourceID.generate(.instance)
+        let console = ConsoleLog(path: paths.console(of: id).path)
+        let instance = Instance(id: id, host: host.name, state: .pending, memoryMiB: request.memoryMiB,
+                                vcpus: request.vcpus, boot: boot, fsck: request.fsck, consolePath: console.path,
+                                tags: request.tags)
+        try await catalog.insert(instance, attaching: attachments)
+        let xml = DomainXML(name: instance.domainName, memoryMiB: request.memoryMiB, vcpus: request.vcpus,
+                            kernel: boot.kernel, initrd: boot.initrd,
+                            cmdline: Self.kernelCommandLine(boot: boot, instance: instance),
+                            disks: disks, consolePath: console.path,
+                            labStateDirectory: paths.stateDirectory.path).render()
+        let events = try await hypervisor.lifecycleEvents()
+        do throws(SnaplabError) {
+            try await hypervisor.defineAndStart(xml: xml, name: instance.domainName)
+        } catch {
+            // Nothing ran: undo the definition and the catalog rows so the failed launch changes nothing.
+            try? await hypervisor.undefineDomain(name: instance.domainName)
+            try? await catalog.abandonLaunch(id)
+            try? FileManager.default.removeItem(atPath: console.path)
+            throw error
+        }
+        return try await awaitBoot(instance, hypervisor: hypervisor, events: events, logOffset: 0,
+                                   timeout: request.readyTimeout)
+    }
+
+    /// Powers an instance off: asks the guest (agent, else ACPI), and pulls the plug after `timeout`
+    /// (or at once with `force`).
+    public func stopInstance(_ id: String, force: Bool = false, timeout: Duration = .seconds(120))
+        async throws(SnaplabError) -> Instance
+    {
+        let instance = try await refreshedInstance(id)
+        if instance.state == .stopped { return instance }
+        try await catalog.transitionInstance(id, to: .stopping)
+        let hypervisor = try await hypervisor(forHostNamed: instance.host)
+        let reason = try await powerOff(instance, hypervisor: hypervisor, force: force, timeout: timeout)
+        return try await catalog.transitionInstance(id, to: .stopped, reason: reason)
+    }
+
+    /// Boots a stopped instance again; returns once the guest printed `ready`.
+    public func startInstance(_ id: String, readyTimeout: Duration = .seconds(300)) async throws(SnaplabError)
+        -> Instance
+    {
+        let instance = try await refreshedInstance(id)
+        if instance.state == .running { return instance }
+        try await catalog.transitionInstance(id, to: .pending)
+        let hypervisor = try await hypervisor(forHostNamed: instance.host)
+        let offset = ConsoleLog(path: instance.consolePath).endOffset()
+        let events = try await hypervisor.lifecycleEvents()
+        do throws(SnaplabError) {
+            try await hypervisor.startDomain(name: instance.domainName)
+        } catch {
+            _ = try? await catalog.transitionInstance(id, to: .stopped, reason: "start failed: \(error.message)")
+            throw error
+        }
+        return try await awaitBoot(instance, hypervisor: hypervisor, events: events, logOffset: offset,
+                                   timeout: readyTimeout)
+    }
+
+    /// Removes an instance: its domain goes, its boot volume goes (unless kept), its data volumes stay unless
+    /// they were marked delete-on-termination or `deleteDataVolumes` says so.
+    public func terminateInstance(_ id: String, deleteDataVolumes: Bool = false, keepBootVolume: Bool = false)
+        async throws(SnaplabError) -> Instance
+    {
+        let instance = try await catalog.instance(id)
+        if instance.state == .terminated { return instance }
+        try await catalog.transitionInstance(id, to: .shuttingDown)
+        let host = try await catalog.host(named: instance.host)
+        let hypervisor = try await hypervisor(for: host)
+        try await hypervisor.destroyDomain(name: instance.domainName)
+        try await hypervisor.undefineDomain(name: instance.domainName)
+        try await catalog.setDeleteOnTermination(instance: id, data: deleteDataVolumes ? true : nil,
+                                                 boot: keepBootVolume ? false : nil)
+        let doomed = try await catalog.finishTermination(id)
+        for volume in doomed {
+            try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)
+            try await catalog.deleteVolume(volume.id)
+        }
+        return try await catalog.instance(id)
+    }
+
+    public func instances() async throws(SnaplabError) -> [Instance] {
+        var result: [Instance] = []
+        for instance in try await catalog.instances() {
+            result.append(try await refreshed(instance))
+        }
+        return result
+    }
+
+    /// The instance with its state reconciled against libvirt.
+    public func refreshedInstance(_ id: String) async throws(SnaplabError) -> Instance {
+        try await refreshed(try await catalog.instance(id))
+    }
+
+    /// The instance, its volumes and the markers of its latest boot.
+    public func describeInstance(_ id: String) async throws(SnaplabError) -> InstanceDescription {
+        let instance = try await refreshedInstance(id)
+        let volumes = try await catalog.volumes(attachedTo: id)
+        let console = ConsoleLog(path: instance.consolePath)
+        let markers = console.markers()
+        let lastBoot = markers.lastIndex { $0.phase == "initramfs" }.map { Array(markers[$0...]) } ?? markers
+        return InstanceDescription(instance: instance, volumes: volumes, bootMarkers: lastBoot)
+    }
+
+    /// The serial console log (every boot, oldest first).
+    public func consoleText(_ id: String) async throws(SnaplabError) -> String {
+        let instance = try await catalog.instance(id)
+        return ConsoleLog(path: instance.consolePath).text()
+    }
+
+    /// Runs a program in a running instance through the guest agent.
+    public func exec(_ id: String, _ arguments: [String], input: Data? = nil, timeout: Duration = .seconds(120))
+        async throws(SnaplabError) -> ExecResult
+    {
+        let instance = try await refreshedInstance(id)
+        guard instance.state == .running else {
+            throw SnaplabError(.invalidState, "instance \(id) is \(instance.state.rawValue); start it before running commands in it")
+        }
+        let hypervisor = try await hypervisor(forHostNamed: instance.host)
+        return try await GuestAgent(hypervisor: hypervisor, domain: instance.domainName)
+            .exec(arguments, input: input, timeout: timeout)
+    }
+
+    static func kernelCommandLine(boot: BootSettings, instance: Instance) -> String {
+        "\(boot.cmdline) snaplab.fsck=\(instance.fsck.rawValue) snaplab.hostname=\(instance.id)"
+    }
+
+    /// A running instance whose domain is gone or off (the guest powered itself off, or someone destroyed it)
+    /// is recorded as stopped.
+    private func refreshed(_ instance: Instance) async throws(SnaplabError) -> Instance {
+        guard instance.state == .running else { return instance }
+        let hypervisor = try await hypervisor(forHostNamed: instance.host)
+        let state = try await hypervisor.domainState(name: instance.domainName)
+        guard state == nil || state == .shutoff || state == .crashed else { return instance }
+        let reason = state == nil ? "its libvirt domain disappeared" : "the guest stopped by itself"
+        return try await catalog.transitionInstance(instance.id, to: .stopped, reason: reason)
+    }
+}
+
+/// `instance describe`: the instance, its attached volumes and its latest boot's phase markers.
+public struct InstanceDescription: Sendable, Codable {
+    public var instance: Instance
+    public var volumes: [Volume]
+    public var bootMarkers: [BootMarker]
+}

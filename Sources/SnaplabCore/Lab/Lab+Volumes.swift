@@ -1,0 +1,116 @@
+import Libvirt
+import Crypto
+import Foundation
+
+extension Lab {
+    /// Creates an empty qcow2 volume (a data disk, or a boot disk to be filled later).
+    public func createVolume(role: VolumeRole, size: UInt64, tags: [String: String] = [:])
+        async throws(SnaplabError) -> Volume
+    {
+        guard size >= 1 << 20 else {
+            throw SnaplabError(.invalidArgument, "a volume must be at least 1 MiB; asked for \(size) bytes")
+        }
+        let host = try await catalog.host(named: defaultHostName)
+        return try await provisionVolume(role: role, size: size, host: host, tags: tags, boot: nil, origin: nil) {
+            (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
+            try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(id), capacity: size)
+        }
+    }
+
+    /// Creates a boot volume holding the OS of an image build, and records how to boot it.
+    public func createBootVolume(from build: ImageBuild, tags: [String: String] = [:]) async throws(SnaplabError)
+        -> Volume
+    {
+        let host = try await catalog.host(named: defaultHostName)
+        let size = try QcowHeader.virtualSize(of: build.bootImage)
+        let boot = BootSettings(kernel: try await storeBootArtifact(build.kernel, suffix: "vmlinuz"),
+                                initrd: try await storeBootArtifact(build.initrd, suffix: "initrd.img"),
+                                cmdline: build.cmdline)
+        let origin = "recipe \(build.directory.lastPathComponent) (kernel \(build.kernelVersion))"
+        return try await provisionVolume(role: .boot, size: size, host: host, tags: tags, boot: boot, origin: origin) {
+            (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
+            try await hypervisor.importVolume(pool: host.poolName, name: Self.poolVolumeName(id), capacity: size,
+                                              from: build.bootImage)
+        }
+    }
+
+    /// Records the volume as `creating`, makes it on the host, then marks it `available`; on failure the row
+    /// goes away again, so a failed create leaves nothing behind.
+    private func provisionVolume(
+        role: VolumeRole, size: UInt64, host: Host, tags: [String: String], boot: BootSettings?, origin: String?,
+        make: (Hypervisor, String) async throws(SnaplabError) -> (path: String, info: Libvirt.StorageVolumeInfo)
+    ) async throws(SnaplabError) -> Volume {
+        let hypervisor = try await hypervisor(for: host)
+        let id = ResourceID.generate(.volume)
+        var volume = Volume(id: id, host: host.name, role: role, size: size, state: .creating,
+                            poolVolume: Self.poolVolumeName(id), path: "", boot: boot, origin: origin, tags: tags)
+        try await catalog.insert(volume)
+        do throws(SnaplabError) {
+            let made = try await make(hypervisor, id)
+            volume.path = made.path
+            volume.size = made.info.capacity
+            volume.state = .available
+            try await catalog.update(volume)
+            return volume
+        } catch {
+            try? await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)
+            try? await catalog.deleteVolume(id)
+            throw error
+        }
+    }
+
+    public func volumes() async throws(SnaplabError) -> [Volume] {
+        try await catalog.volumes()
+    }
+
+    public func volume(_ id: String) async throws(SnaplabError) -> Volume {
+        try await catalog.volume(id)
+    }
+
+    /// Deletes an available volume; one attached to an instance (running or stopped) is refused.
+    public func deleteVolume(_ id: String) async throws(SnaplabError) {
+        let volume = try await catalog.volume(id)
+        if volume.state == .inUse {
+            throw SnaplabError(.invalidState,
+                               "volume \(id) is in-use by instance \(volume.instanceId ?? "?"); terminate that instance (or detach the volume) first")
+        }
+        try await catalog.transitionVolume(id, from: [.available, .error, .creating], to: .deleting)
+        let host = try await catalog.host(named: volume.host)
+        try await hypervisor(for: host).deleteVolume(pool: host.poolName, name: volume.poolVolume)
+        try await catalog.deleteVolume(id)
+    }
+
+    static func poolVolumeName(_ id: String) -> String { "\(id).qcow2" }
+
+    /// Copies a kernel or initramfs into the lab, named by its SHA-256, and returns its path.
+    func storeBootArtifact(_ file: URL, suffix: String) async throws(SnaplabError) -> String {
+        let directory = paths.bootArtifacts
+        do {
+            return try await BlockingPool.run { try Self.storeContentAddressed(file, suffix: suffix, in: directory) }
+        } catch {
+            throw error as? SnaplabError ?? SnaplabError(.io, "cannot store \(file.path)", cause: error)
+        }
+    }
+
+    private static func storeContentAddressed(_ file: URL, suffix: String, in directory: URL)
+        throws(SnaplabError) -> String
+    {
+        guard let data = FileManager.default.contents(atPath: file.path) else {
+            throw SnaplabError(.io, "cannot read \(file.path)")
+        }
+        let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        let target = directory.appendingPathComponent("\(digest.prefix(32))-\(suffix)")
+        if FileManager.default.fileExists(atPath: target.path) { return target.path }
+        let temporary = directory.appendingPathComponent(".\(UUID().uuidString)")
+        do {
+            try data.write(to: temporary)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
+            if rename(temporary.path, target.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw SnaplabError(.io, "cannot store \(file.lastPathComponent) in \(directory.path)",
+                               cause: error)
+        }
+        return target.path
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Synchronization
+
+/// The controller: every front end (CLI, API, daemon) drives the lab through this one object.
+public final class Lab: Sendable {
+    public let paths: LabPaths
+    public let catalog: Catalog
+    /// The host new resources go to until multi-host placement exists.
+    public let defaultHostName = "local"
+    private let hypervisors = Mutex<[String: Hypervisor]>([:])
+
+    public init(paths: LabPaths) throws(SnaplabError) {
+        self.paths = paths
+        try Directories.create(paths.stateDirectory)
+        try Directories.create(paths.consoles)
+        try Directories.create(paths.bootArtifacts)
+        catalog = try Catalog(path: paths.catalog.path)
+    }
+
+    /// The libvirt connection of `host`, opened on first use and kept.
+    public func hypervisor(for host: Host) async throws(SnaplabError) -> Hypervisor {
+        if let open = hypervisors.withLock({ $0[host.name] }), open.uri == host.uri { return open }
+        let connected = try await Hypervisor.connect(uri: host.uri)
+        remember(connected, for: host)
+        return connected
+    }
+
+    func remember(_ hypervisor: Hypervisor, for host: Host) {
+        hypervisors.withLock { $0[host.name] = hypervisor }
+    }
+
+    public func hypervisor(forHostNamed name: String) async throws(SnaplabError) -> Hypervisor {
+        try await hypervisor(for: try await catalog.host(named: name))
+    }
+}

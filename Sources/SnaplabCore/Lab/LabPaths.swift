@@ -1,0 +1,24 @@
+import Foundation
+
+/// Where a lab keeps its state on the controller's machine. A value type of computed paths.
+public struct LabPaths: Sendable, Equatable {
+    public let stateDirectory: URL
+    /// Where image builds are cached; shared between labs when SNAPLAB_IMAGE_CACHE says so.
+    public let imageCache: URL
+
+    public init(stateDirectory: URL, imageCache: URL? = nil) {
+        self.stateDirectory = stateDirectory.standardizedFileURL
+        self.imageCache = imageCache ?? stateDirectory.appendingPathComponent("image-cache")
+    }
+
+    public var catalog: URL { stateDirectory.appendingPathComponent("catalog.sqlite") }
+    public var consoles: URL { stateDirectory.appendingPathComponent("consoles") }
+    /// Kernels and initramfs files, named by content.
+    public var bootArtifacts: URL { stateDirectory.appendingPathComponent("boot") }
+    /// The default storage pool directory.
+    public var defaultPool: URL { stateDirectory.appendingPathComponent("pool") }
+
+    public func console(of instanceId: String) -> URL {
+        consoles.appendingPathComponent("\(instanceId).log")
+    }
+}

@@ -1,0 +1,18 @@
+import Foundation
+
+/// A libvirt host the lab runs instances on, with the storage pool its volumes live in.
+public struct Host: Codable, Sendable, Equatable {
+    public var name: String
+    public var uri: String
+    public var poolName: String
+    public var poolPath: String
+    public var createdAt: Date
+
+    public init(name: String, uri: String, poolName: String, poolPath: String, createdAt: Date = Date()) {
+        self.name = name
+        self.uri = uri
+        self.poolName = poolName
+        self.poolPath = poolPath
+        self.createdAt = createdAt
+    }
+}

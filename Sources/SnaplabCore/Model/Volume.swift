@@ -1,0 +1,75 @@
+import Foundation
+
+/// What a volume is for: the disk an instance boots from, or one of its data disks.
+public enum VolumeRole: String, Codable, Sendable, CaseIterable {
+    case boot
+    case data
+}
+
+/// EC2's volume states.
+public enum VolumeState: String, Codable, Sendable {
+    case creating
+    case available
+    case inUse = "in-use"
+    case deleting
+    case error
+}
+
+/// A qcow2 volume in a host's libvirt storage pool.
+public struct Volume: Codable, Sendable, Equatable {
+    public var id: String
+    public var host: String
+    public var role: VolumeRole
+    /// Virtual size in bytes.
+    public var size: UInt64
+    public var state: VolumeState
+    /// The volume's name inside the libvirt pool.
+    public var poolVolume: String
+    /// The qcow2 file on its host.
+    public var path: String
+    public var createdAt: Date
+    /// The instance the volume is attached to (until that instance is terminated).
+    public var instanceId: String?
+    /// The guest device (`vda` is the boot disk, `vdb`… data disks).
+    public var device: String?
+    /// Removed with its instance on terminate (EC2's DeleteOnTermination).
+    public var deleteOnTermination: Bool
+    /// How to boot an OS from this volume, when it holds one.
+    public var boot: BootSettings?
+    /// Where its contents came from (e.g. a recipe build), for humans.
+    public var origin: String?
+    public var tags: [String: String]
+
+    public init(id: String, host: String, role: VolumeRole, size: UInt64, state: VolumeState, poolVolume: String,
+                path: String, createdAt: Date = Date(), instanceId: String? = nil, device: String? = nil,
+                deleteOnTermination: Bool = false, boot: BootSettings? = nil, origin: String? = nil,
+                tags: [String: String] = [:]) {
+        self.id = id
+        self.host = host
+        self.role = role
+        self.size = size
+        self.state = state
+        self.poolVolume = poolVolume
+        self.path = path
+        self.createdAt = createdAt
+        self.instanceId = instanceId
+        self.device = device
+        self.deleteOnTermination = deleteOnTermination
+        self.boot = boot
+        self.origin = origin
+        self.tags = tags
+    }
+}
+
+/// The kernel, initramfs and command line an OS boots with (direct kernel boot).
+public struct BootSettings: Codable, Sendable, Equatable {
+    public var kernel: String
+    public var initrd: String
+    public var cmdline: String
+
+    public init(kernel: String, initrd: String, cmdline: String) {
+        self.kernel = kernel
+        self.initrd = initrd
+        self.cmdline = cmdline
+    }
+}

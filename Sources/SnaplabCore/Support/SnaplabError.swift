@@ -1,0 +1,37 @@
+/// The one error type the controller reports. `code` is stable (scripts and the API map it); `message` says
+/// what went wrong and what to do; `cause` keeps the underlying error (libvirt's, SQLite's, the system's).
+public struct SnaplabError: Error, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Codable, CaseIterable {
+        case notFound
+        case invalidState
+        case invalidArgument
+        case conflict
+        case hypervisor
+        case guest
+        case store
+        case io
+        case timeout
+        case `internal`
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String {
+        guard let cause else { return message }
+        return "\(message)\n  cause: \(cause)"
+    }
+}
+
+extension SnaplabError {
+    static func notFound(_ kind: String, _ id: String, hint: String) -> SnaplabError {
+        SnaplabError(.notFound, "no \(kind) '\(id)'; \(hint)")
+    }
+}

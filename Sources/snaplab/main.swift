@@ -1,0 +1,3 @@
+import SnaplabCommands
+
+await SnaplabCommand.runFromCommandLine()

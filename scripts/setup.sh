@@ -1,0 +1,56 @@
+#!/bin/sh
+# Prepares a Debian 12 machine for snaplab: packages, /dev/kvm permissions, the libvirt daemons.
+# Idempotent and quick when everything is already in place. Run as root.
+set -eu
+
+packages="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients libvirt-dev
+qemu-system-x86 qemu-utils qemu-block-extra libnbd-dev libnbd-bin libzstd-dev libsqlite3-dev
+busybox-static qemu-guest-agent e2fsprogs cpio kmod gzip pkg-config"
+
+if [ "$(id -u)" != 0 ]; then
+    echo "setup.sh: run as root (it installs packages and starts libvirtd)" >&2
+    exit 1
+fi
+
+missing=""
+for package in $packages; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing="$missing $package"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $missing > /tmp/snaplab-apt.log 2>&1 || {
+        tail -n 30 /tmp/snaplab-apt.log >&2
+        exit 1
+    }
+fi
+
+# Without udev, /dev/kvm stays root-only. libvirt then sees KVM in its cached qemu capabilities but not as
+# usable by the qemu user, declares the cache stale and re-probes qemu (about a minute) on every domain
+# define. Debian's udev rule makes it root:kvm 0660; do the same. Domains still run as TCG (type='qemu').
+if [ -c /dev/kvm ]; then
+    chgrp kvm /dev/kvm 2>/dev/null || true
+    chmod 0660 /dev/kvm
+fi
+
+mkdir -p /run/libvirt
+if ! pgrep -x virtlogd > /dev/null; then
+    echo "setup: starting virtlogd"
+    virtlogd -d
+fi
+if ! pgrep -x libvirtd > /dev/null; then
+    echo "setup: starting libvirtd"
+    libvirtd -d
+fi
+tries=0
+until virsh -c qemu:///system version > /dev/null 2>&1; do
+    tries=$((tries + 1))
+    if [ "$tries" -gt 300 ]; then
+        echo "setup: libvirtd does not answer on qemu:///system after 30 s" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+echo "setup: ready ($(virsh -c qemu:///system version | awk '/Running hypervisor/ { print $3, $4 }'))"
