@@ -23,11 +23,21 @@ let package = Package(
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
+        .systemLibrary(name: "CNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
+        .target(name: "NBD", dependencies: ["CNBD"], swiftSettings: strict),
+        .target(
+            name: "SnapshotStore",
+            dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
         .target(
             name: "SnaplabCore",
             dependencies: [
                 "Libvirt",
+                "NBD",
+                "SnapshotStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -45,10 +55,11 @@ let package = Package(
         ),
         .executableTarget(name: "snaplab", dependencies: ["SnaplabCommands"], swiftSettings: strict),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: strict),
+        .testTarget(name: "SnapshotStoreTests", dependencies: ["SnapshotStore"], swiftSettings: strict),
         .testTarget(name: "SnaplabCoreTests", dependencies: ["SnaplabCore"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Libvirt", "SnaplabCore", "SnaplabCommands"],
+            dependencies: ["Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands"],
             swiftSettings: strict
         ),
     ]

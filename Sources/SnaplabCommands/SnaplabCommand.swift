@@ -7,7 +7,8 @@ public struct SnaplabCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "snaplab",
         abstract: "A private cloud lab for the snapshot pattern: volumes, snapshots, images and instances on libvirt.",
-        subcommands: [HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self]
+        subcommands: [HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self, SnapshotCommand.self,
+                      StoreCommand.self, CatalogCommand.self]
     )
 
     public init() {}

@@ -20,8 +20,13 @@ struct LabOptions: ParsableArguments {
                         imageCache: cache.map { URL(fileURLWithPath: $0) })
     }
 
-    func openLab() throws -> Lab {
-        try Lab(paths: paths)
+    /// Opens the lab (settling snapshots a killed process left pending); `SNAPLAB_STORE` selects the store.
+    func openLab() async throws -> Lab {
+        let lab = try await Lab.open(paths: paths)
+        if let store = ProcessInfo.processInfo.environment["SNAPLAB_STORE"], try await lab.storeURL() != store {
+            try await lab.setStoreURL(store)
+        }
+        return lab
     }
 }
 

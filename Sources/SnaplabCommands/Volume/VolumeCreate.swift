@@ -34,7 +34,7 @@ extension VolumeCommand {
         }
 
         func run() async throws {
-            let lab = try lab.openLab()
+            let lab = try await lab.openLab()
             let tags = try TagParser.parse(tags)
             let volume: Volume
             if let recipe {

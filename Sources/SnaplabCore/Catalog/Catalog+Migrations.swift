@@ -46,6 +46,43 @@ extension Catalog {
             try db.create(index: "volumes_instance_device", on: "volumes", columns: ["instanceId", "device"],
                           unique: true)
         }
+        migrator.registerMigration("v2-snapshots") { db in
+            try db.alter(table: "volumes") { table in
+                table.add(column: "lastSnapshotId", .text)
+                table.add(column: "cbtBase", .text)
+            }
+            try db.create(table: "snapshots") { table in
+                table.primaryKey("id", .text)
+                table.column("volumeId", .text).notNull().indexed()
+                table.column("volumeRole", .text).notNull()
+                table.column("volumeSize", .integer).notNull()
+                table.column("state", .text).notNull().indexed()
+                table.column("progress", .double).notNull()
+                table.column("parentId", .text)
+                table.column("incremental", .boolean).notNull()
+                table.column("setId", .text).indexed()
+                table.column("consistency", .text)
+                table.column("consistencyNote", .text)
+                table.column("instanceId", .text)
+                table.column("createdAt", .datetime).notNull()
+                table.column("completedAt", .datetime)
+                table.column("bytesRead", .integer).notNull()
+                table.column("bytesChanged", .integer).notNull()
+                table.column("bytesStored", .integer).notNull()
+                table.column("allocatedBytes", .integer).notNull()
+                table.column("errorMessage", .text)
+                table.column("description", .text)
+                table.column("tags", .jsonText).notNull()
+                table.column("boot", .jsonText)
+                table.column("checkpoint", .text)
+                table.column("workerPid", .integer)
+                table.column("workerStartTime", .integer)
+            }
+            try db.create(table: "settings") { table in
+                table.primaryKey("key", .text)
+                table.column("value", .text).notNull()
+            }
+        }
         return migrator
     }
 }
@@ -61,6 +98,17 @@ extension Volume: FetchableRecord, PersistableRecord {
         public static let instanceId = Column("instanceId")
         public static let state = Column("state")
         public static let role = Column("role")
+        public static let createdAt = Column("createdAt")
+    }
+}
+
+extension Snapshot: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "snapshots"
+    public enum Columns {
+        public static let id = Column("id")
+        public static let volumeId = Column("volumeId")
+        public static let state = Column("state")
+        public static let setId = Column("setId")
         public static let createdAt = Column("createdAt")
     }
 }

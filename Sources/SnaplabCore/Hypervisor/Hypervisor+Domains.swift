@@ -9,6 +9,11 @@ extension Hypervisor {
         }
     }
 
+    /// Defines (persistently) a domain without starting it.
+    public func defineDomain(xml: String, name: String) async throws(SnaplabError) {
+        try await call("defining domain \(name)") { connection in _ = try connection.defineDomain(xml: xml) }
+    }
+
     public func startDomain(name: String) async throws(SnaplabError) {
         try await call("starting domain \(name)") { try $0.lookupDomain(name: name).start() }
     }

@@ -32,6 +32,7 @@ extension Lab {
             throw SnaplabError(.notFound, "boot file \(file) is missing; rebuild the boot volume or pass --kernel/--initrd")
         }
 
+        try await checkNoSnapshotCopying(attachments.map(\.volumeId), action: "attached to a new instance")
         let host = try await catalog.host(named: bootVolume.host)
         let hypervisor = try await hypervisor(for: host)
         let id = ResourceID.generate(.instance)
@@ -47,7 +48,9 @@ extension Lab {
                             labStateDirectory: paths.stateDirectory.path).render()
         let events = try await hypervisor.lifecycleEvents()
         do throws(SnaplabError) {
-            try await hypervisor.defineAndStart(xml: xml, name: instance.domainName)
+            try await hypervisor.defineDomain(xml: xml, name: instance.domainName)
+            await adoptChangeTracking(instance: instance, hypervisor: hypervisor)
+            try await hypervisor.startDomain(name: instance.domainName)
         } catch {
             // Nothing ran: undo the definition and the catalog rows so the failed launch changes nothing.
             try? await hypervisor.undefineDomain(name: instance.domainName)
@@ -66,6 +69,7 @@ extension Lab {
     {
         let instance = try await refreshedInstance(id)
         if instance.state == .stopped { return instance }
+        try await checkNoSnapshotCopying(try await catalog.volumes(attachedTo: id).map(\.id), action: "stopped")
         try await catalog.transitionInstance(id, to: .stopping)
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
         let reason = try await powerOff(instance, hypervisor: hypervisor, force: force, timeout: timeout)
@@ -78,6 +82,7 @@ extension Lab {
     {
         let instance = try await refreshedInstance(id)
         if instance.state == .running { return instance }
+        try await checkNoSnapshotCopying(try await catalog.volumes(attachedTo: id).map(\.id), action: "started")
         try await catalog.transitionInstance(id, to: .pending)
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
         let offset = ConsoleLog(path: instance.consolePath).endOffset()
@@ -99,6 +104,7 @@ extension Lab {
     {
         let instance = try await catalog.instance(id)
         if instance.state == .terminated { return instance }
+        try await checkNoSnapshotCopying(try await catalog.volumes(attachedTo: id).map(\.id), action: "terminated")
         try await catalog.transitionInstance(id, to: .shuttingDown)
         let host = try await catalog.host(named: instance.host)
         let hypervisor = try await hypervisor(for: host)
@@ -154,6 +160,35 @@ extension Lab {
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
         return try await GuestAgent(hypervisor: hypervisor, domain: instance.domainName)
             .exec(arguments, input: input, timeout: timeout)
+    }
+
+    /// A snapshot being copied reads its volume (through a backup job or qemu-nbd) until it completes.
+    func checkNoSnapshotCopying(_ volumeIds: [String], action: String) async throws(SnaplabError) {
+        try await recoverInterruptedSnapshots()
+        if let busy = try await catalog.pendingSnapshots(of: volumeIds).first {
+            throw SnaplabError(.invalidState, "volume \(busy.volumeId) is being snapshotted (\(busy.id), \(Int(busy.progress))%); it can be \(action) once that copy finishes (`snaplab snapshot describe \(busy.id)`)")
+        }
+    }
+
+    /// Tells a freshly defined domain about the bitmaps its volumes already carry from earlier snapshots, so
+    /// their next snapshot while running can be incremental.
+    func adoptChangeTracking(instance: Instance, hypervisor: Hypervisor) async {
+        let attached = (try? await catalog.volumes(attachedTo: instance.id)) ?? []
+        let allDevices = attached.compactMap(\.device)
+        var devicesByBase: [String: [String]] = [:]
+        for volume in attached {
+            guard let base = volume.cbtBase, let device = volume.device,
+                  let bitmaps = try? await QemuImg.bitmaps(of: volume.path),
+                  bitmaps.contains(where: { $0.name == base && $0.isConsistent })
+            else { continue }
+            devicesByBase[base, default: []].append(device)
+        }
+        for (base, devices) in devicesByBase {
+            try? await hypervisor.redefineCheckpoint(
+                domain: instance.domainName,
+                checkpoint: CheckpointXML(name: base, devices: devices, allDevices: allDevices,
+                                          creationTime: Int(Date().timeIntervalSince1970)))
+        }
     }
 
     static func kernelCommandLine(boot: BootSettings, instance: Instance) -> String {

@@ -36,7 +36,7 @@ extension Lab {
 
     /// Records the volume as `creating`, makes it on the host, then marks it `available`; on failure the row
     /// goes away again, so a failed create leaves nothing behind.
-    private func provisionVolume(
+    func provisionVolume(
         role: VolumeRole, size: UInt64, host: Host, tags: [String: String], boot: BootSettings?, origin: String?,
         make: (Hypervisor, String) async throws(SnaplabError) -> (path: String, info: Libvirt.StorageVolumeInfo)
     ) async throws(SnaplabError) -> Volume {
@@ -74,6 +74,7 @@ extension Lab {
             throw SnaplabError(.invalidState,
                                "volume \(id) is in-use by instance \(volume.instanceId ?? "?"); terminate that instance (or detach the volume) first")
         }
+        try await checkNoSnapshotCopying([id], action: "deleted")
         try await catalog.transitionVolume(id, from: [.available, .error, .creating], to: .deleting)
         let host = try await catalog.host(named: volume.host)
         try await hypervisor(for: host).deleteVolume(pool: host.poolName, name: volume.poolVolume)

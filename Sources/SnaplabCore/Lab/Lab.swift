@@ -1,4 +1,5 @@
 import Foundation
+import SnapshotStore
 import Synchronization
 
 /// The controller: every front end (CLI, API, daemon) drives the lab through this one object.
@@ -8,6 +9,9 @@ public final class Lab: Sendable {
     /// The host new resources go to until multi-host placement exists.
     public let defaultHostName = "local"
     private let hypervisors = Mutex<[String: Hypervisor]>([:])
+    let openStore = Mutex<SnapshotStore?>(nil)
+    /// Snapshot copies running in this process, by snapshot id.
+    let copies = Mutex<[String: Task<Snapshot, Never>]>([:])
 
     public init(paths: LabPaths) throws(SnaplabError) {
         self.paths = paths
@@ -15,6 +19,13 @@ public final class Lab: Sendable {
         try Directories.create(paths.consoles)
         try Directories.create(paths.bootArtifacts)
         catalog = try Catalog(path: paths.catalog.path)
+    }
+
+    /// Opens the lab and settles what a previous process left unfinished (snapshots whose copy died).
+    public static func open(paths: LabPaths) async throws(SnaplabError) -> Lab {
+        let lab = try Lab(paths: paths)
+        try await lab.recoverInterruptedSnapshots()
+        return lab
     }
 
     /// The libvirt connection of `host`, opened on first use and kept.

@@ -18,6 +18,9 @@ public struct LabPaths: Sendable, Equatable {
     /// The default storage pool directory.
     public var defaultPool: URL { stateDirectory.appendingPathComponent("pool") }
 
+    /// Sockets and scratch files of running backup jobs (writable by the qemu user).
+    public var exports: URL { stateDirectory.appendingPathComponent("exports") }
+
     public func console(of instanceId: String) -> URL {
         consoles.appendingPathComponent("\(instanceId).log")
     }

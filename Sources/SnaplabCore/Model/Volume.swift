@@ -39,6 +39,10 @@ public struct Volume: Codable, Sendable, Equatable {
     /// Where its contents came from (e.g. a recipe build), for humans.
     public var origin: String?
     public var tags: [String: String]
+    /// The volume's latest completed snapshot: the parent of its next one.
+    public var lastSnapshotId: String?
+    /// The checkpoint / qcow2 bitmap that tracks writes since that snapshot (changed-block tracking).
+    public var cbtBase: String?
 
     public init(id: String, host: String, role: VolumeRole, size: UInt64, state: VolumeState, poolVolume: String,
                 path: String, createdAt: Date = Date(), instanceId: String? = nil, device: String? = nil,

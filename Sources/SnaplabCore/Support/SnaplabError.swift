@@ -1,3 +1,5 @@
+import SnapshotStore
+
 /// The one error type the controller reports. `code` is stable (scripts and the API map it); `message` says
 /// what went wrong and what to do; `cause` keeps the underlying error (libvirt's, SQLite's, the system's).
 public struct SnaplabError: Error, Sendable, CustomStringConvertible {
@@ -33,5 +35,29 @@ public struct SnaplabError: Error, Sendable, CustomStringConvertible {
 extension SnaplabError {
     static func notFound(_ kind: String, _ id: String, hint: String) -> SnaplabError {
         SnaplabError(.notFound, "no \(kind) '\(id)'; \(hint)")
+    }
+}
+
+
+extension SnaplabError {
+    /// A snapshot store failure as the controller reports it.
+    public init(store error: StoreError) {
+        let code: Code = switch error.kind {
+        case .notFound: .notFound
+        case .busy: .conflict
+        case .io: .io
+        case .corrupt, .unsupported: .store
+        }
+        self.init(code, error.message, cause: error)
+    }
+}
+
+/// Runs store calls, reporting their failures as `SnaplabError`s.
+@discardableResult
+func withStore<T>(_ body: () async throws(StoreError) -> T) async throws(SnaplabError) -> T {
+    do {
+        return try await body()
+    } catch {
+        throw SnaplabError(store: error)
     }
 }

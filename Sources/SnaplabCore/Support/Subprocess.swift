@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs a program to completion without blocking a concurrency thread; output goes to a log file.
 enum Subprocess {
@@ -38,5 +39,40 @@ enum Subprocess {
             let tail = text.split(whereSeparator: \.isNewline).suffix(20).joined(separator: "\n")
             throw Failure(status: status, logTail: tail)
         }
+    }
+}
+
+extension Subprocess {
+    /// Runs a short program and returns its standard output; throws `Failure` (with its stderr) on a
+    /// non-zero exit.
+    static func output(_ executable: String, _ arguments: [String]) async throws -> Data {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let collected = Mutex<(Data, Data)>((Data(), Data()))
+        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
+            process.terminationHandler = { finished in
+                let stdout = out.fileHandleForReading.readDataToEndOfFile()
+                let stderr = err.fileHandleForReading.readDataToEndOfFile()
+                collected.withLock { $0 = (stdout, stderr) }
+                continuation.resume(returning: finished.terminationStatus)
+            }
+            do {
+                try process.run()
+            } catch {
+                process.terminationHandler = nil
+                continuation.resume(throwing: error)
+            }
+        }
+        let (stdout, stderr) = collected.withLock { $0 }
+        guard status == 0 else {
+            throw Failure(status: status, logTail: String(decoding: stderr, as: UTF8.self))
+        }
+        return stdout
     }
 }

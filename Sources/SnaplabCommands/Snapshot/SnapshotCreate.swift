@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import SnaplabCore
+
+extension SnapshotCommand {
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Snapshot one volume; returns once the instant is captured (state pending) unless --wait.")
+
+        @OptionGroup var lab: LabOptions
+        @Argument(help: "The volume id (vol-…).") var volume: String
+        @Flag(help: "Wait until the copy is complete, showing progress.") var wait = false
+        @Flag(help: "Do not freeze the guest filesystem (crash-consistent).") var noFreeze = false
+        @Option(help: "A description.") var description: String?
+        @Option(name: .customLong("tag"), help: "KEY=VALUE; repeat for more.") var tags: [String] = []
+        @Option var output: OutputFormat = .table
+        @Flag(name: .customLong("background-worker"), help: .hidden) var backgroundWorker = false
+
+        func validate() throws {
+            _ = try TagParser.parse(tags)
+        }
+
+        func run() async throws {
+            let options = SnapshotOptions(description: description, tags: try TagParser.parse(tags), freeze: !noFreeze)
+            try await SnapshotRunner.run(lab: lab, wait: wait, worker: backgroundWorker, output: output,
+                                         arguments: CommandLine.arguments.dropFirst().filter { $0 != "--wait" }) { lab in
+                [try await lab.createSnapshot(volumeId: volume, options: options)]
+            }
+        }
+    }
+}
+
+/// Shared by `create` and `create-set`: capture here and wait, or hand the copy to a detached worker.
+enum SnapshotRunner {
+    static func run(lab options: LabOptions, wait: Bool, worker: Bool, output: OutputFormat,
+                    arguments: [String], capture: (Lab) async throws -> [Snapshot]) async throws {
+        if !wait && !worker {
+            let printed = try BackgroundWorker.launch(Array(arguments), paths: options.paths)
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            let snapshots = try decoder.decode([Snapshot].self, from: printed)
+            return try show(snapshots, output: output)
+        }
+        if worker { BackgroundWorker.detach() }
+        let lab = try await options.openLab()
+        let snapshots = try await capture(lab)
+        if worker {
+            try Printer.json(snapshots)
+            BackgroundWorker.closeOutput()
+            for snapshot in snapshots { _ = try? await lab.waitForSnapshot(snapshot.id) }
+            return
+        }
+        try show(try await SnapshotCommand.wait(for: snapshots, lab: lab), output: output)
+    }
+
+    static func show(_ snapshots: [Snapshot], output: OutputFormat) throws {
+        if output == .json { return try Printer.json(snapshots) }
+        Printer.table(SnapshotCommand.header, snapshots.map(SnapshotCommand.row))
+    }
+}

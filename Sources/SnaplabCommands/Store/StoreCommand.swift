@@ -1,0 +1,21 @@
+import ArgumentParser
+import SnaplabCore
+
+struct StoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Check and tidy the snapshot store.",
+        subcommands: [Verify.self, GC.self, Show.self]
+    )
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Where the store is.")
+        @OptionGroup var lab: LabOptions
+
+        func run() async throws {
+            let lab = try await lab.openLab()
+            let store = try await lab.store()
+            print("\(try await lab.storeURL()): chunk size \(ByteSize.format(UInt64(store.config.chunkSize))), \(store.index.count) chunks")
+        }
+    }
+}

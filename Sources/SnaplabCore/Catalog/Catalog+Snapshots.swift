@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+
+extension Catalog {
+    public func insert(_ snapshot: Snapshot) async throws(SnaplabError) {
+        try await write { db in try snapshot.insert(db) }
+    }
+
+    public func update(_ snapshot: Snapshot) async throws(SnaplabError) {
+        try await write { db in try snapshot.update(db) }
+    }
+
+    /// Inserts or replaces (catalog rebuild).
+    public func upsert(_ snapshot: Snapshot) async throws(SnaplabError) {
+        try await write { db in try snapshot.save(db) }
+    }
+
+    public func snapshot(_ id: String) async throws(SnaplabError) -> Snapshot {
+        try ResourceID.validate(id, as: .snapshot)
+        let snapshot = try await read { db in try Snapshot.fetchOne(db, key: id) }
+        guard let snapshot else {
+            throw SnaplabError.notFound("snapshot", id, hint: "`snaplab snapshot list` shows the snapshots")
+        }
+        return snapshot
+    }
+
+    public func findSnapshot(_ id: String) async throws(SnaplabError) -> Snapshot? {
+        try await read { db in try Snapshot.fetchOne(db, key: id) }
+    }
+
+    public func snapshots() async throws(SnaplabError) -> [Snapshot] {
+        try await read { db in try Snapshot.order(Snapshot.Columns.createdAt, Snapshot.Columns.id).fetchAll(db) }
+    }
+
+    public func snapshots(state: SnapshotState) async throws(SnaplabError) -> [Snapshot] {
+        try await read { db in
+            try Snapshot.filter(Snapshot.Columns.state == state.rawValue).order(Snapshot.Columns.createdAt).fetchAll(db)
+        }
+    }
+
+    public func pendingSnapshots(of volumeIds: [String]) async throws(SnaplabError) -> [Snapshot] {
+        try await read { db in
+            try Snapshot.filter(Snapshot.Columns.state == SnapshotState.pending.rawValue)
+                .filter(volumeIds.contains(Snapshot.Columns.volumeId)).fetchAll(db)
+        }
+    }
+
+    public func deleteSnapshot(_ id: String) async throws(SnaplabError) {
+        _ = try await write { db in try Snapshot.deleteOne(db, key: id) }
+    }
+
+    public func updateProgress(_ id: String, progress: Double) async throws(SnaplabError) {
+        try await write { db in
+            try db.execute(sql: "UPDATE snapshots SET progress = ? WHERE id = ? AND state = 'pending'",
+                           arguments: [progress, id])
+        }
+    }
+
+    /// Records a completed snapshot and moves its volume's changed-block tracking base to it, atomically.
+    public func completeSnapshot(_ snapshot: Snapshot) async throws(SnaplabError) {
+        try await write { db in
+            try snapshot.update(db)
+            if var volume = try Volume.fetchOne(db, key: snapshot.volumeId) {
+                volume.lastSnapshotId = snapshot.id
+                volume.cbtBase = snapshot.checkpoint
+                try volume.update(db)
+            }
+        }
+    }
+
+    public func setting(_ key: String) async throws(SnaplabError) -> String? {
+        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+    }
+
+    public func setSetting(_ key: String, _ value: String) async throws(SnaplabError) {
+        try await write { db in
+            try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [key, value])
+        }
+    }
+}
+
+extension Catalog {
+    /// After a snapshot is deleted, its volume's next snapshot cannot build on it: it becomes a full copy.
+    public func forgetLastSnapshot(_ snapshotId: String, of volumeId: String) async throws(SnaplabError) {
+        try await write { db in
+            guard var volume = try Volume.fetchOne(db, key: volumeId), volume.lastSnapshotId == snapshotId else {
+                return
+            }
+            volume.lastSnapshotId = nil
+            try volume.update(db)
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+
+/// Persistent dirty bitmaps in a qcow2 file that no qemu process has open (a stopped volume).
+enum QemuImg {
+    static let executable = "/usr/bin/qemu-img"
+
+    struct Bitmap: Decodable {
+        var name: String
+        var flags: [String]
+        /// `in-use` marks a bitmap left by a qemu that did not close the image cleanly: it cannot be trusted.
+        var isConsistent: Bool { !flags.contains("in-use") }
+    }
+
+    private struct Info: Decodable {
+        struct FormatSpecific: Decodable {
+            struct DataPart: Decodable { var bitmaps: [Bitmap]? }
+            var data: DataPart?
+        }
+        var formatSpecific: FormatSpecific?
+
+        enum CodingKeys: String, CodingKey {
+            case formatSpecific = "format-specific"
+        }
+    }
+
+    static func bitmaps(of file: String) async throws(SnaplabError) -> [Bitmap] {
+        let data = try await run(["info", "--output=json", "-f", "qcow2", file], "reading bitmaps of \(file)")
+        do {
+            return try JSONDecoder().decode(Info.self, from: data).formatSpecific?.data?.bitmaps ?? []
+        } catch {
+            throw SnaplabError(.io, "qemu-img info of \(file) did not parse", cause: error)
+        }
+    }
+
+    static func addBitmap(_ name: String, to file: String) async throws(SnaplabError) {
+        _ = try await run(["bitmap", "--add", "--enable", "-f", "qcow2", file, name],
+                          "adding bitmap \(name) to \(file)")
+    }
+
+    static func removeBitmap(_ name: String, from file: String) async throws(SnaplabError) {
+        _ = try await run(["bitmap", "--remove", "-f", "qcow2", file, name], "removing bitmap \(name) from \(file)")
+    }
+
+    private static func run(_ arguments: [String], _ what: String) async throws(SnaplabError) -> Data {
+        do {
+            return try await Subprocess.output(executable, arguments)
+        } catch let failure as Subprocess.Failure {
+            let detail = failure.logTail.trimmingCharacters(in: .whitespacesAndNewlines)
+            let hint = detail.contains("lock") ? "; is the volume in use by a running instance?" : ""
+            throw SnaplabError(.io, "\(what) failed: \(detail)\(hint)")
+        } catch {
+            throw SnaplabError(.io, "\(what) failed: cannot run \(executable)", cause: error)
+        }
+    }
+}

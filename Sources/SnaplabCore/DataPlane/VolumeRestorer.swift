@@ -1,0 +1,121 @@
+import Foundation
+import NBD
+import SnapshotStore
+
+/// Writes a snapshot's chunks into a writable export (a new, empty qcow2): zero chunks are skipped, so the
+/// result stays sparse. Every chunk is checked against its hash before it is written; a damaged one stops the
+/// restore with an error rather than writing wrong data.
+struct VolumeRestorer: Sendable {
+    /// Chunks decoded at once; bounds memory whatever the volume size.
+    static let batchChunks = 256
+
+    let connection: NBDConnection
+    let store: SnapshotStore
+    let manifest: Manifest
+    let progress: @Sendable (Double) -> Void
+
+    func run() async throws(SnaplabError) {
+        var byPack: [String: [(UInt32, ChunkHash, ChunkLocation)]] = [:]
+        var failure: SnaplabError?
+        manifest.chunks.forEach { index, hash in
+            guard failure == nil else { return }
+            guard let location = store.index.location(of: hash) else {
+                failure = SnaplabError(.store, "snapshot \(manifest.snapshotId) needs chunk \(hash), which the store does not have; run `snaplab store verify`")
+                return
+            }
+            byPack[location.packId, default: []].append((index, hash, location))
+        }
+        if let failure { throw failure }
+        let total = max(1, manifest.chunks.count)
+        var written = 0
+        progress(0)
+        for packId in byPack.keys.sorted() {
+            let entries = byPack[packId] ?? []
+            let packBytes = entries.reduce(0) { $0 + Int($1.2.length) }
+            // Most of a pack needed: one read of the whole pack beats many small ones.
+            let wholePack: Data? = packBytes > store.config.packSize / 4
+                ? try await withStore { () async throws(StoreError) in try await store.readPack(packId) } : nil
+            for start in stride(from: 0, to: entries.count, by: Self.batchChunks) {
+                let batch = Array(entries[start..<min(start + Self.batchChunks, entries.count)])
+                let chunks = try await decode(batch, wholePack: wholePack)
+                try await write(batch.map(\.0), chunks)
+                written += batch.count
+                progress(Double(written) / Double(total) * 100)
+            }
+        }
+        let connection = self.connection
+        try await nbd("flushing the restored volume") { try connection.flush() }
+    }
+
+    private func decode(_ batch: [(UInt32, ChunkHash, ChunkLocation)], wholePack: Data?) async throws(SnaplabError)
+        -> [Data]
+    {
+        var records: [Data] = []
+        if wholePack == nil {
+            for (_, _, location) in batch {
+                records.append(try await withStore { () async throws(StoreError) in
+                    try await store.fetchRecord(location)
+                })
+            }
+        }
+        let fetched = records
+        let results = try await blocking { () -> [Result<Data, StoreError>] in
+            let slots = Slots<Result<Data, StoreError>>(count: batch.count)
+            DispatchQueue.concurrentPerform(iterations: batch.count) { position in
+                let (_, hash, location) = batch[position]
+                do throws(StoreError) {
+                    let raw = if let wholePack {
+                        try SnapshotStore.decodeChunk(in: wholePack, at: location, hash: hash)
+                    } else {
+                        try SnapshotStore.decodeRecord(fetched[position], location: location, hash: hash)
+                    }
+                    slots.set(position, .success(raw))
+                } catch {
+                    slots.set(position, .failure(error))
+                }
+            }
+            return slots.values.map { $0 ?? .failure(StoreError(.corrupt, "chunk was not decoded")) }
+        }
+        var chunks: [Data] = []
+        for (position, result) in results.enumerated() {
+            switch result {
+            case .success(let data): chunks.append(data)
+            case .failure(let error):
+                throw SnaplabError(.store, "restoring \(manifest.snapshotId) stopped at chunk \(batch[position].0): \(error.message)",
+                                   cause: error)
+            }
+        }
+        return chunks
+    }
+
+    /// Writes chunks, joining neighbours into larger writes.
+    private func write(_ indices: [UInt32], _ chunks: [Data]) async throws(SnaplabError) {
+        let chunkSize = UInt64(manifest.chunkSize)
+        var runs: [(UInt64, Data)] = []
+        for (index, data) in zip(indices, chunks) {
+            let offset = UInt64(index) * chunkSize
+            if let last = runs.last, last.0 + UInt64(last.1.count) == offset, last.1.count < 8 << 20 {
+                runs[runs.count - 1].1.append(data)
+            } else {
+                runs.append((offset, data))
+            }
+        }
+        let connection = self.connection
+        let ready = runs
+        try await nbd("writing the restored volume") {
+            for (offset, data) in ready {
+                try data.withUnsafeBytes { try connection.write($0, at: offset) }
+            }
+        }
+    }
+
+    private func nbd(_ what: String, _ body: @escaping @Sendable () throws -> Void) async throws(SnaplabError) {
+        do {
+            try await BlockingPool.run(body)
+        } catch let error as NBDError {
+            throw SnaplabError(.io, "\(what) failed: \(error.message)", cause: error)
+        } catch {
+            throw SnaplabError(.io, "\(what) failed", cause: error)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import Foundation
+import SnapshotStore
+
+extension Lab {
+    /// Snapshots one volume. Returns once the point in time is captured, with the snapshot `pending`; the copy
+    /// into the store goes on in this process (`waitForSnapshot` waits for it).
+    public func createSnapshot(volumeId: String, options: SnapshotOptions = SnapshotOptions())
+        async throws(SnaplabError) -> Snapshot
+    {
+        let volume = try await catalog.volume(volumeId)
+        return try await createSnapshots(of: [volume], setId: nil, options: options)[0]
+    }
+
+    /// Snapshots several volumes of one instance (all by default) at one instant: one snapshot per volume,
+    /// linked by a set id.
+    public func createSnapshotSet(instanceId: String, volumeIds: [String]? = nil,
+                                  options: SnapshotOptions = SnapshotOptions()) async throws(SnaplabError)
+        -> [Snapshot]
+    {
+        let instance = try await catalog.instance(instanceId)
+        guard instance.state != .terminated else {
+            throw SnaplabError(.invalidState, "instance \(instanceId) is terminated; it has no volumes to snapshot")
+        }
+        var volumes = try await catalog.volumes(attachedTo: instanceId)
+        if let volumeIds {
+            for id in volumeIds where !volumes.contains(where: { $0.id == id }) {
+                throw SnaplabError(.invalidArgument, "volume \(id) is not attached to \(instanceId)")
+            }
+            volumes = volumes.filter { volumeIds.contains($0.id) }
+        }
+        guard !volumes.isEmpty else { throw SnaplabError(.invalidArgument, "no volumes to snapshot") }
+        return try await createSnapshots(of: volumes, setId: ResourceID.generate(.snapshotSet), options: options)
+    }
+
+    private func createSnapshots(of volumes: [Volume], setId: String?, options: SnapshotOptions)
+        async throws(SnaplabError) -> [Snapshot]
+    {
+        let pending = try await catalog.pendingSnapshots(of: volumes.map(\.id))
+        if let busy = pending.first {
+            throw SnaplabError(.conflict, "volume \(busy.volumeId) already has snapshot \(busy.id) in progress (\(Int(busy.progress))%); wait for it")
+        }
+        for volume in volumes where ![.available, .inUse].contains(volume.state) {
+            throw SnaplabError(.invalidState, "volume \(volume.id) is \(volume.state.rawValue); only available or in-use volumes can be snapshotted")
+        }
+        let instanceIds = Set(volumes.compactMap(\.instanceId))
+        guard instanceIds.count <= 1 else {
+            throw SnaplabError(.invalidArgument, "a snapshot set covers the volumes of one instance")
+        }
+        let instance: Instance? = if let id = instanceIds.first { try await refreshedInstance(id) } else { nil }
+        if let instance, [.pending, .stopping, .shuttingDown].contains(instance.state) {
+            throw SnaplabError(.invalidState, "instance \(instance.id) is \(instance.state.rawValue); snapshot it once it is running or stopped")
+        }
+        let running = instance?.state == .running
+        let host = try await catalog.host(named: volumes[0].host)
+        let hypervisor = try await hypervisor(for: host)
+        let store = try await store()
+        try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
+
+        // Rows first, so a crash during capture leaves a pending snapshot that recovery can settle.
+        let worker = ProcessIdentity.current
+        var snapshots: [Snapshot] = []
+        for volume in volumes {
+            let snapshot = Snapshot(id: ResourceID.generate(.snapshot), volumeId: volume.id, volumeRole: volume.role,
+                                    volumeSize: volume.size, state: .pending, setId: setId,
+                                    instanceId: running ? instance?.id : nil, description: options.description,
+                                    tags: options.tags, boot: volume.boot, workerPid: worker.pid,
+                                    workerStartTime: worker.startTime)
+            try await catalog.insert(snapshot)
+            snapshots.append(snapshot)
+        }
+        let checkpoint = setId ?? snapshots[0].id
+        for index in snapshots.indices { snapshots[index].checkpoint = checkpoint }
+        let captured: [CapturedVolume]
+        do throws(SnaplabError) {
+            if running, let instance {
+                captured = try await captureRunning(volumes, instance: instance, checkpoint: checkpoint,
+                                                    options: options, hypervisor: hypervisor)
+            } else {
+                captured = try await captureStopped(volumes, checkpoint: checkpoint, instance: instance)
+            }
+        } catch {
+            for var snapshot in snapshots {
+                snapshot.state = .error
+                snapshot.errorMessage = "capture failed: \(error.message)"
+                snapshot.checkpoint = nil
+                try? await catalog.update(snapshot)
+            }
+            throw error
+        }
+        let capturedAt = Date()
+        for index in snapshots.indices {
+            let capture = captured[index]
+            snapshots[index].createdAt = capturedAt
+            snapshots[index].parentId = capture.base == nil ? nil : capture.volume.lastSnapshotId
+            snapshots[index].incremental = capture.base != nil
+            snapshots[index].consistency = capture.consistency
+            snapshots[index].consistencyNote = capture.consistencyNote
+            try await catalog.update(snapshots[index])
+        }
+        let job = CopyJob(snapshots: snapshots, captures: captured, store: store, hypervisor: hypervisor,
+                          instance: instance)
+        startCopies(job)
+        return snapshots
+    }
+
+    /// Waits until a snapshot is no longer pending (copied here, or by another process) and returns it.
+    public func waitForSnapshot(_ id: String, progress: (@Sendable (Double) -> Void)? = nil)
+        async throws(SnaplabError) -> Snapshot
+    {
+        if let task = copies.withLock({ $0[id] }) {
+            if let progress {
+                let watcher = Task {
+                    while !Task.isCancelled {
+                        if let current = try? await catalog.findSnapshot(id) { progress(current.progress) }
+                        try? await Task.sleep(for: .milliseconds(500))
+                    }
+                }
+                let result = await task.value
+                watcher.cancel()
+                return result
+            }
+            return await task.value
+        }
+        while true {
+            let snapshot = try await catalog.snapshot(id)
+            if snapshot.state != .pending { return snapshot }
+            progress?(snapshot.progress)
+            if let pid = snapshot.workerPid, let start = snapshot.workerStartTime,
+               !ProcessIdentity(pid: pid, startTime: start).isAlive {
+                try await recoverInterruptedSnapshots()
+                continue
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    public func snapshots() async throws(SnaplabError) -> [Snapshot] {
+        try await catalog.snapshots()
+    }
+
+    public func snapshot(_ id: String) async throws(SnaplabError) -> Snapshot {
+        try await catalog.snapshot(id)
+    }
+
+    /// Deletes a completed (or failed) snapshot. Its chunks stay until `store gc` finds nothing uses them;
+    /// newer snapshots of the volume never depend on it.
+    public func deleteSnapshot(_ id: String) async throws(SnaplabError) {
+        let snapshot = try await catalog.snapshot(id)
+        if snapshot.state == .pending {
+            throw SnaplabError(.invalidState, "snapshot \(id) is still being copied; wait for it to finish")
+        }
+        try await checkSnapshotNotInUse(snapshot)
+        let store = try await store()
+        try await withStore { () async throws(StoreError) in try await store.deleteSnapshot(id) }
+        try await catalog.deleteSnapshot(id)
+        try await catalog.forgetLastSnapshot(id, of: snapshot.volumeId)
+    }
+
+    /// Restores a snapshot into a new volume (sparse qcow2; zero chunks are not written).
+    public func restoreSnapshot(_ id: String, tags: [String: String] = [:],
+                                progress: (@Sendable (Double) -> Void)? = nil) async throws(SnaplabError) -> Volume
+    {
+        let snapshot = try await catalog.snapshot(id)
+        guard snapshot.state == .completed else {
+            throw SnaplabError(.invalidState, "snapshot \(id) is \(snapshot.state.rawValue); only completed snapshots can be restored")
+        }
+        let store = try await store()
+        try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
+        let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(id) }
+        let host = try await catalog.host(named: defaultHostName)
+        return try await provisionVolume(role: snapshot.volumeRole, size: manifest.volumeSize, host: host, tags: tags,
+                                         boot: snapshot.boot, origin: "snapshot \(id)") {
+            (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in
+            let made = try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(volumeId),
+                                                         capacity: manifest.volumeSize)
+            let connection = try await VolumeExport.openWritable(file: made.path)
+            try await VolumeRestorer(connection: connection, store: store, manifest: manifest,
+                                     progress: progress ?? { _ in }).run()
+            return made
+        }
+    }
+
+    /// The chunk ranges whose contents differ between two snapshots (EBS ListChangedBlocks).
+    public func diffSnapshots(_ firstId: String, _ secondId: String) async throws(SnaplabError) -> [ChangedRange] {
+        let store = try await store()
+        let first = try await withStore { () async throws(StoreError) in try await store.manifest(firstId) }
+        let second = try await withStore { () async throws(StoreError) in try await store.manifest(secondId) }
+        guard first.chunkSize == second.chunkSize else {
+            throw SnaplabError(.invalidArgument, "the snapshots use different chunk sizes")
+        }
+        let a = first.chunks.map
+        let b = second.chunks.map
+        let chunkSize = UInt64(first.chunkSize)
+        let size = max(first.volumeSize, second.volumeSize)
+        var ranges: [ChangedRange] = []
+        for index in Set(a.keys).union(b.keys).sorted() where a[index] != b[index] {
+            let offset = UInt64(index) * chunkSize
+            let length = min(chunkSize, size - offset)
+            if let last = ranges.last, last.offset + last.length == offset {
+                ranges[ranges.count - 1].length += length
+            } else {
+                ranges.append(ChangedRange(offset: offset, length: length))
+            }
+        }
+        return ranges
+    }
+
+    /// Later resources (images) that use a snapshot refuse its deletion here.
+    func checkSnapshotNotInUse(_ snapshot: Snapshot) async throws(SnaplabError) {}
+}
+
+/// A byte range that differs between two snapshots.
+public struct ChangedRange: Sendable, Codable, Equatable {
+    public var offset: UInt64
+    public var length: UInt64
+}

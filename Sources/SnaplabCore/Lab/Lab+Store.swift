@@ -1,0 +1,95 @@
+import Foundation
+import SnapshotStore
+
+extension Lab {
+    static let storeSetting = "store"
+
+    /// The snapshot store's URL: the one recorded in the catalog, else `dir://STATE_DIR/store`.
+    public func storeURL() async throws(SnaplabError) -> String {
+        if let configured = try await catalog.setting(Self.storeSetting) { return configured }
+        return "dir://\(paths.stateDirectory.appendingPathComponent("store").path)"
+    }
+
+    /// Records where snapshots go (before the first snapshot; moving a store is `store copy`'s job).
+    public func setStoreURL(_ url: String) async throws(SnaplabError) {
+        _ = try withStoreSync { () throws(StoreError) in try SnapshotStore.backend(for: url) }
+        let current = try await storeURL()
+        if current != url, !(try await catalog.snapshots().isEmpty) {
+            throw SnaplabError(.invalidState, "the lab already has snapshots in \(current); it cannot switch stores")
+        }
+        try await catalog.setSetting(Self.storeSetting, url)
+        openStore.withLock { $0 = nil }
+    }
+
+    /// The opened store (cached; its chunk index is reloaded before each snapshot).
+    public func store() async throws(SnaplabError) -> SnapshotStore {
+        if let store = openStore.withLock({ $0 }) { return store }
+        let url = try await storeURL()
+        let store = try await withStore { () async throws(StoreError) in
+            try await SnapshotStore.open(try SnapshotStore.backend(for: url))
+        }
+        openStore.withLock { $0 = store }
+        return store
+    }
+
+    public func verifyStore(sample: Double = 1.0, progress: (@Sendable (Double) -> Void)? = nil)
+        async throws(SnaplabError) -> VerifyReport
+    {
+        let store = try await store()
+        return try await withStore { () async throws(StoreError) in try await store.verify(sample: sample, progress: progress) }
+    }
+
+    public func collectGarbage(timeout: Duration = .seconds(600)) async throws(SnaplabError) -> GarbageReport {
+        let store = try await store()
+        return try await withStore { () async throws(StoreError) in try await store.collectGarbage(timeout: timeout) }
+    }
+
+    /// Recreates catalog rows for every completed snapshot the store holds (the store describes itself).
+    public func rebuildCatalog() async throws(SnaplabError) -> (added: Int, kept: Int) {
+        let store = try await store()
+        var added = 0
+        var kept = 0
+        for id in try await withStore({ () async throws(StoreError) in try await store.snapshotIds() }) {
+            if let existing = try await catalog.findSnapshot(id), existing.state == .completed {
+                kept += 1
+                continue
+            }
+            let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(id) }
+            try await catalog.upsert(Snapshot(manifest: manifest))
+            added += 1
+        }
+        return (added, kept)
+    }
+}
+
+func withStoreSync<T>(_ body: () throws(StoreError) -> T) throws(SnaplabError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw SnaplabError(store: error)
+    }
+}
+
+extension Snapshot {
+    static let bootAttribute = "boot"
+    static let instanceAttribute = "instance"
+    static let consistencyNoteAttribute = "consistencyNote"
+
+    /// The catalog row of a completed snapshot, from its manifest alone.
+    init(manifest: Manifest) {
+        let boot = manifest.attributes[Self.bootAttribute].flatMap {
+            try? JSONDecoder().decode(BootSettings.self, from: Data($0.utf8))
+        }
+        self.init(id: manifest.snapshotId, volumeId: manifest.volumeId,
+                  volumeRole: VolumeRole(rawValue: manifest.volumeRole) ?? .data, volumeSize: manifest.volumeSize,
+                  state: .completed, progress: 100, parentId: manifest.parentId,
+                  incremental: manifest.bytesRead < manifest.allocatedBytes, setId: manifest.setId,
+                  consistency: ConsistencyLevel(rawValue: manifest.consistency),
+                  consistencyNote: manifest.attributes[Self.consistencyNoteAttribute],
+                  instanceId: manifest.attributes[Self.instanceAttribute], createdAt: manifest.createdAt,
+                  completedAt: manifest.completedAt, bytesRead: manifest.bytesRead,
+                  bytesChanged: manifest.bytesChanged, bytesStored: manifest.bytesStored,
+                  allocatedBytes: manifest.allocatedBytes, description: manifest.description, tags: manifest.tags,
+                  boot: boot)
+    }
+}

@@ -1,0 +1,193 @@
+import Foundation
+import Synchronization
+
+/// The default backend: a directory. `put` writes a temp file, fsyncs it, renames it into place and fsyncs the
+/// directory, so a crash leaves the old object or the new one, never a torn one.
+public struct DirectoryBackend: ObjectBackend {
+    public let root: URL
+
+    public init(root: URL) {
+        self.root = root.standardizedFileURL
+    }
+
+    public var location: String { "dir://\(root.path)" }
+
+    func path(_ key: String) -> String { root.appendingPathComponent(key).path }
+
+    public func put(_ key: String, _ data: Data) async throws(StoreError) {
+        let target = path(key)
+        try await BlockingIO.run { () throws(StoreError) in try Self.writeDurably(data, to: target) }
+    }
+
+    public func get(_ key: String) async throws(StoreError) -> Data {
+        let target = path(key)
+        return try await BlockingIO.run { () throws(StoreError) in
+            guard let data = FileManager.default.contents(atPath: target) else {
+                if FileManager.default.fileExists(atPath: target) {
+                    throw StoreError(.io, "cannot read \(target); check its permissions")
+                }
+                throw StoreError(.notFound, "\(key) is not in the store at \(root.path)")
+            }
+            return data
+        }
+    }
+
+    public func get(_ key: String, offset: UInt64, length: Int) async throws(StoreError) -> Data {
+        let target = path(key)
+        return try await BlockingIO.run { () throws(StoreError) in
+            let descriptor = open(target, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                throw StoreError(errno == ENOENT ? .notFound : .io, "cannot open \(target): \(Self.errorText())")
+            }
+            defer { close(descriptor) }
+            var data = Data(count: length)
+            var done = 0
+            while done < length {
+                let got = data.withUnsafeMutableBytes { buffer -> Int in
+                    guard let base = buffer.baseAddress else { return 0 }
+                    return pread(descriptor, base + done, length - done, off_t(offset) + off_t(done))
+                }
+                if got < 0 { throw StoreError(.io, "cannot read \(target): \(Self.errorText())") }
+                if got == 0 { throw StoreError(.corrupt, "\(target) ends before byte \(offset + UInt64(length))") }
+                done += got
+            }
+            return data
+        }
+    }
+
+    public func list(prefix: String) async throws(StoreError) -> [String] {
+        let base = root.path
+        let start = path(prefix)
+        return try await BlockingIO.run { () throws(StoreError) in
+            guard let enumerator = FileManager.default.enumerator(atPath: start) else { return [] }
+            var keys: [String] = []
+            while let relative = enumerator.nextObject() as? String {
+                let full = (start as NSString).appendingPathComponent(relative)
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
+                      !(relative as NSString).lastPathComponent.hasPrefix(".tmp-")
+                else { continue }
+                keys.append(String(full.dropFirst(base.count + 1)))
+            }
+            return keys
+        }
+    }
+
+    public func delete(_ key: String) async throws(StoreError) {
+        let target = path(key)
+        try await BlockingIO.run { () throws(StoreError) in
+            if unlink(target) != 0 && errno != ENOENT {
+                throw StoreError(.io, "cannot delete \(target): \(Self.errorText())")
+            }
+        }
+    }
+
+    public func exists(_ key: String) async throws(StoreError) -> Bool {
+        let target = path(key)
+        return try await BlockingIO.run { () throws(StoreError) in FileManager.default.fileExists(atPath: target) }
+    }
+
+    public func size(_ key: String) async throws(StoreError) -> UInt64 {
+        let target = path(key)
+        return try await BlockingIO.run { () throws(StoreError) in
+            var info = stat()
+            guard stat(target, &info) == 0 else {
+                throw StoreError(errno == ENOENT ? .notFound : .io, "cannot stat \(target): \(Self.errorText())")
+            }
+            return UInt64(info.st_size)
+        }
+    }
+
+    public func lock(exclusive: Bool, timeout: Duration) async throws(StoreError) -> any StoreLock {
+        let lockPath = path("lock")
+        let rootPath = root.path
+        let descriptor = try await BlockingIO.run { () throws(StoreError) -> Int32 in
+            try Self.makeDirectory(rootPath)
+            let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw StoreError(.io, "cannot open \(lockPath): \(Self.errorText())") }
+            return descriptor
+        }
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            if flock(descriptor, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 {
+                return FileLock(descriptor: descriptor)
+            }
+            if clock.now >= deadline {
+                close(descriptor)
+                throw StoreError(.busy, exclusive
+                    ? "the store at \(rootPath) is in use by snapshots being written; try again when they finish"
+                    : "the store at \(rootPath) is being garbage-collected; try again shortly")
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    static func writeDurably(_ data: Data, to target: String) throws(StoreError) {
+        let directory = (target as NSString).deletingLastPathComponent
+        try makeDirectory(directory)
+        let temporary = (directory as NSString).appendingPathComponent(".tmp-\(UUID().uuidString)")
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StoreError(.io, "cannot create \(temporary): \(errorText())") }
+        var failure: StoreError?
+        data.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var done = 0
+            while done < buffer.count {
+                let wrote = write(descriptor, base + done, buffer.count - done)
+                if wrote < 0 {
+                    if errno == EINTR { continue }
+                    failure = StoreError(.io, "cannot write \(target): \(errorText())\(errno == ENOSPC ? "; free some space on that disk" : "")")
+                    return
+                }
+                done += wrote
+            }
+        }
+        if failure == nil, fsync(descriptor) != 0 { failure = StoreError(.io, "cannot fsync \(target): \(errorText())") }
+        close(descriptor)
+        if failure == nil, rename(temporary, target) != 0 {
+            failure = StoreError(.io, "cannot rename into \(target): \(errorText())")
+        }
+        if let failure {
+            unlink(temporary)
+            throw failure
+        }
+        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryDescriptor >= 0 {
+            fsync(directoryDescriptor)
+            close(directoryDescriptor)
+        }
+    }
+
+    static func makeDirectory(_ path: String) throws(StoreError) {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw StoreError(.io, "cannot create directory \(path); check permissions and free space", cause: error)
+        }
+    }
+
+    static func errorText() -> String { String(cString: strerror(errno)) }
+}
+
+/// An flock(2) on the store's lock file; the kernel drops it if the process dies.
+final class FileLock: StoreLock {
+    private let descriptor: Mutex<Int32?>
+
+    init(descriptor: Int32) {
+        self.descriptor = Mutex(descriptor)
+    }
+
+    func release() async {
+        descriptor.withLock { held in
+            if let open = held { close(open) }
+            held = nil
+        }
+    }
+
+    deinit {
+        descriptor.withLock { held in
+            if let open = held { close(open) }
+        }
+    }
+}

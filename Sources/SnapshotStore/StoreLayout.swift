@@ -1,0 +1,33 @@
+/// Where each kind of object lives in a store. Ids are checked to be single, safe path components.
+public enum StoreLayout {
+    public static let config = "config.json"
+    public static let snapshotsPrefix = "snapshots/"
+    public static let packsPrefix = "packs/"
+    public static let indexPrefix = "index/"
+    public static let artifactsPrefix = "artifacts/"
+
+    public static func manifest(_ snapshotId: String) -> String { "\(snapshotsPrefix)\(snapshotId).json" }
+    public static func pack(_ packId: String) -> String { "\(packsPrefix)\(packId.prefix(2))/\(packId).pack" }
+    public static func index(_ packId: String) -> String { "\(indexPrefix)\(packId).idx" }
+    public static func artifact(_ digest: String) -> String { "\(artifactsPrefix)\(digest)" }
+
+    /// The snapshot id of a manifest key, or nil for anything else.
+    static func snapshotId(ofManifest key: String) -> String? {
+        guard key.hasPrefix(snapshotsPrefix), key.hasSuffix(".json") else { return nil }
+        return String(key.dropFirst(snapshotsPrefix.count).dropLast(".json".count))
+    }
+
+    static func packId(ofIndex key: String) -> String? {
+        guard key.hasPrefix(indexPrefix), key.hasSuffix(".idx") else { return nil }
+        return String(key.dropFirst(indexPrefix.count).dropLast(".idx".count))
+    }
+
+    static func packId(ofPack key: String) -> String? {
+        guard key.hasPrefix(packsPrefix), key.hasSuffix(".pack") else { return nil }
+        return String(key.split(separator: "/").last?.dropLast(".pack".count) ?? "")
+    }
+
+    static func isSafeComponent(_ id: String) -> Bool {
+        !id.isEmpty && id.count <= 128 && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+    }
+}

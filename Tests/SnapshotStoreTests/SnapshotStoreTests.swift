@@ -1,0 +1,148 @@
+import Foundation
+@testable import SnapshotStore
+import Testing
+
+@Suite struct SnapshotStoreTests {
+    @Test func roundTripsChunksAndManifests() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        let chunks: [UInt32: Data] = [0: StoreFixture.chunk(1), 7: StoreFixture.chunk(2, random: false),
+                                      1023: StoreFixture.chunk(3)]
+        let (written, _) = try await fixture.writeSnapshot("snap-a", chunks)
+        let read = try await fixture.store.manifest("snap-a")
+        #expect(read == written)
+        #expect(read.chunks.indices == [0, 7, 1023])
+        for (index, hash) in read.chunks.map {
+            #expect(try await fixture.store.readChunk(hash) == chunks[index])
+        }
+        #expect(try await fixture.store.snapshotIds() == ["snap-a"])
+    }
+
+    @Test func identicalChunksAreStoredOnceAcrossSnapshots() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        let shared = StoreFixture.chunk(42)
+        let (_, firstStored) = try await fixture.writeSnapshot("snap-a", [0: shared, 1: shared, 2: StoreFixture.chunk(9)])
+        #expect(firstStored < UInt64(3 * shared.count))
+        let (_, secondStored) = try await fixture.writeSnapshot("snap-b", [5: shared])
+        #expect(secondStored == 0)
+        #expect(fixture.store.index.count == 2)
+    }
+
+    @Test func compressibleChunksShrinkRandomOnesStayRaw() {
+        let compressible = StoreFixture.chunk(5, random: false)
+        let random = StoreFixture.chunk(6)
+        let (codecA, payloadA) = compressible.withUnsafeBytes { ChunkCompression.encode($0) }
+        let (codecB, payloadB) = random.withUnsafeBytes { ChunkCompression.encode($0) }
+        #expect(codecA == .zstd && payloadA.count < compressible.count / 10)
+        #expect(codecB == .raw && payloadB == random)
+    }
+
+    @Test func reopeningSeesEverything() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        try await fixture.writeSnapshot("snap-a", [3: StoreFixture.chunk(3)])
+        let reopened = try await SnapshotStore.open(DirectoryBackend(root: fixture.directory))
+        #expect(reopened.index.count == 1)
+        #expect(try await reopened.manifest("snap-a").chunks.count == 1)
+        #expect(reopened.config == fixture.store.config)
+    }
+
+    @Test func verifyFindsAFlippedByteAndNamesTheBrokenSnapshot() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        let chunk = StoreFixture.chunk(11)
+        try await fixture.writeSnapshot("snap-a", [0: chunk])
+        try await fixture.writeSnapshot("snap-b", [0: StoreFixture.chunk(12)])
+        #expect(try await fixture.store.verify().isClean)
+
+        let hash = ChunkHash.of(chunk)
+        let location = try #require(fixture.store.index.location(of: hash))
+        let packURL = fixture.directory.appendingPathComponent(StoreLayout.pack(location.packId))
+        var bytes = try Data(contentsOf: packURL)
+        bytes[Int(location.offset) + 100] ^= 0xFF
+        try bytes.write(to: packURL)
+
+        let report = try await fixture.store.verify()
+        #expect(!report.isClean)
+        #expect(report.badChunks.keys.contains(hash.hex))
+        #expect(report.brokenSnapshots == ["snap-a": 1])
+        await #expect { _ = try await fixture.store.readChunk(hash) } throws: {
+            ($0 as? StoreError)?.kind == .corrupt
+        }
+    }
+
+    @Test func damagedManifestIsDetected() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        try await fixture.writeSnapshot("snap-a", [0: StoreFixture.chunk(1), 1: StoreFixture.chunk(2)])
+        let url = fixture.directory.appendingPathComponent(StoreLayout.manifest("snap-a"))
+        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
+        var table = manifest["chunks"] as? [String: Any] ?? [:]
+        var entries = Data(base64Encoded: table["entries"] as? String ?? "") ?? Data()
+        entries[0] ^= 1
+        table["entries"] = entries.base64EncodedString()
+        manifest["chunks"] = table
+        try JSONSerialization.data(withJSONObject: manifest).write(to: url)
+        await #expect { _ = try await fixture.store.manifest("snap-a") } throws: {
+            ($0 as? StoreError)?.kind == .corrupt
+        }
+        let report = try await fixture.store.verify()
+        #expect(report.unreadableManifests.keys.contains("snap-a"))
+        await #expect { _ = try await fixture.store.collectGarbage() } throws: {
+            ($0 as? StoreError)?.kind == .corrupt
+        }
+    }
+
+    @Test func garbageCollectionKeepsWhatNewerSnapshotsShare() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        let shared = StoreFixture.chunk(100)
+        let onlyOld = StoreFixture.chunk(101)
+        try await fixture.writeSnapshot("snap-old", [0: shared, 1: onlyOld])
+        try await fixture.writeSnapshot("snap-new", [0: shared, 2: StoreFixture.chunk(102)])
+        try await fixture.store.deleteSnapshot("snap-old")
+
+        let report = try await fixture.store.collectGarbage(rewriteWhenDeadFraction: 0.1)
+        #expect(report.referencedChunks == 2)
+        #expect(report.chunksRemoved == 1)
+        #expect(report.bytesReclaimed >= UInt64(onlyOld.count))
+        #expect(!fixture.store.index.contains(ChunkHash.of(onlyOld)))
+        #expect(try await fixture.store.readChunk(ChunkHash.of(shared)) == shared)
+        #expect(try await fixture.store.verify().isClean)
+    }
+
+    @Test func packsOfAnAbandonedWriterAreCollected() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        let writer = fixture.store.makeWriter()
+        let data = StoreFixture.chunk(7)
+        let (codec, payload) = data.withUnsafeBytes { ChunkCompression.encode($0) }
+        try await writer.add(hash: ChunkHash.of(data), codec: codec, rawLength: data.count, payload: payload)
+        try await writer.finish()
+        // No manifest was committed: nothing lists the chunk.
+        #expect(try await fixture.store.snapshotIds().isEmpty)
+        let report = try await fixture.store.collectGarbage()
+        #expect(report.packsDeleted == 1)
+        #expect(fixture.store.index.count == 0)
+    }
+
+    @Test func garbageCollectionWaitsForWriters() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        let writerLock = try await fixture.store.backend.lock(exclusive: false, timeout: .seconds(5))
+        await #expect { _ = try await fixture.store.collectGarbage(timeout: .milliseconds(500)) } throws: {
+            ($0 as? StoreError)?.kind == .busy
+        }
+        await writerLock.release()
+        _ = try await fixture.store.collectGarbage(timeout: .seconds(5))
+    }
+
+    @Test func unsafeSnapshotIdsAreRefused() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        await #expect { _ = try await fixture.store.manifest("../config") } throws: {
+            ($0 as? StoreError)?.kind == .notFound
+        }
+    }
+}
