@@ -23,6 +23,7 @@ let package = Package(
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
+        .systemLibrary(name: "CMalloc"),
         .systemLibrary(name: "CNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
@@ -35,6 +36,7 @@ let package = Package(
         .target(
             name: "SnaplabCore",
             dependencies: [
+                "CMalloc",
                 "Libvirt",
                 "NBD",
                 "SnapshotStore",

@@ -8,13 +8,14 @@ public struct SnaplabCommand: AsyncParsableCommand {
         commandName: "snaplab",
         abstract: "A private cloud lab for the snapshot pattern: volumes, snapshots, images and instances on libvirt.",
         subcommands: [HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self, SnapshotCommand.self,
-                      StoreCommand.self, CatalogCommand.self]
+                      StoreCommand.self, CatalogCommand.self, BenchCommand.self]
     )
 
     public init() {}
 
     /// Runs the command line; a `SnaplabError` becomes a message on stderr and its code's exit status.
     public static func runFromCommandLine() async {
+        MemoryTuning.apply()
         do {
             var command = try parseAsRoot()
             if var command = command as? AsyncParsableCommand {

@@ -7,6 +7,8 @@ public struct GarbageReport: Sendable, Codable, Equatable {
     public var packsRewritten = 0
     public var chunksRemoved = 0
     public var bytesReclaimed: UInt64 = 0
+    /// Unused bytes left in packs that are still mostly live (rewriting them would cost more than it frees).
+    public var deadBytesKept: UInt64 = 0
 }
 
 extension SnapshotStore {
@@ -77,6 +79,8 @@ extension SnapshotStore {
                 report.packsRewritten += 1
                 report.chunksRemoved += entries.count - live.count
                 report.bytesReclaimed += deadBytes
+            } else {
+                report.deadBytesKept += deadBytes
             }
         }
         try await reloadIndex()

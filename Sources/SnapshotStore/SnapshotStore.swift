@@ -125,6 +125,18 @@ public final class SnapshotStore: Sendable {
         return raw
     }
 
+    /// One read covering the records of `locations` (all in one pack): cheaper than a read per chunk when they
+    /// lie close together, and smaller than the whole pack.
+    public func fetchSpan(_ locations: [ChunkLocation]) async throws(StoreError) -> PackSpan {
+        guard let first = locations.min(by: { $0.offset < $1.offset }),
+              let last = locations.max(by: { $0.offset < $1.offset })
+        else { return PackSpan(data: Data(), start: 0) }
+        let start = UInt64(first.offset) - UInt64(PackFormat.recordHeaderSize)
+        let end = UInt64(last.offset) + UInt64(last.length)
+        let data = try await backend.get(StoreLayout.pack(first.packId), offset: start, length: Int(end - start))
+        return PackSpan(data: data, start: start)
+    }
+
     public func readPack(_ packId: String) async throws(StoreError) -> Data {
         try await backend.get(StoreLayout.pack(packId))
     }
@@ -206,5 +218,19 @@ extension SnapshotStore {
             await lock.release()
             throw error
         }
+    }
+}
+
+/// A contiguous piece of a pack, holding several chunk records.
+public struct PackSpan: Sendable {
+    public let data: Data
+    /// Where `data` starts inside the pack.
+    public let start: UInt64
+
+    /// Decodes and verifies the chunk at `location` (which must lie inside the span).
+    public func decode(_ location: ChunkLocation, hash: ChunkHash) throws(StoreError) -> Data {
+        var relative = location
+        relative.offset = UInt32(UInt64(location.offset) - start)
+        return try SnapshotStore.decodeChunk(in: data, at: relative, hash: hash)
     }
 }

@@ -2,9 +2,9 @@ import Foundation
 import SnaplabCore
 import Testing
 
-/// Real TCG guests on real libvirt. Serialized: two cores boot one guest at a time well, several badly.
-@Suite(.serialized, .timeLimit(.minutes(20)))
-struct InstanceLifecycleTests {
+extension RealGuestTests {
+/// Instances and volumes on real libvirt with real TCG guests.
+@Suite struct InstanceLifecycleTests {
     @Test func dataVolumeSurvivesRestartAndMovesToASecondInstance() async throws {
         try await TestLab.with { testLab in
             let lab = testLab.lab
@@ -116,4 +116,5 @@ struct InstanceLifecycleTests {
         }
         #expect(try await lab.catalog.hosts().isEmpty)
     }
+}
 }

@@ -7,12 +7,19 @@ import SnapshotStore
 /// restore with an error rather than writing wrong data.
 struct VolumeRestorer: Sendable {
     /// Chunks decoded at once; bounds memory whatever the volume size.
-    static let batchChunks = 256
+    static let batchChunks = 128
 
     let connection: NBDConnection
     let store: SnapshotStore
     let manifest: Manifest
     let progress: @Sendable (Double) -> Void
+
+    /// One batch of chunks from one pack, in pack order.
+    private struct Batch: Sendable {
+        var entries: [(UInt32, ChunkHash, ChunkLocation)]
+        /// The records lie close together: one read of their span beats a read per chunk.
+        var span: Bool
+    }
 
     func run() async throws(SnaplabError) {
         var byPack: [String: [(UInt32, ChunkHash, ChunkLocation)]] = [:]
@@ -26,46 +33,62 @@ struct VolumeRestorer: Sendable {
             byPack[location.packId, default: []].append((index, hash, location))
         }
         if let failure { throw failure }
+        var batches: [Batch] = []
+        for packId in byPack.keys.sorted() {
+            let entries = (byPack[packId] ?? []).sorted { $0.2.offset < $1.2.offset }
+            for start in stride(from: 0, to: entries.count, by: Self.batchChunks) {
+                let slice = Array(entries[start..<min(start + Self.batchChunks, entries.count)])
+                let needed = slice.reduce(0) { $0 + UInt64($1.2.length) }
+                let spanned = UInt64(slice.last?.2.offset ?? 0) + UInt64(slice.last?.2.length ?? 0)
+                    - UInt64(slice.first?.2.offset ?? 0)
+                batches.append(Batch(entries: slice, span: spanned <= needed * 2))
+            }
+        }
         let total = max(1, manifest.chunks.count)
         var written = 0
         progress(0)
-        for packId in byPack.keys.sorted() {
-            let entries = byPack[packId] ?? []
-            let packBytes = entries.reduce(0) { $0 + Int($1.2.length) }
-            // Most of a pack needed: one read of the whole pack beats many small ones.
-            let wholePack: Data? = packBytes > store.config.packSize / 4
-                ? try await withStore { () async throws(StoreError) in try await store.readPack(packId) } : nil
-            for start in stride(from: 0, to: entries.count, by: Self.batchChunks) {
-                let batch = Array(entries[start..<min(start + Self.batchChunks, entries.count)])
-                let chunks = try await decode(batch, wholePack: wholePack)
-                try await write(batch.map(\.0), chunks)
-                written += batch.count
-                progress(Double(written) / Double(total) * 100)
+        // Decode the next batch while this one is written.
+        var pending = batches.first.map { batch in Task { () throws(SnaplabError) -> [Data] in try await decode(batch) } }
+        for (position, batch) in batches.enumerated() {
+            guard let decoding = pending else { break }
+            let chunks: [Data]
+            do {
+                chunks = try await decoding.value
+            } catch {
+                pending?.cancel()
+                throw error as? SnaplabError ?? SnaplabError(.internal, "restore failed", cause: error)
             }
+            pending = position + 1 < batches.count
+                ? Task { [next = batches[position + 1]] () throws(SnaplabError) -> [Data] in try await decode(next) }
+                : nil
+            try await write(batch.entries.map(\.0), chunks)
+            written += batch.entries.count
+            progress(Double(written) / Double(total) * 100)
         }
         let connection = self.connection
         try await nbd("flushing the restored volume") { try connection.flush() }
     }
 
-    private func decode(_ batch: [(UInt32, ChunkHash, ChunkLocation)], wholePack: Data?) async throws(SnaplabError)
-        -> [Data]
-    {
+    private func decode(_ batch: Batch) async throws(SnaplabError) -> [Data] {
+        let entries = batch.entries
         var records: [Data] = []
-        if wholePack == nil {
-            for (_, _, location) in batch {
-                records.append(try await withStore { () async throws(StoreError) in
-                    try await store.fetchRecord(location)
-                })
+        var span: PackSpan?
+        if batch.span {
+            span = try await withStore { () async throws(StoreError) in try await store.fetchSpan(entries.map(\.2)) }
+        } else {
+            for (_, _, location) in entries {
+                records.append(try await withStore { () async throws(StoreError) in try await store.fetchRecord(location) })
             }
         }
         let fetched = records
+        let fetchedSpan = span
         let results = try await blocking { () -> [Result<Data, StoreError>] in
-            let slots = Slots<Result<Data, StoreError>>(count: batch.count)
-            DispatchQueue.concurrentPerform(iterations: batch.count) { position in
-                let (_, hash, location) = batch[position]
+            let slots = Slots<Result<Data, StoreError>>(count: entries.count)
+            DispatchQueue.concurrentPerform(iterations: entries.count) { position in
+                let (_, hash, location) = entries[position]
                 do throws(StoreError) {
-                    let raw = if let wholePack {
-                        try SnapshotStore.decodeChunk(in: wholePack, at: location, hash: hash)
+                    let raw = if let fetchedSpan {
+                        try fetchedSpan.decode(location, hash: hash)
                     } else {
                         try SnapshotStore.decodeRecord(fetched[position], location: location, hash: hash)
                     }
@@ -81,7 +104,7 @@ struct VolumeRestorer: Sendable {
             switch result {
             case .success(let data): chunks.append(data)
             case .failure(let error):
-                throw SnaplabError(.store, "restoring \(manifest.snapshotId) stopped at chunk \(batch[position].0): \(error.message)",
+                throw SnaplabError(.store, "restoring \(manifest.snapshotId) stopped at chunk \(entries[position].0): \(error.message)",
                                    cause: error)
             }
         }

@@ -115,11 +115,12 @@ extension Lab {
                         try? await Task.sleep(for: .milliseconds(500))
                     }
                 }
-                let result = await task.value
+                _ = await task.value
                 watcher.cancel()
-                return result
+            } else {
+                _ = await task.value
             }
-            return await task.value
+            return try await catalog.snapshot(id)
         }
         while true {
             let snapshot = try await catalog.snapshot(id)

@@ -24,15 +24,11 @@ public struct SnapshotOptions: Sendable {
     public var tags: [String: String]
     /// Freeze the guest's filesystem through the agent (fall back to crash-consistent, recorded, if it cannot).
     public var freeze: Bool
-    /// Called while the filesystems are frozen, just before the capture (hooks, tests).
-    public var whileFrozen: (@Sendable () async -> Void)?
 
-    public init(description: String? = nil, tags: [String: String] = [:], freeze: Bool = true,
-                whileFrozen: (@Sendable () async -> Void)? = nil) {
+    public init(description: String? = nil, tags: [String: String] = [:], freeze: Bool = true) {
         self.description = description
         self.tags = tags
         self.freeze = freeze
-        self.whileFrozen = whileFrozen
     }
 }
 
@@ -90,16 +86,25 @@ extension Lab {
             for volume in volumes { levels[volume.id] = (.crash, "freezing was not asked for") }
         }
         do throws(SnaplabError) {
-            if frozen, let whileFrozen = options.whileFrozen { await whileFrozen() }
             try await hypervisor.beginBackup(domain: domain, backup: backup, checkpoint: checkpointXML)
         } catch {
             if frozen { try? await hypervisor.thaw(domain: domain) }
             try? FileManager.default.removeItem(at: directory)
             throw error
         }
-        if frozen { try await hypervisor.thaw(domain: domain) }
+        var thawProblem: String?
+        if frozen {
+            // The capture already happened; a failing thaw hook must not lose it (qemu-ga thaws before it runs
+            // the hook), but it is worth saying.
+            do throws(SnaplabError) {
+                try await hypervisor.thaw(domain: domain)
+            } catch {
+                thawProblem = "thaw reported: \(error.message)"
+            }
+        }
         return volumes.map { volume in
-            let (level, note) = levels[volume.id] ?? (.crash, nil)
+            var (level, note) = levels[volume.id] ?? (.crash, nil)
+            if let thawProblem { note = [note, thawProblem].compactMap { $0 }.joined(separator: "; ") }
             return CapturedVolume(volume: volume, source: .backup(domain: domain, socket: socket, device: volume.device ?? ""),
                                   base: bases[volume.id], consistency: level, consistencyNote: note)
         }
