@@ -1,5 +1,6 @@
 import CLibvirt
 import Foundation
+import Synchronization
 
 /// An open libvirt connection (`virConnectPtr`), closed when the last reference goes.
 ///
@@ -8,6 +9,8 @@ import Foundation
 public final class Connection: @unchecked Sendable {
     let pointer: virConnectPtr
     public let uri: String
+    let broadcaster = LifecycleBroadcaster()
+    let registration = Mutex(false)
 
     public init(uri: String) throws(LibvirtError) {
         LibvirtRuntime.ensureStarted()
@@ -22,6 +25,7 @@ public final class Connection: @unchecked Sendable {
     }
 
     deinit {
+        deregisterLifecycleCallback()
         virConnectClose(pointer)
     }
 

@@ -8,7 +8,8 @@ public struct SnaplabCommand: AsyncParsableCommand {
         commandName: "snaplab",
         abstract: "A private cloud lab for the snapshot pattern: volumes, snapshots, images and instances on libvirt.",
         subcommands: [HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self, SnapshotCommand.self,
-                      StoreCommand.self, CatalogCommand.self, BenchCommand.self]
+                      StoreCommand.self, CatalogCommand.self, EnvironmentUp.self, EnvironmentDown.self,
+                      BenchCommand.self]
     )
 
     public init() {}

@@ -5,6 +5,7 @@ public enum StoreLayout {
     public static let packsPrefix = "packs/"
     public static let indexPrefix = "index/"
     public static let artifactsPrefix = "artifacts/"
+    public static let documentsPrefix = "documents/"
 
     public static func manifest(_ snapshotId: String) -> String { "\(snapshotsPrefix)\(snapshotId).json" }
     public static func pack(_ packId: String) -> String { "\(packsPrefix)\(packId.prefix(2))/\(packId).pack" }

@@ -5,6 +5,8 @@
 #   SNAPLAB_BOOT_SIZE      size of the boot volume (mke2fs syntax, default 256M)
 #   SNAPLAB_MKFS_OPTIONS   extra mke2fs options for the boot filesystem (e.g. "-O ^metadata_csum -i 65536")
 #   SNAPLAB_DEB_CACHE      where downloaded .deb files are kept between builds (default OUT_DIR/../debs)
+#   SNAPLAB_FILL_PERCENT   fill the boot filesystem to about this percentage with /fill: 64 MiB random files, plus
+#   SNAPLAB_FILL_SMALL     this many small files (one block each) in /fill/small: many inodes for fsck to walk
 # Needs, from Debian: busybox-static, qemu-guest-agent, e2fsprogs, qemu-utils, cpio, kmod, and apt to download
 # linux-image-amd64. Runs without root-only tricks: no mount, no loop device, no mknod.
 set -eu
@@ -13,6 +15,8 @@ out="${1:?usage: build.sh OUT_DIR}"
 recipe="$(cd "$(dirname "$0")" && pwd)"
 size="${SNAPLAB_BOOT_SIZE:-256M}"
 mkfs_options="${SNAPLAB_MKFS_OPTIONS:-}"
+fill_percent="${SNAPLAB_FILL_PERCENT:-0}"
+fill_small="${SNAPLAB_FILL_SMALL:-0}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 debs="${SNAPLAB_DEB_CACHE:-$out/../debs}"
@@ -102,6 +106,27 @@ echo "root:x:0:" > "$rootfs/etc/group"
 echo "snaplab-tiny kernel=$kver size=$size" > "$rootfs/etc/snaplab-release"
 rm -f "$rootfs/sbin/init"
 ln -s /bin/busybox "$rootfs/sbin/init"
+
+# Optional fill: reproducible content (seeded), so a rebuild gives the same image.
+size_bytes="$(numfmt --from=iec "$size")"
+if [ "$fill_percent" -gt 0 ] || [ "$fill_small" -gt 0 ]; then
+    mkdir -p "$rootfs/fill/small"
+    large=$((size_bytes / 100 * fill_percent / (64 * 1048576)))
+    index=0
+    while [ "$index" -lt "$large" ]; do
+        openssl enc -aes-128-ctr -nosalt -pass "pass:snaplab-fill-$index" -in /dev/zero 2>/dev/null \
+            | head -c 67108864 > "$rootfs/fill/large-$index"
+        index=$((index + 1))
+    done
+    index=0
+    while [ "$index" -lt "$fill_small" ]; do
+        directory="$rootfs/fill/small/$((index / 1000))"
+        [ -d "$directory" ] || mkdir -p "$directory"
+        printf 'snaplab small file %08d\n' "$index" | head -c 4096 > "$directory/$index"
+        index=$((index + 1))
+    done
+    echo "fill: $large large files of 64 MiB, $fill_small small files" > "$rootfs/etc/snaplab-fill"
+fi
 # shellcheck disable=SC2086
 mke2fs -q -F -t ext4 -L boot -E root_owner=0:0 $mkfs_options -d "$rootfs" "$work/boot.raw" "$size"
 qemu-img convert -f raw -O qcow2 -o compat=1.1 "$work/boot.raw" "$work/boot.qcow2"
@@ -112,6 +137,6 @@ for artifact in vmlinuz initrd.img boot.qcow2; do
     mv "$work/$artifact" "$out/$artifact"
 done
 cat > "$out/build.json" <<JSON
-{"recipe": "tiny", "kernel": "$kver", "bootSize": "$size", "mkfsOptions": "$mkfs_options", "cmdline": "console=ttyS0 quiet panic=-1"}
+{"recipe": "tiny", "kernel": "$kver", "bootSize": "$size", "mkfsOptions": "$mkfs_options", "fillPercent": $fill_percent, "fillSmallFiles": $fill_small, "cmdline": "console=ttyS0 quiet panic=-1"}
 JSON
 echo "built $out (kernel $kver, boot volume $size)"

@@ -4,19 +4,27 @@ import SnaplabCore
 extension InstanceCommand {
     struct Run: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Launch an instance from a boot volume and data volumes; returns once the guest is ready.")
+            abstract: "Launch instances from an image, or one from a boot volume; returns once the guests are ready.")
 
         @OptionGroup var lab: LabOptions
 
-        @Option(help: "The boot volume (vol-…).")
-        var bootVolume: String
+        @Option(help: "The image (ami-… or name): boot and data volumes are overlays on its snapshots.")
+        var image: String?
+
+        @Option(help: "How many instances of the image.") var count = 1
+
+        @Option(help: "Per data disk of the image, use this snapshot: DEVICE=snap-… (e.g. vdb=snap-…).")
+        var dataSnapshot: [String] = []
+
+        @Option(help: "The boot volume (vol-…), instead of an image.")
+        var bootVolume: String?
 
         @Option(name: .customLong("data-volume"),
                 help: "A data volume, VOL or VOL:delete-on-termination; repeat for more (vdb, vdc, …).")
         var dataVolumes: [String] = []
 
-        @Option(help: "Memory in MiB.") var memory = 256
-        @Option(help: "Virtual CPUs.") var vcpus = 1
+        @Option(help: "Memory in MiB (default: the image's, or 256).") var memory: Int?
+        @Option(help: "Virtual CPUs (default: the image's, or 1).") var vcpus: Int?
         @Option(help: "Boot-disk check in the initramfs: force, auto or skip.") var fsck: FsckMode = .auto
 
         @Option(help: "Boot this kernel instead of the boot volume's.") var kernel: String?
@@ -29,6 +37,14 @@ extension InstanceCommand {
         @Option var output: OutputFormat = .table
 
         func validate() throws {
+            if (image == nil) == (bootVolume == nil) { throw ValidationError("give --image or --boot-volume") }
+            if image != nil, !dataVolumes.isEmpty || kernel != nil {
+                throw ValidationError("--data-volume and --kernel go with --boot-volume; an image brings its own")
+            }
+            if bootVolume != nil, count != 1 || !dataSnapshot.isEmpty {
+                throw ValidationError("--count and --data-snapshot go with --image")
+            }
+            _ = try Self.parseDataSnapshots(dataSnapshot)
             if (kernel == nil) != (initrd == nil) { throw ValidationError("give --kernel and --initrd together") }
             _ = try Self.parseDataVolumes(dataVolumes)
             _ = try TagParser.parse(tags)
@@ -47,15 +63,39 @@ extension InstanceCommand {
             }
         }
 
-        func run() async throws {
-            let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
-            let request = LaunchRequest(
-                bootVolumeId: bootVolume, dataVolumes: try Self.parseDataVolumes(dataVolumes), memoryMiB: memory,
-                vcpus: vcpus, fsck: fsck, bootOverride: override, deleteBootOnTermination: !keepBootVolume,
-                tags: try TagParser.parse(tags), readyTimeout: .seconds(timeout))
-            let instance = try await lab.openLab().runInstance(request)
-            if output == .json { return try Printer.json(instance) }
-            print(instance.id)
+        static func parseDataSnapshots(_ specs: [String]) throws -> [String: String] {
+            var result: [String: String] = [:]
+            for spec in specs {
+                let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
+                guard parts.count == 2, parts[0].hasPrefix("vd"), parts[1].hasPrefix("snap-") else {
+                    throw ValidationError("'\(spec)' is not DEVICE=snap-… (e.g. vdb=snap-0123…)")
+                }
+                result[parts[0]] = parts[1]
+            }
+            return result
         }
+
+        func run() async throws {
+            let lab = try await lab.openLab()
+            let instances: [Instance]
+            if let image {
+                instances = try await lab.runInstances(ImageLaunchRequest(
+                    image: image, count: count, memoryMiB: memoryOption, vcpus: vcpusOption, fsck: fsck,
+                    dataSnapshots: try Self.parseDataSnapshots(dataSnapshot), tags: try TagParser.parse(tags),
+                    readyTimeout: .seconds(timeout)))
+            } else {
+                let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
+                instances = [try await lab.runInstance(LaunchRequest(
+                    bootVolumeId: bootVolume ?? "", dataVolumes: try Self.parseDataVolumes(dataVolumes),
+                    memoryMiB: memory ?? 256, vcpus: vcpus ?? 1, fsck: fsck, bootOverride: override,
+                    deleteBootOnTermination: !keepBootVolume, tags: try TagParser.parse(tags),
+                    readyTimeout: .seconds(timeout)))]
+            }
+            if output == .json { return try Printer.json(instances) }
+            instances.forEach { print($0.id) }
+        }
+
+        private var memoryOption: Int? { memory }
+        private var vcpusOption: Int? { vcpus }
     }
 }

@@ -83,6 +83,42 @@ extension Catalog {
                 table.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v3-images") { db in
+            try db.create(table: "images") { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull().indexed()
+                table.column("description", .text)
+                table.column("state", .text).notNull()
+                table.column("bootSnapshotId", .text).notNull()
+                table.column("kernelDigest", .text).notNull()
+                table.column("initrdDigest", .text).notNull()
+                table.column("cmdline", .text).notNull()
+                table.column("memoryMiB", .integer).notNull()
+                table.column("vcpus", .integer).notNull()
+                table.column("blockDeviceMappings", .jsonText).notNull()
+                table.column("sourceInstanceId", .text)
+                table.column("createdAt", .datetime).notNull()
+                table.column("tags", .jsonText).notNull()
+            }
+            try db.create(table: "bases") { table in
+                table.column("snapshotId", .text).notNull()
+                table.column("host", .text).notNull()
+                table.column("state", .text).notNull()
+                table.column("poolVolume", .text).notNull()
+                table.column("path", .text).notNull()
+                table.column("size", .integer).notNull()
+                table.column("createdAt", .datetime).notNull()
+                table.column("workerPid", .integer)
+                table.column("workerStartTime", .integer)
+                table.primaryKey(["snapshotId", "host"])
+            }
+            try db.alter(table: "volumes") { table in
+                table.add(column: "baseSnapshotId", .text).indexed()
+            }
+            try db.alter(table: "instances") { table in
+                table.add(column: "imageId", .text)
+            }
+        }
         return migrator
     }
 }
@@ -111,6 +147,20 @@ extension Snapshot: FetchableRecord, PersistableRecord {
         public static let setId = Column("setId")
         public static let createdAt = Column("createdAt")
     }
+}
+
+extension MachineImage: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "images"
+    public enum Columns {
+        public static let id = Column("id")
+        public static let name = Column("name")
+        public static let state = Column("state")
+        public static let createdAt = Column("createdAt")
+    }
+}
+
+extension BaseVolume: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "bases"
 }
 
 extension Instance: FetchableRecord, PersistableRecord {

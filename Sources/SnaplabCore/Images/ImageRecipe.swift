@@ -10,10 +10,16 @@ public struct ImageRecipe: Sendable {
         public var bootSize: UInt64
         /// Extra mke2fs options for the boot filesystem.
         public var mkfsOptions: String
+        /// Fill the boot filesystem to about this percentage with 64 MiB random files.
+        public var fillPercent: Int
+        /// And this many small files (one block each).
+        public var smallFiles: Int
 
-        public init(bootSize: UInt64 = 256 << 20, mkfsOptions: String = "") {
+        public init(bootSize: UInt64 = 256 << 20, mkfsOptions: String = "", fillPercent: Int = 0, smallFiles: Int = 0) {
             self.bootSize = bootSize
             self.mkfsOptions = mkfsOptions
+            self.fillPercent = fillPercent
+            self.smallFiles = smallFiles
         }
     }
 
@@ -47,6 +53,9 @@ public struct ImageRecipe: Sendable {
             hasher.update(data: data)
         }
         hasher.update(data: Data("size=\(parameters.bootSize)\0mkfs=\(parameters.mkfsOptions)".utf8))
+        if parameters.fillPercent > 0 || parameters.smallFiles > 0 {
+            hasher.update(data: Data("\0fill=\(parameters.fillPercent)\0small=\(parameters.smallFiles)".utf8))
+        }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined().prefix(24).description
     }
 
@@ -64,6 +73,8 @@ public struct ImageRecipe: Sendable {
             "SNAPLAB_BOOT_SIZE": "\(parameters.bootSize / 1024)K",
             "SNAPLAB_MKFS_OPTIONS": parameters.mkfsOptions,
             "SNAPLAB_DEB_CACHE": cache.appendingPathComponent("debs").path,
+            "SNAPLAB_FILL_PERCENT": "\(parameters.fillPercent)",
+            "SNAPLAB_FILL_SMALL": "\(parameters.smallFiles)",
         ]
         do {
             try await Subprocess.run("/bin/sh", [directory.appendingPathComponent("build.sh").path, staging.path],

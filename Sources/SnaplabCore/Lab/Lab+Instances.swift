@@ -2,8 +2,24 @@ import Foundation
 import Libvirt
 
 extension Lab {
-    /// Launches an instance from a boot volume and data volumes; returns once the guest printed `ready`.
+    /// Launches an instance from a boot volume and data volumes; returns once the guest printed `ready` (or,
+    /// unless asked to wait, once its domain started).
     public func runInstance(_ request: LaunchRequest) async throws(SnaplabError) -> Instance {
+        let launched = try await launch(request)
+        guard request.waitUntilReady else { return launched.instance }
+        return try await awaitBoot(launched.instance, hypervisor: launched.hypervisor, events: launched.events,
+                                   logOffset: 0, timeout: request.readyTimeout)
+    }
+
+    /// A domain started for an instance, before its guest is ready.
+    struct LaunchedInstance: Sendable {
+        var instance: Instance
+        var hypervisor: Hypervisor
+        var events: AsyncStream<DomainEvent>
+    }
+
+    /// Records the instance with its volumes, defines its domain and starts it.
+    func launch(_ request: LaunchRequest) async throws(SnaplabError) -> LaunchedInstance {
         try request.validate()
         let bootVolume = try await catalog.volume(request.bootVolumeId)
         guard bootVolume.role == .boot else {
@@ -37,17 +53,19 @@ extension Lab {
         let hypervisor = try await hypervisor(for: host)
         let id = ResourceID.generate(.instance)
         let console = ConsoleLog(path: paths.console(of: id).path)
-        let instance = Instance(id: id, host: host.name, state: .pending, memoryMiB: request.memoryMiB,
+        var instance = Instance(id: id, host: host.name, state: .pending, memoryMiB: request.memoryMiB,
                                 vcpus: request.vcpus, boot: boot, fsck: request.fsck, consolePath: console.path,
                                 tags: request.tags)
+        instance.imageId = request.imageId
         try await catalog.insert(instance, attaching: attachments)
         let xml = DomainXML(name: instance.domainName, memoryMiB: request.memoryMiB, vcpus: request.vcpus,
                             kernel: boot.kernel, initrd: boot.initrd,
                             cmdline: Self.kernelCommandLine(boot: boot, instance: instance),
                             disks: disks, consolePath: console.path,
                             labStateDirectory: paths.stateDirectory.path).render()
-        let events = try await hypervisor.lifecycleEvents()
+        let events: AsyncStream<DomainEvent>
         do throws(SnaplabError) {
+            events = try await hypervisor.lifecycleEvents()
             try await hypervisor.defineDomain(xml: xml, name: instance.domainName)
             await adoptChangeTracking(instance: instance, hypervisor: hypervisor)
             try await hypervisor.startDomain(name: instance.domainName)
@@ -58,8 +76,7 @@ extension Lab {
             try? FileManager.default.removeItem(atPath: console.path)
             throw error
         }
-        return try await awaitBoot(instance, hypervisor: hypervisor, events: events, logOffset: 0,
-                                   timeout: request.readyTimeout)
+        return LaunchedInstance(instance: instance, hypervisor: hypervisor, events: events)
     }
 
     /// Powers an instance off: asks the guest (agent, else ACPI), and pulls the plug after `timeout`
@@ -116,6 +133,7 @@ extension Lab {
         for volume in doomed {
             try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)
             try await catalog.deleteVolume(volume.id)
+            if let base = volume.baseSnapshotId { await releaseBaseIfUnused(base) }
         }
         return try await catalog.instance(id)
     }
@@ -198,9 +216,16 @@ extension Lab {
     /// A running instance whose domain is gone or off (the guest powered itself off, or someone destroyed it)
     /// is recorded as stopped.
     private func refreshed(_ instance: Instance) async throws(SnaplabError) -> Instance {
-        guard instance.state == .running else { return instance }
+        guard instance.state == .running || instance.state == .pending else { return instance }
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
         let state = try await hypervisor.domainState(name: instance.domainName)
+        if instance.state == .pending {
+            // Launched without waiting: running once the latest boot said ready.
+            let markers = ConsoleLog(path: instance.consolePath).markers()
+            let lastBoot = markers.lastIndex { $0.phase == "initramfs" }.map { Array(markers[$0...]) } ?? []
+            guard state == .running, lastBoot.contains(where: { $0.phase == "ready" }) else { return instance }
+            return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
+        }
         guard state == nil || state == .shutoff || state == .crashed else { return instance }
         let reason = state == nil ? "its libvirt domain disappeared" : "the guest stopped by itself"
         return try await catalog.transitionInstance(instance.id, to: .stopped, reason: reason)

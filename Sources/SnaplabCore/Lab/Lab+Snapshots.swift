@@ -206,8 +206,12 @@ extension Lab {
         return ranges
     }
 
-    /// Later resources (images) that use a snapshot refuse its deletion here.
-    func checkSnapshotNotInUse(_ snapshot: Snapshot) async throws(SnaplabError) {}
+    /// A snapshot a registered image needs cannot be deleted (EC2's InvalidSnapshot.InUse).
+    func checkSnapshotNotInUse(_ snapshot: Snapshot) async throws(SnaplabError) {
+        if let image = try await catalog.images(using: snapshot.id).first {
+            throw SnaplabError(.conflict, "snapshot \(snapshot.id) is in use by image \(image.id) (\(image.name)); deregister the image first")
+        }
+    }
 }
 
 /// A byte range that differs between two snapshots.

@@ -44,7 +44,8 @@ extension Lab {
         return try await withStore { () async throws(StoreError) in try await store.collectGarbage(timeout: timeout) }
     }
 
-    /// Recreates catalog rows for every completed snapshot the store holds (the store describes itself).
+    /// Recreates catalog rows for every completed snapshot and registered image the store holds (the store
+    /// describes itself).
     public func rebuildCatalog() async throws(SnaplabError) -> (added: Int, kept: Int) {
         let store = try await store()
         var added = 0
@@ -56,6 +57,21 @@ extension Lab {
             }
             let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(id) }
             try await catalog.upsert(Snapshot(manifest: manifest))
+            added += 1
+        }
+        let known = Set(try await catalog.images().map(\.id))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        for id in try await withStore({ () async throws(StoreError) in try await store.documentIds(kind: Self.imageDocumentKind) }) {
+            if known.contains(id) {
+                kept += 1
+                continue
+            }
+            let data = try await withStore { () async throws(StoreError) in try await store.document(kind: Self.imageDocumentKind, id: id) }
+            guard let image = try? decoder.decode(MachineImage.self, from: data) else {
+                throw SnaplabError(.store, "image document \(id) in the store does not parse")
+            }
+            try await catalog.insert(image)
             added += 1
         }
         return (added, kept)

@@ -38,12 +38,14 @@ extension Lab {
     /// goes away again, so a failed create leaves nothing behind.
     func provisionVolume(
         role: VolumeRole, size: UInt64, host: Host, tags: [String: String], boot: BootSettings?, origin: String?,
+        baseSnapshotId: String? = nil,
         make: (Hypervisor, String) async throws(SnaplabError) -> (path: String, info: Libvirt.StorageVolumeInfo)
     ) async throws(SnaplabError) -> Volume {
         let hypervisor = try await hypervisor(for: host)
         let id = ResourceID.generate(.volume)
         var volume = Volume(id: id, host: host.name, role: role, size: size, state: .creating,
                             poolVolume: Self.poolVolumeName(id), path: "", boot: boot, origin: origin, tags: tags)
+        volume.baseSnapshotId = baseSnapshotId
         try await catalog.insert(volume)
         do throws(SnaplabError) {
             let made = try await make(hypervisor, id)
@@ -79,6 +81,7 @@ extension Lab {
         let host = try await catalog.host(named: volume.host)
         try await hypervisor(for: host).deleteVolume(pool: host.poolName, name: volume.poolVolume)
         try await catalog.deleteVolume(id)
+        if let base = volume.baseSnapshotId { await releaseBaseIfUnused(base) }
     }
 
     static func poolVolumeName(_ id: String) -> String { "\(id).qcow2" }

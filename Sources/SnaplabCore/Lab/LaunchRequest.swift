@@ -22,6 +22,10 @@ public struct LaunchRequest: Sendable {
     public var tags: [String: String]
     /// How long to wait for the guest's `ready` marker.
     public var readyTimeout: Duration
+    /// Return once the domain is started (state `pending`) instead of waiting for `ready`.
+    public var waitUntilReady = true
+    /// The image the volumes come from, when launched from one.
+    public var imageId: String?
 
     public init(bootVolumeId: String, dataVolumes: [DataVolume] = [], memoryMiB: Int = 256, vcpus: Int = 1,
                 fsck: FsckMode = .auto, bootOverride: BootSettings? = nil, deleteBootOnTermination: Bool = true,

@@ -16,6 +16,8 @@ public struct Instance: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var launchedAt: Date?
     public var tags: [String: String]
+    /// The image it was launched from.
+    public var imageId: String?
 
     public init(id: String, host: String, state: InstanceState, stateReason: String? = nil, memoryMiB: Int,
                 vcpus: Int, boot: BootSettings, fsck: FsckMode, consolePath: String, createdAt: Date = Date(),

@@ -43,6 +43,8 @@ public struct Volume: Codable, Sendable, Equatable {
     public var lastSnapshotId: String?
     /// The checkpoint / qcow2 bitmap that tracks writes since that snapshot (changed-block tracking).
     public var cbtBase: String?
+    /// For an overlay (an image instance's boot or data volume): the snapshot whose base volume backs it.
+    public var baseSnapshotId: String?
 
     public init(id: String, host: String, role: VolumeRole, size: UInt64, state: VolumeState, poolVolume: String,
                 path: String, createdAt: Date = Date(), instanceId: String? = nil, device: String? = nil,

@@ -1,0 +1,83 @@
+import Foundation
+
+/// `snaplab bench launch`: images from a small and a large (mostly allocated) boot volume; the time from the
+/// launch call to a started domain, for the first launch on the host (which hydrates the base) and later ones
+/// (an overlay each).
+public struct LaunchBenchmark: Sendable {
+    public struct Row: Sendable, Codable {
+        public var bootSize: UInt64
+        public var allocatedBytes: UInt64
+        public var firstLaunchSeconds: Double
+        public var laterLaunchSeconds: [Double]
+
+        public var laterMedian: Double {
+            let sorted = laterLaunchSeconds.sorted()
+            return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+        }
+    }
+
+    public struct Result: Sendable, Codable {
+        public var rows: [Row]
+        /// Median later launch of the large image over the small one's.
+        public var largeVersusSmall: Double
+    }
+
+    public let lab: Lab
+    public let recipe: ImageRecipe
+    public let sizes: [(UInt64, Int)]
+    public let laterLaunches: Int
+    public let log: @Sendable (String) -> Void
+
+    public init(lab: Lab, recipe: ImageRecipe, sizes: [(UInt64, Int)] = [(256 << 20, 0), (4 << 30, 80)],
+                laterLaunches: Int = 5, log: @escaping @Sendable (String) -> Void) {
+        self.lab = lab
+        self.recipe = recipe
+        self.sizes = sizes
+        self.laterLaunches = laterLaunches
+        self.log = log
+    }
+
+    public func run() async throws(SnaplabError) -> Result {
+        var rows: [Row] = []
+        for (size, fill) in sizes {
+            log("building a \(ByteSize.format(size)) boot volume filled to \(fill) %…")
+            let build = try await recipe.build(ImageRecipe.Parameters(bootSize: size, fillPercent: fill),
+                                               cache: lab.paths.imageCache)
+            let volume = try await lab.createBootVolume(from: build, tags: ["bench": "launch"])
+            let snapshot = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: volume.id).id)
+            guard snapshot.state == .completed else {
+                throw SnaplabError(.io, "snapshot failed: \(snapshot.errorMessage ?? "")")
+            }
+            let image = try await lab.registerImage(ImageRegistration(name: "bench-\(size)", bootSnapshotId: snapshot.id))
+            var times: [Double] = []
+            var launched: [String] = []
+            do throws(SnaplabError) {
+                for round in 0...laterLaunches {
+                    log(round == 0 ? "first launch (hydrates the base)…" : "launch \(round + 1)…")
+                    let start = ContinuousClock.now
+                    let instance = try await lab.runInstances(ImageLaunchRequest(image: image.id, waitUntilReady: false))
+                    times.append(Self.seconds(ContinuousClock.now - start))
+                    launched += instance.map(\.id)
+                    // Keep one guest at a time: the next launch should not compete with a booting one.
+                    for id in instance.map(\.id) { _ = try await lab.terminateInstance(id) }
+                }
+            } catch {
+                for id in launched { _ = try? await lab.terminateInstance(id) }
+                throw error
+            }
+            rows.append(Row(bootSize: size, allocatedBytes: snapshot.allocatedBytes, firstLaunchSeconds: times[0],
+                            laterLaunchSeconds: Array(times.dropFirst())))
+            _ = try await lab.deregisterImage(image.id)
+            try await lab.deleteSnapshot(snapshot.id)
+            try await lab.deleteVolume(volume.id)
+        }
+        _ = try? await lab.collectGarbage()
+        let small = rows.first?.laterMedian ?? 1
+        let large = rows.last?.laterMedian ?? 1
+        return Result(rows: rows, largeVersusSmall: large / max(small, 1e-6))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import SnapshotStore
+
+extension Lab {
+    /// The snapshot restored once on this host as a read-only base for overlays; hydrates it on first use.
+    /// Concurrent launchers wait for the one that hydrates.
+    func ensureBase(snapshotId: String, host: Host) async throws(SnaplabError) -> BaseVolume {
+        while true {
+            if let base = try await catalog.base(snapshot: snapshotId, host: host.name) {
+                if base.state == .ready { return base }
+                if let pid = base.workerPid, let start = base.workerStartTime,
+                   !ProcessIdentity(pid: pid, startTime: start).isAlive {
+                    // Its hydrator died: start over.
+                    try? await hypervisor(for: host).deleteVolume(pool: host.poolName, name: base.poolVolume)
+                    try await catalog.deleteBase(snapshot: snapshotId, host: host.name)
+                    continue
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+                continue
+            }
+            let snapshot = try await catalog.snapshot(snapshotId)
+            let worker = ProcessIdentity.current
+            let name = "base-\(snapshotId).qcow2"
+            var base = BaseVolume(snapshotId: snapshotId, host: host.name, state: .hydrating, poolVolume: name,
+                                  path: "", size: snapshot.volumeSize, workerPid: worker.pid,
+                                  workerStartTime: worker.startTime)
+            guard try await catalog.claimBase(base) else { continue }
+            do throws(SnaplabError) {
+                let made = try await hydrate(snapshot, poolVolume: name, host: host)
+                base.path = made.path
+                base.size = made.size
+                base.state = .ready
+                base.workerPid = nil
+                base.workerStartTime = nil
+                try await catalog.update(base)
+                return base
+            } catch {
+                try? await hypervisor(for: host).deleteVolume(pool: host.poolName, name: name)
+                try? await catalog.deleteBase(snapshot: snapshotId, host: host.name)
+                throw error
+            }
+        }
+    }
+
+    private func hydrate(_ snapshot: Snapshot, poolVolume: String, host: Host) async throws(SnaplabError)
+        -> (path: String, size: UInt64)
+    {
+        let store = try await store()
+        try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
+        let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(snapshot.id) }
+        let hypervisor = try await hypervisor(for: host)
+        let made = try await hypervisor.createVolume(pool: host.poolName, name: poolVolume, capacity: manifest.volumeSize)
+        let connection = try await VolumeExport.openWritable(file: made.path)
+        try await VolumeRestorer(connection: connection, store: store, manifest: manifest, progress: { _ in }).run()
+        return (made.path, manifest.volumeSize)
+    }
+
+    /// Removes a snapshot's base on every host once no overlay sits on it and no available image needs it.
+    func releaseBaseIfUnused(_ snapshotId: String) async {
+        guard (try? await catalog.overlayCount(snapshot: snapshotId)) == 0,
+              (try? await catalog.images(using: snapshotId))?.isEmpty == true
+        else { return }
+        for base in (try? await catalog.bases()) ?? [] where base.snapshotId == snapshotId && base.state == .ready {
+            guard let host = try? await catalog.host(named: base.host),
+                  let hypervisor = try? await hypervisor(for: host)
+            else { continue }
+            try? await hypervisor.deleteVolume(pool: host.poolName, name: base.poolVolume)
+            try? await catalog.deleteBase(snapshot: snapshotId, host: base.host)
+        }
+    }
+
+    /// The image's kernel and initramfs as local files (fetched from the store on first use).
+    func bootFiles(of image: MachineImage) async throws(SnaplabError) -> BootSettings {
+        BootSettings(kernel: try await localArtifact(image.kernelDigest, suffix: "vmlinuz"),
+                     initrd: try await localArtifact(image.initrdDigest, suffix: "initrd.img"),
+                     cmdline: image.cmdline)
+    }
+
+    private func localArtifact(_ digest: String, suffix: String) async throws(SnaplabError) -> String {
+        let path = paths.bootArtifacts.appendingPathComponent("\(digest)-\(suffix)")
+        if FileManager.default.fileExists(atPath: path.path) { return path.path }
+        let store = try await store()
+        let data = try await withStore { () async throws(StoreError) in try await store.artifact(digest) }
+        let temporary = paths.bootArtifacts.appendingPathComponent(".\(UUID().uuidString)")
+        do {
+            try data.write(to: temporary)
+            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
+            if rename(temporary.path, path.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        } catch {
+            try? FileManager.default.removeItem(at: temporary)
+            throw SnaplabError(.io, "cannot write \(path.path)", cause: error)
+        }
+        return path.path
+    }
+}

@@ -1,0 +1,125 @@
+import Foundation
+import SnapshotStore
+
+extension Lab {
+    static let imageDocumentKind = "images"
+
+    /// Registers an image from a completed boot snapshot (EC2 RegisterImage). Its kernel and initramfs go into
+    /// the snapshot store, so the image is complete without the host's files.
+    public func registerImage(_ registration: ImageRegistration, sourceInstanceId: String? = nil)
+        async throws(SnaplabError) -> MachineImage
+    {
+        try registration.validate()
+        let boot = try await catalog.snapshot(registration.bootSnapshotId)
+        guard boot.state == .completed else {
+            throw SnaplabError(.invalidState, "snapshot \(boot.id) is \(boot.state.rawValue); register images from completed snapshots")
+        }
+        guard boot.volumeRole == .boot else {
+            throw SnaplabError(.invalidArgument, "snapshot \(boot.id) is of a data volume; an image boots from a boot-volume snapshot")
+        }
+        guard let settings = registration.bootOverride ?? boot.boot else {
+            throw SnaplabError(.invalidArgument, "snapshot \(boot.id) records no kernel to boot; pass --kernel, --initrd and --cmdline")
+        }
+        var mappings: [BlockDeviceMapping] = []
+        for (index, disk) in registration.dataDisks.enumerated() {
+            var size = disk.size
+            if let snapshotId = disk.snapshotId {
+                let snapshot = try await catalog.snapshot(snapshotId)
+                guard snapshot.state == .completed, snapshot.volumeRole == .data else {
+                    throw SnaplabError(.invalidArgument, "snapshot \(snapshotId) is not a completed data-volume snapshot")
+                }
+                if let wanted = size, wanted < snapshot.volumeSize {
+                    throw SnaplabError(.invalidArgument, "data disk \(index + 1) is smaller than its snapshot (\(ByteSize.format(snapshot.volumeSize)))")
+                }
+                size = snapshot.volumeSize
+            }
+            mappings.append(BlockDeviceMapping(device: LaunchRequest.dataDevice(index), snapshotId: disk.snapshotId,
+                                               size: size, deleteOnTermination: disk.deleteOnTermination))
+        }
+        let store = try await store()
+        let kernel = try await putBootFile(settings.kernel, store: store)
+        let initrd = try await putBootFile(settings.initrd, store: store)
+        let image = MachineImage(
+            id: ResourceID.generate(.image), name: registration.name, description: registration.description,
+            state: .available, bootSnapshotId: boot.id, kernelDigest: kernel, initrdDigest: initrd,
+            cmdline: settings.cmdline, memoryMiB: registration.memoryMiB, vcpus: registration.vcpus,
+            blockDeviceMappings: mappings, sourceInstanceId: sourceInstanceId, tags: registration.tags)
+        try await publish(image, store: store)
+        try await catalog.insert(image)
+        return image
+    }
+
+    /// EC2 CreateImage with no-reboot: snapshots every volume of the instance at one instant (filesystems
+    /// frozen through the agent), waits for the copies, and registers the image.
+    public func createImage(fromInstance instanceId: String, name: String, description: String? = nil,
+                            tags: [String: String] = [:]) async throws(SnaplabError) -> MachineImage {
+        let instance = try await catalog.instance(instanceId)
+        let pending = try await createSnapshotSet(
+            instanceId: instanceId, options: SnapshotOptions(description: "for image \(name)", tags: tags))
+        var finished: [Snapshot] = []
+        for snapshot in pending { finished.append(try await waitForSnapshot(snapshot.id)) }
+        if let failed = finished.first(where: { $0.state != .completed }) {
+            throw SnaplabError(.io, "snapshot \(failed.id) of \(failed.volumeId) failed: \(failed.errorMessage ?? "")")
+        }
+        guard let boot = finished.first(where: { $0.volumeRole == .boot }) else {
+            throw SnaplabError(.invalidState, "instance \(instanceId) has no boot volume")
+        }
+        let attached = try await catalog.volumes(attachedTo: instanceId)
+        let device = { (snapshot: Snapshot) in attached.first { $0.id == snapshot.volumeId }?.device ?? "" }
+        let data = finished.filter { $0.volumeRole == .data }.sorted { device($0) < device($1) }
+        return try await registerImage(
+            ImageRegistration(name: name, description: description, bootSnapshotId: boot.id,
+                              bootOverride: instance.boot, memoryMiB: instance.memoryMiB, vcpus: instance.vcpus,
+                              dataDisks: data.map { ImageRegistration.DataDisk(snapshotId: $0.id) }, tags: tags),
+            sourceInstanceId: instanceId)
+    }
+
+    /// Deregisters an image: it can no longer launch instances; its snapshots stay (and can now be deleted);
+    /// base volumes nothing uses any more are removed.
+    public func deregisterImage(_ id: String) async throws(SnaplabError) -> MachineImage {
+        var image = try await catalog.image(id)
+        guard image.state == .available else { return image }
+        image.state = .deregistered
+        try await catalog.update(image)
+        let store = try await store()
+        try await withStore { () async throws(StoreError) in
+            try await store.deleteDocument(kind: Self.imageDocumentKind, id: id)
+        }
+        for snapshotId in image.snapshotIds { await releaseBaseIfUnused(snapshotId) }
+        return image
+    }
+
+    public func images() async throws(SnaplabError) -> [MachineImage] {
+        try await catalog.images()
+    }
+
+    public func image(_ id: String) async throws(SnaplabError) -> MachineImage {
+        try await catalog.image(id)
+    }
+
+    /// An image by id, or the newest available one of that name.
+    public func resolveImage(_ reference: String) async throws(SnaplabError) -> MachineImage {
+        if reference.hasPrefix("ami-") { return try await catalog.image(reference) }
+        guard let image = try await catalog.newestImage(named: reference) else {
+            throw SnaplabError(.notFound, "no available image named '\(reference)'; `snaplab image list` shows the images")
+        }
+        return image
+    }
+
+    private func putBootFile(_ path: String, store: SnapshotStore) async throws(SnaplabError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SnaplabError(.notFound, "boot file \(path) cannot be read; pass --kernel/--initrd")
+        }
+        return try await withStore { () async throws(StoreError) in try await store.putArtifact(data) }
+    }
+
+    private func publish(_ image: MachineImage, store: SnapshotStore) async throws(SnaplabError) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        guard let data = try? encoder.encode(image) else { throw SnaplabError(.internal, "cannot encode image \(image.id)") }
+        try await withStore { () async throws(StoreError) in
+            try await store.putDocument(kind: Self.imageDocumentKind, id: image.id, data)
+        }
+    }
+}
