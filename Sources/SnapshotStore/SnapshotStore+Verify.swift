@@ -81,7 +81,7 @@ extension SnapshotStore {
 
     /// Decodes and hashes every listed chunk of one pack, on all cores.
     static func check(_ entries: [(ChunkHash, ChunkLocation)], in pack: Data) -> [(ChunkHash, String)] {
-        let failures = ResultSlots<String>(count: entries.count)
+        let failures = Slots<String>(count: entries.count)
         DispatchQueue.concurrentPerform(iterations: entries.count) { position in
             let (hash, location) = entries[position]
             do {
@@ -96,18 +96,18 @@ extension SnapshotStore {
     }
 }
 
-/// Fixed slots that concurrent workers fill, one slot each.
-final class ResultSlots<Value: Sendable>: @unchecked Sendable {
+/// Fixed slots that concurrent workers (`DispatchQueue.concurrentPerform`) fill, one slot each.
+public final class Slots<Value: Sendable>: @unchecked Sendable {
     // @unchecked: each worker writes only its own slot, and the array is read after all workers finished.
     private var storage: [Value?]
 
-    init(count: Int) {
+    public init(count: Int) {
         storage = Array(repeating: nil, count: count)
     }
 
-    func set(_ position: Int, _ value: Value) {
+    public func set(_ position: Int, _ value: Value) {
         storage.withUnsafeMutableBufferPointer { $0[position] = value }
     }
 
-    var values: [Value?] { storage }
+    public var values: [Value?] { storage }
 }

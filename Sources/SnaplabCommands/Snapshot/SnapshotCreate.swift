@@ -9,21 +9,11 @@ extension SnapshotCommand {
 
         @OptionGroup var lab: LabOptions
         @Argument(help: "The volume id (vol-…).") var volume: String
-        @Flag(help: "Wait until the copy is complete, showing progress.") var wait = false
-        @Flag(help: "Do not freeze the guest filesystem (crash-consistent).") var noFreeze = false
-        @Option(help: "A description.") var description: String?
-        @Option(name: .customLong("tag"), help: "KEY=VALUE; repeat for more.") var tags: [String] = []
-        @Option var output: OutputFormat = .table
-        @Flag(name: .customLong("background-worker"), help: .hidden) var backgroundWorker = false
-
-        func validate() throws {
-            _ = try TagParser.parse(tags)
-        }
+        @OptionGroup var request: SnapshotRequestOptions
 
         func run() async throws {
-            let options = SnapshotOptions(description: description, tags: try TagParser.parse(tags), freeze: !noFreeze)
-            try await SnapshotRunner.run(lab: lab, wait: wait, worker: backgroundWorker, output: output,
-                                         arguments: CommandLine.arguments.dropFirst().filter { $0 != "--wait" }) { lab in
+            let options = try request.snapshotOptions()
+            try await request.run(lab: lab) { lab in
                 [try await lab.createSnapshot(volumeId: volume, options: options)]
             }
         }

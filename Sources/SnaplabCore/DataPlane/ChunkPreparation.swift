@@ -54,19 +54,3 @@ enum ChunkPreparation {
         return true
     }
 }
-
-/// Fixed slots that concurrent workers fill, one slot each.
-final class Slots<Value: Sendable>: @unchecked Sendable {
-    // @unchecked: each worker writes only its own slot; the array is read after every worker finished.
-    private var storage: [Value?]
-
-    init(count: Int) {
-        storage = Array(repeating: nil, count: count)
-    }
-
-    func set(_ position: Int, _ value: Value) {
-        storage.withUnsafeMutableBufferPointer { $0[position] = value }
-    }
-
-    var values: [Value?] { storage }
-}
