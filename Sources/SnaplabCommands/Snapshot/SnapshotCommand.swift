@@ -5,7 +5,8 @@ struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
         abstract: "Point-in-time copies of volumes in the snapshot store.",
-        subcommands: [Create.self, CreateSet.self, List.self, Describe.self, Delete.self, Restore.self, Diff.self]
+        subcommands: [Create.self, CreateSet.self, List.self, Describe.self, Delete.self, Restore.self, Diff.self,
+                      Pin.self, Unpin.self]
     )
 
     static let header = ["ID", "VOLUME", "ROLE", "STATE", "PROGRESS", "SIZE", "ALLOCATED", "STORED", "KIND",

@@ -119,6 +119,52 @@ extension Catalog {
                 table.add(column: "imageId", .text)
             }
         }
+        migrator.registerMigration("v4-policies") { db in
+            try db.alter(table: "snapshots") { table in
+                table.add(column: "pinned", .boolean).notNull().defaults(to: false)
+            }
+            try db.create(table: "policies") { table in
+                table.primaryKey("id", .text)
+                table.column("name", .text).notNull()
+                table.column("targetTags", .jsonText).notNull()
+                table.column("targetRoles", .jsonText).notNull()
+                table.column("targetInstances", .boolean).notNull()
+                table.column("schedule", .jsonText).notNull()
+                table.column("anchor", .datetime).notNull()
+                table.column("freeze", .boolean).notNull()
+                table.column("retention", .jsonText).notNull()
+                table.column("drill", .jsonText)
+                table.column("enabled", .boolean).notNull()
+                table.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "policyRuns") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("policyId", .text).notNull().references("policies", onDelete: .cascade)
+                table.column("slot", .datetime).notNull()
+                table.column("state", .text).notNull()
+                table.column("attempt", .integer).notNull()
+                table.column("startedAt", .datetime).notNull()
+                table.column("endedAt", .datetime)
+                table.column("snapshotsTaken", .jsonText).notNull()
+                table.column("snapshotsPruned", .jsonText).notNull()
+                table.column("errors", .jsonText).notNull()
+                table.column("warnings", .jsonText).notNull()
+                table.column("ownerPid", .integer)
+                table.column("ownerStartTime", .integer)
+                // The lock that keeps two daemons from running one slot twice.
+                table.uniqueKey(["policyId", "slot"])
+            }
+            try db.create(table: "drills") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("policyId", .text).notNull().indexed()
+                table.column("startedAt", .datetime).notNull()
+                table.column("endedAt", .datetime).notNull()
+                table.column("passed", .boolean).notNull()
+                table.column("instanceId", .text)
+                table.column("targets", .jsonText).notNull()
+                table.column("error", .text)
+            }
+        }
         return migrator
     }
 }
@@ -161,6 +207,26 @@ extension MachineImage: FetchableRecord, PersistableRecord {
 
 extension BaseVolume: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "bases"
+}
+
+extension Policy: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "policies"
+}
+
+extension PolicyRun: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "policyRuns"
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+extension DrillResult: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "drills"
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
 }
 
 extension Instance: FetchableRecord, PersistableRecord {

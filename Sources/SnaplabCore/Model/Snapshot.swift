@@ -52,6 +52,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// The process copying it while pending, to tell a live copy from one whose process died.
     public var workerPid: Int32?
     public var workerStartTime: UInt64?
+    /// Never pruned by a policy.
+    public var pinned = false
 
     public init(id: String, volumeId: String, volumeRole: VolumeRole, volumeSize: UInt64, state: SnapshotState,
                 progress: Double = 0, parentId: String? = nil, incremental: Bool = false, setId: String? = nil,
