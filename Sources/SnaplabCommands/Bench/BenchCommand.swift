@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Snapshot.self, Launch.self]
+        subcommands: [Snapshot.self, Launch.self, Boot.self]
     )
 
     struct Snapshot: AsyncParsableCommand {

@@ -52,6 +52,10 @@ extension Lab {
             return "forced off"
         }
         guard let state = try await hypervisor.domainState(name: domainName), state != .shutoff else { return nil }
+        // The guest powers off through its agent (the tiny OS has no ACPI daemon); give a freshly booted agent a
+        // moment to answer before asking.
+        try? await GuestAgent(hypervisor: hypervisor, domain: domainName)
+            .waitUntilResponsive(deadline: ContinuousClock.now + .seconds(30))
         do throws(SnaplabError) {
             try await hypervisor.requestShutdown(name: domainName)
         } catch {

@@ -15,6 +15,8 @@ public struct ImageLaunchRequest: Sendable {
     public var tags: [String: String]
     public var readyTimeout: Duration
     public var waitUntilReady: Bool
+    /// Records host-side instants of the (single) launch, for measurement.
+    public var timings: LaunchTimings?
 
     public init(image: String, count: Int = 1, memoryMiB: Int? = nil, vcpus: Int? = nil, fsck: FsckMode = .auto,
                 dataSnapshots: [String: String] = [:], emptyDataSizes: [String: UInt64] = [:],
@@ -97,6 +99,15 @@ extension Lab {
         return ready.sorted { (order.firstIndex(of: $0.id) ?? 0) < (order.firstIndex(of: $1.id) ?? 0) }
     }
 
+    /// Hydrates an image's bases and fetches its boot files on this host ahead of time, so that launches (and
+    /// measurements of them) do not include that one-time work.
+    public func prepareLaunch(image reference: String) async throws(SnaplabError) {
+        let image = try await resolveImage(reference)
+        let host = try await catalog.host(named: defaultHostName)
+        _ = try await bootFiles(of: image)
+        for snapshotId in image.snapshotIds { _ = try await ensureBase(snapshotId: snapshotId, host: host) }
+    }
+
     private func launchOne(_ image: MachineImage, request: ImageLaunchRequest, host: Host, boot: BootSettings,
                            bootBase: BaseVolume, dataBases: [String: BaseVolume]) async throws(SnaplabError)
         -> LaunchedInstance
@@ -123,6 +134,7 @@ extension Lab {
                                        readyTimeout: request.readyTimeout)
             launch.waitUntilReady = false
             launch.imageId = image.id
+            launch.timings = request.timings
             return try await self.launch(launch)
         } catch {
             for volume in created { try? await deleteVolume(volume.id) }

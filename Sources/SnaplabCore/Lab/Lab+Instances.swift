@@ -67,8 +67,10 @@ extension Lab {
         do throws(SnaplabError) {
             events = try await hypervisor.lifecycleEvents()
             try await hypervisor.defineDomain(xml: xml, name: instance.domainName)
+            request.timings?.record("defined")
             await adoptChangeTracking(instance: instance, hypervisor: hypervisor)
             try await hypervisor.startDomain(name: instance.domainName)
+            request.timings?.record("started")
         } catch {
             // Nothing ran: undo the definition and the catalog rows so the failed launch changes nothing.
             try? await hypervisor.undefineDomain(name: instance.domainName)

@@ -26,6 +26,8 @@ public struct LaunchRequest: Sendable {
     public var waitUntilReady = true
     /// The image the volumes come from, when launched from one.
     public var imageId: String?
+    /// Records host-side instants of the launch (`defined`, `started`) when set.
+    public var timings: LaunchTimings?
 
     public init(bootVolumeId: String, dataVolumes: [DataVolume] = [], memoryMiB: Int = 256, vcpus: Int = 1,
                 fsck: FsckMode = .auto, bootOverride: BootSettings? = nil, deleteBootOnTermination: Bool = true,

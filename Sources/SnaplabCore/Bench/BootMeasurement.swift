@@ -1,0 +1,114 @@
+import Foundation
+import Libvirt
+import Synchronization
+
+extension Lab {
+    /// Boots one instance of `imageId` and records when each phase happens, from both sides: libvirt (define,
+    /// start call, lifecycle events) and the guest's console markers. Markers are placed on the host clock by
+    /// the smallest (first seen − uptime) offset, the guest's uptime being exact between markers. Shuts the
+    /// guest down through its agent to time that too, then terminates the instance.
+    public func measureBoot(imageId: String, fsck: FsckMode, timeout: Duration = .seconds(600))
+        async throws(SnaplabError) -> (phases: [String: Double], fsckStatus: Int?)
+    {
+        let host = try await catalog.host(named: defaultHostName)
+        let hypervisor = try await hypervisor(for: host)
+        let events = try await hypervisor.lifecycleEvents()
+        let timings = LaunchTimings()
+        let origin = ContinuousClock.now
+        var request = ImageLaunchRequest(image: imageId, fsck: fsck, readyTimeout: timeout, waitUntilReady: false)
+        request.timings = timings
+        guard let instance = try await runInstances(request).first else {
+            throw SnaplabError(.internal, "no instance launched")
+        }
+        let recorder = PhaseRecorder(origin: origin)
+        if let defined = timings["defined"] { recorder.set("defined", defined) }
+        if let started = timings["started"] { recorder.set("start-returned", started) }
+        let console = ConsoleLog(path: instance.consolePath)
+        let domain = instance.domainName
+
+        let watcher = Task {
+            for await event in events where event.domainName == domain {
+                switch event.kind {
+                case .started: recorder.setOnce("started-event", .now)
+                case .shutdown: recorder.setOnce("shutdown-event", .now)
+                case .stopped:
+                    recorder.setOnce("stopped", .now)
+                    return
+                default: break
+                }
+            }
+        }
+        defer { watcher.cancel() }
+        var failure: SnaplabError?
+        let deadline = ContinuousClock.now + timeout
+        // Marker lines land in the console file; reading it every 20 ms dates them to within that.
+        while ContinuousClock.now < deadline {
+            for marker in console.markers() where recorder.markers[marker.phase] == nil {
+                recorder.addMarker(marker, seen: .now)
+            }
+            if recorder.markers["ready"] != nil { break }
+            if recorder.has("stopped") {
+                failure = SnaplabError(.guest, "instance \(instance.id) stopped while booting. Console tail:\n\(console.tail())")
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if failure == nil, recorder.markers["ready"] == nil {
+            failure = SnaplabError(.timeout, "instance \(instance.id) did not print `ready` within \(timeout). Console tail:\n\(console.tail())")
+        }
+        if failure == nil {
+            try? await GuestAgent(hypervisor: hypervisor, domain: domain)
+                .waitUntilResponsive(deadline: ContinuousClock.now + .seconds(30))
+            recorder.set("shutdown-requested", .now)
+            try? await hypervisor.requestShutdown(name: domain)
+            let stopDeadline = ContinuousClock.now + .seconds(90)
+            while !recorder.has("stopped"), ContinuousClock.now < stopDeadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        _ = try? await terminateInstance(instance.id)
+        if let failure { throw failure }
+        return (recorder.phases(), recorder.markers["fsck-end"]?.fields["rc"].flatMap { Int($0) })
+    }
+}
+
+/// Collects host instants and guest markers of one boot.
+final class PhaseRecorder: Sendable {
+    private let origin: ContinuousClock.Instant
+    private let host = Mutex<[String: ContinuousClock.Instant]>([:])
+    private let seenMarkers = Mutex<[String: (BootMarker, ContinuousClock.Instant)]>([:])
+
+    init(origin: ContinuousClock.Instant) {
+        self.origin = origin
+    }
+
+    func set(_ phase: String, _ instant: ContinuousClock.Instant) {
+        host.withLock { $0[phase] = instant }
+    }
+
+    func setOnce(_ phase: String, _ instant: ContinuousClock.Instant) {
+        host.withLock { if $0[phase] == nil { $0[phase] = instant } }
+    }
+
+    func has(_ phase: String) -> Bool { host.withLock { $0[phase] != nil } }
+
+    func addMarker(_ marker: BootMarker, seen: ContinuousClock.Instant) {
+        seenMarkers.withLock { if $0[marker.phase] == nil { $0[marker.phase] = (marker, seen) } }
+    }
+
+    var markers: [String: BootMarker] { seenMarkers.withLock { $0.mapValues(\.0) } }
+
+    func phases() -> [String: Double] {
+        func seconds(_ instant: ContinuousClock.Instant) -> Double {
+            let elapsed = instant - origin
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
+        var result = host.withLock { $0.mapValues(seconds) }
+        let seen = seenMarkers.withLock { $0 }
+        // Where the guest's uptime 0 lies on the host clock: each marker was seen at or after it was printed.
+        guard let kernelStart = seen.values.map({ seconds($0.1) - $0.0.uptime }).min() else { return result }
+        result["kernel-start"] = kernelStart
+        for (phase, (marker, _)) in seen { result[phase] = kernelStart + marker.uptime }
+        return result
+    }
+}

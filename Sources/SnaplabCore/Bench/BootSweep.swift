@@ -1,0 +1,100 @@
+import Foundation
+
+/// `snaplab bench boot`: boots the same OS from boot disks of several sizes, fill levels and filesystem
+/// variants, with the boot-time check forced, automatic or skipped, several times each.
+public struct BootSweep: Sendable {
+    public struct Variant: Sendable, Equatable {
+        public var name: String
+        /// Extra mke2fs options, e.g. `-O ^metadata_csum` or `-i 65536`.
+        public var mkfsOptions: String
+
+        public init(name: String, mkfsOptions: String) {
+            self.name = name
+            self.mkfsOptions = mkfsOptions
+        }
+    }
+
+    public var sizes: [UInt64]
+    /// Percent of the filesystem filled with 64 MiB files (0: empty).
+    public var fills: [Int]
+    /// Small files added to every filled (fill > 0) disk.
+    public var smallFiles: Int
+    public var modes: [FsckMode]
+    public var variants: [Variant]
+    public var repeats: Int
+
+    public init(sizes: [UInt64] = [256 << 20, 1 << 30, 4 << 30, 16 << 30], fills: [Int] = [0, 50],
+                smallFiles: Int = 20_000, modes: [FsckMode] = [.skip, .auto, .force],
+                variants: [Variant] = [Variant(name: "default", mkfsOptions: "")], repeats: Int = 3) {
+        self.sizes = sizes
+        self.fills = fills
+        self.smallFiles = smallFiles
+        self.modes = modes
+        self.variants = variants
+        self.repeats = repeats
+    }
+
+    public var bootCount: Int { sizes.count * fills.count * modes.count * variants.count * repeats }
+}
+
+extension Lab {
+    /// Runs the sweep; `progress` gets (boots done, total, last record). Every image is built by the recipe
+    /// (cached), snapshotted and registered, and launched as an overlay, so each boot starts from the same disk.
+    public func runBootSweep(_ sweep: BootSweep, recipe: ImageRecipe,
+                             progress: @Sendable (Int, Int, BootRecord?) -> Void) async throws(SnaplabError)
+        -> [BootRecord]
+    {
+        var records: [BootRecord] = []
+        progress(0, sweep.bootCount, nil)
+        for variant in sweep.variants {
+            for size in sweep.sizes {
+                for fill in sweep.fills {
+                    let small = fill > 0 ? sweep.smallFiles : 0
+                    let build = try await recipe.build(
+                        ImageRecipe.Parameters(bootSize: size, mkfsOptions: variant.mkfsOptions, fillPercent: fill,
+                                               smallFiles: small), cache: paths.imageCache)
+                    let volume = try await createBootVolume(from: build, tags: ["bench": "boot"])
+                    var snapshotId: String?
+                    var imageId: String?
+                    do throws(SnaplabError) {
+                        let snapshot = try await waitForSnapshot(try await createSnapshot(volumeId: volume.id).id)
+                        snapshotId = snapshot.id
+                        guard snapshot.state == .completed else {
+                            throw SnaplabError(.io, "snapshot of the \(ByteSize.format(size)) disk failed: \(snapshot.errorMessage ?? "")")
+                        }
+                        let image = try await registerImage(ImageRegistration(
+                            name: "bench-boot-\(variant.name)-\(size)-\(fill)", bootSnapshotId: snapshot.id))
+                        imageId = image.id
+                        try await prepareLaunch(image: image.id)
+                        for mode in sweep.modes {
+                            for repeatIndex in 0..<sweep.repeats {
+                                var record = BootRecord(bootSize: size, fillPercent: fill, smallFiles: small,
+                                                        variant: variant.name, fsck: mode, repeatIndex: repeatIndex,
+                                                        allocatedBytes: snapshot.allocatedBytes)
+                                do throws(SnaplabError) {
+                                    let measured = try await measureBoot(imageId: image.id, fsck: mode)
+                                    record.phases = measured.phases
+                                    record.fsckStatus = measured.fsckStatus
+                                } catch {
+                                    record.error = error.message
+                                }
+                                records.append(record)
+                                progress(records.count, sweep.bootCount, record)
+                            }
+                        }
+                    } catch {
+                        if let imageId { _ = try? await deregisterImage(imageId) }
+                        if let snapshotId { try? await deleteSnapshot(snapshotId) }
+                        try? await deleteVolume(volume.id)
+                        throw error
+                    }
+                    if let imageId { _ = try await deregisterImage(imageId) }
+                    if let snapshotId { try await deleteSnapshot(snapshotId) }
+                    try await deleteVolume(volume.id)
+                }
+            }
+        }
+        _ = try? await collectGarbage(timeout: .seconds(60))
+        return records
+    }
+}
