@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         .systemLibrary(
@@ -52,10 +53,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "SnaplabServer",
+            dependencies: [
+                "SnaplabCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "SnaplabCommands",
             dependencies: [
                 "SnaplabCore",
+                "SnaplabServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
@@ -65,9 +77,14 @@ let package = Package(
         .testTarget(name: "SnapshotStoreTests", dependencies: ["SnapshotStore"], swiftSettings: strict),
         .testTarget(name: "SnaplabCoreTests", dependencies: ["SnaplabCore"], swiftSettings: strict),
         .testTarget(
+            name: "SnaplabServerTests",
+            dependencies: ["SnaplabServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands",
+                "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict

@@ -5,7 +5,7 @@ set -eu
 
 packages="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients libvirt-dev
 qemu-system-x86 qemu-utils qemu-block-extra libnbd-dev libnbd-bin libzstd-dev libsqlite3-dev openssl
-busybox-static qemu-guest-agent e2fsprogs cpio kmod gzip pkg-config librsvg2-bin"
+busybox-static qemu-guest-agent e2fsprogs cpio kmod gzip pkg-config librsvg2-bin curl chromium chromium-driver"
 
 if [ "$(id -u)" != 0 ]; then
     echo "setup.sh: run as root (it installs packages and starts libvirtd)" >&2
@@ -25,6 +25,14 @@ if [ -n "$missing" ]; then
         tail -n 30 /tmp/snaplab-apt.log >&2
         exit 1
     }
+fi
+
+# The API tests drive the server with unmodified AWS clients and the console with a headless browser.
+python_packages="boto3 awscli pytest selenium"
+if ! python3 -c "import boto3, pytest, selenium" > /dev/null 2>&1 || ! command -v aws > /dev/null 2>&1; then
+    echo "setup: installing $python_packages (pip)"
+    # shellcheck disable=SC2086
+    python3 -m pip install -q $python_packages > /tmp/snaplab-pip.log 2>&1 || { tail -n 20 /tmp/snaplab-pip.log >&2; exit 1; }
 fi
 
 # Without udev, /dev/kvm stays root-only. libvirt then sees KVM in its cached qemu capabilities but not as

@@ -9,7 +9,7 @@ public struct SnaplabCommand: AsyncParsableCommand {
         abstract: "A private cloud lab for the snapshot pattern: volumes, snapshots, images and instances on libvirt.",
         subcommands: [HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self, SnapshotCommand.self,
                       StoreCommand.self, CatalogCommand.self, EnvironmentUp.self, EnvironmentDown.self,
-                      PolicyCommand.self, DaemonCommand.self,
+                      PolicyCommand.self, DaemonCommand.self, ServeCommand.self, CredentialsCommand.self,
                       BenchCommand.self]
     )
 

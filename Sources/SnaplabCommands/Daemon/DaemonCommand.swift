@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import ServiceLifecycle
 import SnaplabCore
+import SnaplabServer
 
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,16 +13,23 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: "Seconds between looks at the schedule.") var tick = 1
     @Option(help: "Fraction of chunks each periodic verify re-hashes.") var verifySample = 0.05
     @Option(help: "Seconds between periodic verifies.") var verifyEvery = 21_600
+    @Flag(help: "Also serve the API and control screen (see `snaplab serve`).") var serve = false
+    @OptionGroup var listen: ListenOptions
 
     func run() async throws {
         let logger = Logger(label: "snaplab.daemon")
+        let opened = try await lab.openLab()
         let daemon = PolicyDaemon(
-            lab: try await lab.openLab(),
+            lab: opened,
             settings: PolicyDaemon.Settings(tick: .seconds(tick), verifySample: verifySample,
                                             verifyEvery: .seconds(verifyEvery)),
             logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: daemon)]
+        if serve {
+            services.append(.init(service: try SnaplabServer.buildApplication(lab: opened, configuration: listen.configuration)))
+        }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: daemon)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -34,7 +34,7 @@ extension Catalog {
 
     /// Available images that need a snapshot (as boot snapshot or in a block-device mapping).
     public func images(using snapshotId: String) async throws(SnaplabError) -> [MachineImage] {
-        try await images().filter { $0.state == .available && $0.snapshotIds.contains(snapshotId) }
+        try await images().filter { [.available, .pending].contains($0.state) && $0.snapshotIds.contains(snapshotId) }
     }
 
     public func base(snapshot snapshotId: String, host: String) async throws(SnaplabError) -> BaseVolume? {

@@ -52,6 +52,8 @@ extension Catalog {
             guard var instance = try Instance.fetchOne(db, key: id) else {
                 throw SnaplabError.notFound("instance", id, hint: "`snaplab instance list` shows the instances")
             }
+            // Two recorders of the same end (a stopper and a refresher) both succeed.
+            if instance.state == next { return instance }
             try instance.state.checkTransition(to: next, instance: id)
             instance.state = next
             instance.stateReason = reason
@@ -125,6 +127,37 @@ extension Catalog {
                 volume.deleteOnTermination = wanted
                 try volume.update(db)
             }
+        }
+    }
+}
+
+extension Catalog {
+    /// Marks an available volume attached to an instance as `device`.
+    public func attach(_ volumeId: String, to instanceId: String, device: String) async throws(SnaplabError) {
+        try await write { db in
+            guard var volume = try Volume.fetchOne(db, key: volumeId) else {
+                throw SnaplabError.notFound("volume", volumeId, hint: "`snaplab volume list` shows the volumes")
+            }
+            guard volume.state == .available else {
+                throw SnaplabError(.invalidState, "volume \(volumeId) is \(volume.state.rawValue); only an available volume can be attached",
+                                   subject: volumeId, detail: volume.state == .inUse ? .inUse : nil)
+            }
+            volume.state = .inUse
+            volume.instanceId = instanceId
+            volume.device = device
+            volume.deleteOnTermination = false
+            try volume.update(db)
+        }
+    }
+
+    public func detach(_ volumeId: String) async throws(SnaplabError) {
+        try await write { db in
+            guard var volume = try Volume.fetchOne(db, key: volumeId) else { return }
+            volume.state = .available
+            volume.instanceId = nil
+            volume.device = nil
+            volume.deleteOnTermination = false
+            try volume.update(db)
         }
     }
 }

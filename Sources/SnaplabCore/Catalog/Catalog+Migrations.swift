@@ -165,6 +165,11 @@ extension Catalog {
                 table.column("error", .text)
             }
         }
+        migrator.registerMigration("v5-image-state-reason") { db in
+            try db.alter(table: "images") { table in
+                table.add(column: "stateReason", .text)
+            }
+        }
         return migrator
     }
 }

@@ -36,4 +36,35 @@ public struct ConsoleLog: Sendable {
     public func markers(from offset: UInt64 = 0) -> [BootMarker] {
         BootMarker.all(in: text(from: offset))
     }
+
+    static let bootRequested = "boot-requested"
+
+    /// When the log last changed.
+    public func lastModified() -> Date? {
+        (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date
+    }
+
+    /// Appends a `boot-requested` marker, so the next boot's markers can be told from earlier boots'. Only while
+    /// the domain is off (then nothing else writes the file).
+    public func markBootRequested() {
+        let line = Data("\(BootMarker.prefix)\(Self.bootRequested) t=0\n".utf8)
+        if let handle = FileHandle(forWritingAtPath: path) {
+            defer { try? handle.close() }
+            _ = try? handle.seekToEnd()
+            try? handle.write(contentsOf: line)
+        } else {
+            _ = FileManager.default.createFile(atPath: path, contents: line, attributes: [.posixPermissions: 0o644])
+        }
+    }
+
+    /// The markers of the latest boot (since the last `boot-requested`, or the last `initramfs`).
+    public func latestBootMarkers() -> [BootMarker] {
+        let all = markers()
+        guard let start = all.lastIndex(where: { $0.phase == Self.bootRequested || $0.phase == "initramfs" }) else {
+            return all
+        }
+        let begin = all[start].phase == "initramfs"
+            ? (all[..<start].lastIndex { $0.phase == Self.bootRequested }.map { $0 + 1 } ?? start) : start + 1
+        return Array(all[min(begin, all.count)...]).filter { $0.phase != Self.bootRequested }
+    }
 }

@@ -21,17 +21,20 @@ struct DomainXML {
     /// Written into the domain's metadata so anyone can tell which lab owns it.
     var labStateDirectory: String
 
+    /// One virtio disk element (also what hot-plug attaches and detaches).
+    static func diskXML(_ disk: Disk) -> String {
+        """
+            <disk type='file' device='disk'>
+              <driver name='qemu' type='qcow2' discard='unmap'/>
+              <source file='\(XMLText.escape(disk.path))'/>
+              <target dev='\(XMLText.escape(disk.device))' bus='virtio'/>
+              <serial>\(XMLText.escape(disk.serial))</serial>
+            </disk>
+        """
+    }
+
     func render() -> String {
-        let diskXML = disks.map { disk in
-            """
-                <disk type='file' device='disk'>
-                  <driver name='qemu' type='qcow2' discard='unmap'/>
-                  <source file='\(XMLText.escape(disk.path))'/>
-                  <target dev='\(XMLText.escape(disk.device))' bus='virtio'/>
-                  <serial>\(XMLText.escape(disk.serial))</serial>
-                </disk>
-            """
-        }.joined(separator: "\n")
+        let diskXML = disks.map(Self.diskXML).joined(separator: "\n")
         return """
         <domain type='qemu'>
           <name>\(XMLText.escape(name))</name>

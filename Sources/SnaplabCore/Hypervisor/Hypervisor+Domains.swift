@@ -57,4 +57,29 @@ extension Hypervisor {
             try connection.lookupDomain(name: name).agentCommand(json, timeoutSeconds: timeoutSeconds)
         }
     }
+
+    /// Adds a disk to the domain's definition and, when `live`, hot-plugs it.
+    func attachDisk(domain name: String, xml: String, live: Bool) async throws(SnaplabError) {
+        try await call("attaching a disk to \(name)") { connection in
+            try connection.lookupDomain(name: name).attachDevice(xml: xml, live: live, persistent: true)
+        }
+    }
+
+    /// Removes a disk from the definition and, when `live`, unplugs it and waits (up to a minute, or not at all
+    /// with `force`) until the guest has let go of it.
+    func detachDisk(domain name: String, xml: String, device: String, live: Bool, force: Bool)
+        async throws(SnaplabError)
+    {
+        try await call("detaching \(device) from \(name)") { connection in
+            try connection.lookupDomain(name: name).detachDevice(xml: xml, live: live, persistent: true)
+        }
+        guard live, !force else { return }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let current = try await domainXML(name: name)
+            if !current.contains("dev='\(device)'") { return }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        throw SnaplabError(.timeout, "the guest of \(name) did not release \(device) within a minute; unmount it in the guest, or detach with force")
+    }
 }

@@ -50,35 +50,61 @@ extension Lab {
     }
 
     /// EC2 CreateImage with no-reboot: snapshots every volume of the instance at one instant (filesystems
-    /// frozen through the agent), waits for the copies, and registers the image.
+    /// frozen through the agent) and registers the image, `pending` until the copies complete. With `wait`,
+    /// returns once it is `available` (or throws if a copy failed); without, returns the pending image.
     public func createImage(fromInstance instanceId: String, name: String, description: String? = nil,
-                            tags: [String: String] = [:]) async throws(SnaplabError) -> MachineImage {
+                            tags: [String: String] = [:], wait: Bool = true) async throws(SnaplabError) -> MachineImage {
         let instance = try await catalog.instance(instanceId)
+        try ImageRegistration(name: name, bootSnapshotId: "", memoryMiB: instance.memoryMiB, vcpus: instance.vcpus).validate()
+        let attached = try await catalog.volumes(attachedTo: instanceId)
         let pending = try await createSnapshotSet(
             instanceId: instanceId, options: SnapshotOptions(description: "for image \(name)", tags: tags))
-        var finished: [Snapshot] = []
-        for snapshot in pending { finished.append(try await waitForSnapshot(snapshot.id)) }
-        if let failed = finished.first(where: { $0.state != .completed }) {
-            throw SnaplabError(.io, "snapshot \(failed.id) of \(failed.volumeId) failed: \(failed.errorMessage ?? "")")
-        }
-        guard let boot = finished.first(where: { $0.volumeRole == .boot }) else {
+        guard let boot = pending.first(where: { $0.volumeRole == .boot }) else {
             throw SnaplabError(.invalidState, "instance \(instanceId) has no boot volume")
         }
-        let attached = try await catalog.volumes(attachedTo: instanceId)
         let device = { (snapshot: Snapshot) in attached.first { $0.id == snapshot.volumeId }?.device ?? "" }
-        let data = finished.filter { $0.volumeRole == .data }.sorted { device($0) < device($1) }
-        return try await registerImage(
-            ImageRegistration(name: name, description: description, bootSnapshotId: boot.id,
-                              bootOverride: instance.boot, memoryMiB: instance.memoryMiB, vcpus: instance.vcpus,
-                              dataDisks: data.map { ImageRegistration.DataDisk(snapshotId: $0.id) }, tags: tags),
-            sourceInstanceId: instanceId)
+        let data = pending.filter { $0.volumeRole == .data }.sorted { device($0) < device($1) }
+        let store = try await store()
+        let image = MachineImage(
+            id: ResourceID.generate(.image), name: name, description: description, state: .pending,
+            bootSnapshotId: boot.id, kernelDigest: try await putBootFile(instance.boot.kernel, store: store),
+            initrdDigest: try await putBootFile(instance.boot.initrd, store: store), cmdline: instance.boot.cmdline,
+            memoryMiB: instance.memoryMiB, vcpus: instance.vcpus,
+            blockDeviceMappings: data.enumerated().map { index, snapshot in
+                BlockDeviceMapping(device: LaunchRequest.dataDevice(index), snapshotId: snapshot.id,
+                                   size: snapshot.volumeSize, deleteOnTermination: true)
+            },
+            sourceInstanceId: instanceId, tags: tags)
+        try await catalog.insert(image)
+        let completion = Task { () async -> MachineImage in
+            var image = image
+            var failure: String?
+            for snapshot in pending {
+                let finished = try? await self.waitForSnapshot(snapshot.id)
+                if finished?.state != .completed {
+                    failure = failure ?? "snapshot \(snapshot.id) of \(snapshot.volumeId) failed: \(finished?.errorMessage ?? "unknown error")"
+                }
+            }
+            image.state = failure == nil ? .available : .failed
+            image.stateReason = failure
+            if failure == nil { try? await self.publish(image, store: store) }
+            try? await self.catalog.update(image)
+            return image
+        }
+        guard wait else { return image }
+        let finished = await completion.value
+        if finished.state == .failed { throw SnaplabError(.io, "image \(finished.id) failed: \(finished.stateReason ?? "")") }
+        return finished
     }
 
     /// Deregisters an image: it can no longer launch instances; its snapshots stay (and can now be deleted);
     /// base volumes nothing uses any more are removed.
     public func deregisterImage(_ id: String) async throws(SnaplabError) -> MachineImage {
         var image = try await catalog.image(id)
-        guard image.state == .available else { return image }
+        guard image.state != .deregistered else { return image }
+        if image.state == .pending {
+            throw SnaplabError(.invalidState, "image \(id) is still pending; deregister it once its snapshots are copied")
+        }
         image.state = .deregistered
         try await catalog.update(image)
         let store = try await store()

@@ -69,6 +69,7 @@ extension Lab {
             try await hypervisor.defineDomain(xml: xml, name: instance.domainName)
             request.timings?.record("defined")
             await adoptChangeTracking(instance: instance, hypervisor: hypervisor)
+            console.markBootRequested()
             try await hypervisor.startDomain(name: instance.domainName)
             request.timings?.record("started")
         } catch {
@@ -82,29 +83,39 @@ extension Lab {
     }
 
     /// Powers an instance off: asks the guest (agent, else ACPI), and pulls the plug after `timeout`
-    /// (or at once with `force`).
-    public func stopInstance(_ id: String, force: Bool = false, timeout: Duration = .seconds(120))
-        async throws(SnaplabError) -> Instance
+    /// (or at once with `force`). Unless asked to wait, returns at once (`stopping`) and stops in the background.
+    public func stopInstance(_ id: String, force: Bool = false, timeout: Duration = .seconds(120),
+                             wait: Bool = true) async throws(SnaplabError) -> Instance
     {
         let instance = try await refreshedInstance(id)
-        if instance.state == .stopped { return instance }
+        if instance.state == .stopped || instance.state == .stopping { return instance }
         try await checkNoSnapshotCopying(try await catalog.volumes(attachedTo: id).map(\.id), action: "stopped")
-        try await catalog.transitionInstance(id, to: .stopping)
+        let stopping = try await catalog.transitionInstance(id, to: .stopping)
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
-        let reason = try await powerOff(instance, hypervisor: hypervisor, force: force, timeout: timeout)
-        return try await catalog.transitionInstance(id, to: .stopped, reason: reason)
+        let finish = { () async throws(SnaplabError) -> Instance in
+            let reason = try await self.powerOff(instance, hypervisor: hypervisor, force: force, timeout: timeout)
+            return try await self.catalog.transitionInstance(id, to: .stopped, reason: reason)
+        }
+        guard wait else {
+            Task { _ = try? await finish() }
+            return stopping
+        }
+        return try await finish()
     }
 
-    /// Boots a stopped instance again; returns once the guest printed `ready`.
-    public func startInstance(_ id: String, readyTimeout: Duration = .seconds(300)) async throws(SnaplabError)
-        -> Instance
+    /// Boots a stopped instance again; returns once the guest printed `ready` (or, unless asked to wait, once
+    /// its domain started: `pending`).
+    public func startInstance(_ id: String, readyTimeout: Duration = .seconds(300), waitUntilReady: Bool = true)
+        async throws(SnaplabError) -> Instance
     {
         let instance = try await refreshedInstance(id)
         if instance.state == .running { return instance }
         try await checkNoSnapshotCopying(try await catalog.volumes(attachedTo: id).map(\.id), action: "started")
         try await catalog.transitionInstance(id, to: .pending)
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
-        let offset = ConsoleLog(path: instance.consolePath).endOffset()
+        let console = ConsoleLog(path: instance.consolePath)
+        console.markBootRequested()
+        let offset = console.endOffset()
         let events = try await hypervisor.lifecycleEvents()
         do throws(SnaplabError) {
             try await hypervisor.startDomain(name: instance.domainName)
@@ -112,6 +123,7 @@ extension Lab {
             _ = try? await catalog.transitionInstance(id, to: .stopped, reason: "start failed: \(error.message)")
             throw error
         }
+        guard waitUntilReady else { return try await catalog.instance(id) }
         return try await awaitBoot(instance, hypervisor: hypervisor, events: events, logOffset: offset,
                                    timeout: readyTimeout)
     }
@@ -157,10 +169,8 @@ extension Lab {
     public func describeInstance(_ id: String) async throws(SnaplabError) -> InstanceDescription {
         let instance = try await refreshedInstance(id)
         let volumes = try await catalog.volumes(attachedTo: id)
-        let console = ConsoleLog(path: instance.consolePath)
-        let markers = console.markers()
-        let lastBoot = markers.lastIndex { $0.phase == "initramfs" }.map { Array(markers[$0...]) } ?? markers
-        return InstanceDescription(instance: instance, volumes: volumes, bootMarkers: lastBoot)
+        let markers = ConsoleLog(path: instance.consolePath).latestBootMarkers()
+        return InstanceDescription(instance: instance, volumes: volumes, bootMarkers: markers)
     }
 
     /// The serial console log (every boot, oldest first).
@@ -218,15 +228,27 @@ extension Lab {
     /// A running instance whose domain is gone or off (the guest powered itself off, or someone destroyed it)
     /// is recorded as stopped.
     private func refreshed(_ instance: Instance) async throws(SnaplabError) -> Instance {
-        guard instance.state == .running || instance.state == .pending else { return instance }
+        guard [.running, .pending, .stopping].contains(instance.state) else { return instance }
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
         let state = try await hypervisor.domainState(name: instance.domainName)
+        let off = state == nil || state == .shutoff || state == .crashed
+        if instance.state == .stopping {
+            // Its stopper (maybe another process, maybe gone) has not recorded the end yet.
+            guard off else { return instance }
+            return try await catalog.transitionInstance(instance.id, to: .stopped, reason: instance.stateReason)
+        }
         if instance.state == .pending {
-            // Launched without waiting: running once the latest boot said ready.
-            let markers = ConsoleLog(path: instance.consolePath).markers()
-            let lastBoot = markers.lastIndex { $0.phase == "initramfs" }.map { Array(markers[$0...]) } ?? []
-            guard state == .running, lastBoot.contains(where: { $0.phase == "ready" }) else { return instance }
-            return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
+            // Launched or started without waiting: running once the latest boot said ready; stopped if its
+            // domain went away before that.
+            let latest = ConsoleLog(path: instance.consolePath).latestBootMarkers()
+            if state == .running, latest.contains(where: { $0.phase == "ready" }) {
+                return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
+            }
+            // A launch defines the domain and starts it right after writing the boot marker: give it time.
+            let console = ConsoleLog(path: instance.consolePath)
+            guard off, Date().timeIntervalSince(console.lastModified() ?? instance.createdAt) > 30 else { return instance }
+            return try await catalog.transitionInstance(instance.id, to: .stopped,
+                                                        reason: "the guest stopped before it was ready")
         }
         guard state == nil || state == .shutoff || state == .crashed else { return instance }
         let reason = state == nil ? "its libvirt domain disappeared" : "the guest stopped by itself"

@@ -209,7 +209,8 @@ extension Lab {
     /// A snapshot a registered image needs cannot be deleted (EC2's InvalidSnapshot.InUse).
     func checkSnapshotNotInUse(_ snapshot: Snapshot) async throws(SnaplabError) {
         if let image = try await catalog.images(using: snapshot.id).first {
-            throw SnaplabError(.conflict, "snapshot \(snapshot.id) is in use by image \(image.id) (\(image.name)); deregister the image first")
+            throw SnaplabError(.conflict, "snapshot \(snapshot.id) is in use by image \(image.id) (\(image.name)); deregister the image first",
+                               subject: snapshot.id, detail: .inUse)
         }
     }
 }

@@ -74,7 +74,8 @@ extension Lab {
         let volume = try await catalog.volume(id)
         if volume.state == .inUse {
             throw SnaplabError(.invalidState,
-                               "volume \(id) is in-use by instance \(volume.instanceId ?? "?"); terminate that instance (or detach the volume) first")
+                               "volume \(id) is in-use by instance \(volume.instanceId ?? "?"); terminate that instance (or detach the volume) first",
+                               subject: id, detail: .inUse)
         }
         try await checkNoSnapshotCopying([id], action: "deleted")
         try await catalog.transitionVolume(id, from: [.available, .error, .creating], to: .deleting)

@@ -31,7 +31,7 @@ extension InstanceState {
     func checkTransition(to next: InstanceState, instance id: String) throws(SnaplabError) {
         guard canMove(to: next) else {
             throw SnaplabError(.invalidState,
-                               "instance \(id) is \(rawValue) and cannot become \(next.rawValue)")
+                               "instance \(id) is \(rawValue) and cannot become \(next.rawValue)", subject: id)
         }
     }
 }

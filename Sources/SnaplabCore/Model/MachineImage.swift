@@ -2,7 +2,11 @@ import Foundation
 
 /// EC2's image states (a deregistered image stays listed for a while, as EC2 shows it).
 public enum ImageState: String, Codable, Sendable {
+    /// Its snapshots are still being copied (CreateImage returns at once).
+    case pending
     case available
+    /// A snapshot it needed failed.
+    case failed
     case deregistered
 }
 
@@ -42,6 +46,8 @@ public struct MachineImage: Codable, Sendable, Equatable {
     public var sourceInstanceId: String?
     public var createdAt: Date
     public var tags: [String: String]
+    /// Why it failed, when it did.
+    public var stateReason: String?
 
     public init(id: String, name: String, description: String?, state: ImageState, bootSnapshotId: String,
                 kernelDigest: String, initrdDigest: String, cmdline: String, memoryMiB: Int, vcpus: Int,

@@ -39,7 +39,8 @@ public enum ResourceID {
               hex.allSatisfy({ $0.isHexDigit && ($0.isNumber || $0.isLowercase) })
         else {
             throw SnaplabError(.invalidArgument,
-                               "'\(id)' is not \(kind.article) \(kind.noun) id; expected \(prefix) followed by \(digits) hex digits")
+                               "'\(id)' is not \(kind.article) \(kind.noun) id; expected \(prefix) followed by \(digits) hex digits",
+                               subject: "\(kind.rawValue)-", detail: .malformedId)
         }
     }
 }

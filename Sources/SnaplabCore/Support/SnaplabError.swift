@@ -16,14 +16,26 @@ public struct SnaplabError: Error, Sendable, CustomStringConvertible {
         case `internal`
     }
 
+    /// What made the error, for front ends that name it (EC2's `InvalidSnapshot.InUse`…).
+    public enum Detail: String, Sendable {
+        case malformedId
+        case inUse
+    }
+
     public let code: Code
     public let message: String
     public let cause: (any Error)?
+    /// The resource id the error is about, when there is one.
+    public var subject: String?
+    public var detail: Detail?
 
-    public init(_ code: Code, _ message: String, cause: (any Error)? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, subject: String? = nil,
+                detail: Detail? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.subject = subject
+        self.detail = detail
     }
 
     public var description: String {
@@ -34,7 +46,7 @@ public struct SnaplabError: Error, Sendable, CustomStringConvertible {
 
 extension SnaplabError {
     static func notFound(_ kind: String, _ id: String, hint: String) -> SnaplabError {
-        SnaplabError(.notFound, "no \(kind) '\(id)'; \(hint)")
+        SnaplabError(.notFound, "no \(kind) '\(id)'; \(hint)", subject: id)
     }
 }
 

@@ -1,0 +1,98 @@
+import Crypto
+import Foundation
+
+/// Checks AWS Signature Version 4 on a request, as AWS computes it: canonical request, string to sign, the
+/// HMAC key chain of date, region and service. Refuses unsigned requests, unknown keys, wrong signatures
+/// (a tampered body changes the payload hash) and dates more than 15 minutes away.
+struct SigV4Verifier: Sendable {
+    let keys: AccessKeys
+    var maximumSkew: TimeInterval = 15 * 60
+
+    struct SignedRequest {
+        var method: String
+        var path: String
+        var query: String
+        /// Lower-cased names.
+        var headers: [String: String]
+        var body: Data
+    }
+
+    func verify(_ request: SignedRequest, now: Date = Date()) throws(EC2Error) {
+        guard let authorization = request.headers["authorization"] else {
+            throw EC2Error(code: "MissingAuthenticationToken", message: "Request is missing Authentication Token", status: 401)
+        }
+        guard authorization.hasPrefix("AWS4-HMAC-SHA256 ") else {
+            throw EC2Error(code: "IncompleteSignature", message: "Only AWS4-HMAC-SHA256 signatures are accepted", status: 401)
+        }
+        var fields: [String: String] = [:]
+        for part in authorization.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
+            let pieces = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
+            if pieces.count == 2 { fields[pieces[0]] = pieces[1] }
+        }
+        guard let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"],
+              let signature = fields["Signature"]
+        else { throw EC2Error(code: "IncompleteSignature", message: "The Authorization header lacks Credential, SignedHeaders or Signature", status: 401) }
+        let scope = credential.split(separator: "/").map(String.init)
+        guard scope.count == 5, scope[4] == "aws4_request" else {
+            throw EC2Error(code: "IncompleteSignature", message: "The credential scope '\(credential)' is malformed", status: 401)
+        }
+        let (accessKeyId, day, region, service) = (scope[0], scope[1], scope[2], scope[3])
+        guard let secret = keys.secret(for: accessKeyId) else {
+            throw EC2Error(code: "AuthFailure", message: "AWS was not able to validate the provided access credentials", status: 401)
+        }
+        guard let amzDate = request.headers["x-amz-date"], let date = Self.parse(amzDate), amzDate.hasPrefix(day) else {
+            throw EC2Error(code: "IncompleteSignature", message: "The request needs an X-Amz-Date header matching its credential scope", status: 401)
+        }
+        guard abs(date.timeIntervalSince(now)) <= maximumSkew else {
+            throw EC2Error(code: "RequestExpired", message: "Request has expired: its date \(amzDate) is more than 15 minutes from the server's", status: 401)
+        }
+        let payloadHash = Self.hex(SHA256.hash(data: request.body))
+        if let claimed = request.headers["x-amz-content-sha256"], claimed != "UNSIGNED-PAYLOAD", claimed != payloadHash {
+            throw EC2Error(code: "SignatureDoesNotMatch", message: "The request body does not match its x-amz-content-sha256", status: 401)
+        }
+        let names = signedHeaders.split(separator: ";").map(String.init)
+        let canonicalHeaders = names.map { name in
+            "\(name):\(Self.normalize(request.headers[name] ?? ""))\n"
+        }.joined()
+        let canonicalRequest = [request.method, Self.encodePath(request.path), Self.canonicalQuery(request.query),
+                                canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
+        let credentialScope = "\(day)/\(region)/\(service)/aws4_request"
+        let stringToSign = ["AWS4-HMAC-SHA256", amzDate, credentialScope,
+                            Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
+        var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
+        for part in [day, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
+        }
+        let expected = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        guard expected == signature else {
+            throw EC2Error(code: "SignatureDoesNotMatch",
+                           message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+                           status: 401)
+        }
+    }
+
+    static func parse(_ amzDate: String) -> Date? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return formatter.date(from: amzDate)
+    }
+
+    static func normalize(_ value: String) -> String {
+        value.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
+    }
+
+    static func encodePath(_ path: String) -> String {
+        path.isEmpty ? "/" : path
+    }
+
+    static func canonicalQuery(_ query: String) -> String {
+        guard !query.isEmpty else { return "" }
+        return query.split(separator: "&").map(String.init).sorted().joined(separator: "&")
+    }
+
+    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
+        digest.map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import SnaplabCore
+
+/// The form parameters of one EC2 Query request (`Action=…&Version=…&VolumeId.1=…`), with the flattened-list
+/// and structure conventions of botocore's `ec2` protocol.
+struct EC2Parameters: Sendable {
+    let values: [String: String]
+
+    init(formBody: String) {
+        var values: [String: String] = [:]
+        for pair in formBody.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            let key = Self.decode(parts[0])
+            values[key] = parts.count == 2 ? Self.decode(parts[1]) : ""
+        }
+        self.values = values
+    }
+
+    static func decode(_ text: String) -> String {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? text
+    }
+
+    subscript(_ key: String) -> String? { values[key] }
+
+    var action: String { values["Action"] ?? "" }
+
+    func required(_ key: String) throws(EC2Error) -> String {
+        guard let value = values[key], !value.isEmpty else {
+            throw EC2Error(code: "MissingParameter", message: "The request must contain the parameter \(key)")
+        }
+        return value
+    }
+
+    func int(_ key: String) throws(EC2Error) -> Int? {
+        guard let text = values[key] else { return nil }
+        guard let value = Int(text) else {
+            throw EC2Error(code: "InvalidParameterValue", message: "Value (\(text)) for parameter \(key) is invalid. Expected an integer.")
+        }
+        return value
+    }
+
+    func bool(_ key: String) -> Bool { values[key]?.lowercased() == "true" }
+
+    /// `Prefix.1`, `Prefix.2`, … in order.
+    func list(_ prefix: String) -> [String] {
+        var result: [String] = []
+        var index = 1
+        while let value = values["\(prefix).\(index)"] {
+            result.append(value)
+            index += 1
+        }
+        return result
+    }
+
+    /// The indices N for which some `Prefix.N.…` key exists, in order.
+    func structures(_ prefix: String) -> [String] {
+        var result: [String] = []
+        var index = 1
+        while values.keys.contains(where: { $0.hasPrefix("\(prefix).\(index).") }) {
+            result.append("\(prefix).\(index)")
+            index += 1
+        }
+        return result
+    }
+
+    /// `Filter.N.Name` / `Filter.N.Value.M`.
+    var filters: [EC2Filter] {
+        structures("Filter").compactMap { prefix in
+            values["\(prefix).Name"].map { EC2Filter(name: $0, values: list("\(prefix).Value")) }
+        }
+    }
+
+    /// `TagSpecification.N.ResourceType` / `.Tag.M.Key` / `.Tag.M.Value`, for one resource type.
+    func tagSpecifications(for resourceType: String) -> [String: String] {
+        var tags: [String: String] = [:]
+        for prefix in structures("TagSpecification") where values["\(prefix).ResourceType"] == resourceType {
+            tags.merge(self.tags("\(prefix).Tag")) { $1 }
+        }
+        return tags
+    }
+
+    /// `Prefix.N.Key` / `Prefix.N.Value`.
+    func tags(_ prefix: String) -> [String: String] {
+        var tags: [String: String] = [:]
+        for item in structures(prefix) {
+            if let key = values["\(item).Key"] { tags[key] = values["\(item).Value"] ?? "" }
+        }
+        return tags
+    }
+}
+
+/// One `Filter.N`: a name and the values any of which may match (with `*` and `?` wildcards).
+struct EC2Filter: Sendable {
+    var name: String
+    var values: [String]
+
+    func matches(_ candidate: String?) -> Bool {
+        guard let candidate else { return false }
+        return values.contains { Self.glob($0, candidate) }
+    }
+
+    /// EC2's wildcards: `*` any run, `?` any one character.
+    static func glob(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern), t = Array(text)
+        var (pi, ti, star, mark) = (0, 0, -1, 0)
+        while ti < t.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {
+                pi += 1
+                ti += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi
+                mark = ti
+                pi += 1
+            } else if star >= 0 {
+                pi = star + 1
+                mark += 1
+                ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}
+
+/// Applies filters to resources: `fields` gives, per filter name, the resource's values for it.
+enum EC2Filtering {
+    static func apply<T>(_ items: [T], _ filters: [EC2Filter], tags: (T) -> [String: String],
+                         fields: (T, String) -> [String]?) throws(EC2Error) -> [T] {
+        var result: [T] = []
+        for item in items {
+            var keep = true
+            for filter in filters {
+                let itemTags = tags(item)
+                let candidates: [String]
+                if filter.name.hasPrefix("tag:") {
+                    candidates = itemTags[String(filter.name.dropFirst(4))].map { [$0] } ?? []
+                } else if filter.name == "tag-key" {
+                    candidates = Array(itemTags.keys)
+                } else if filter.name == "tag-value" {
+                    candidates = Array(itemTags.values)
+                } else if let values = fields(item, filter.name) {
+                    candidates = values
+                } else {
+                    throw EC2Error(code: "InvalidParameterValue", message: "The filter '\(filter.name)' is invalid")
+                }
+                if !candidates.contains(where: { filter.matches($0) }) { keep = false }
+            }
+            if keep { result.append(item) }
+        }
+        return result
+    }
+
+    /// `MaxResults` / `NextToken` over a stable order; the token is the next offset.
+    static func page<T>(_ items: [T], parameters: EC2Parameters) throws(EC2Error) -> (items: [T], nextToken: String?) {
+        let start: Int
+        if let token = parameters["NextToken"] {
+            guard let offset = Int(token), offset >= 0, offset <= items.count else {
+                throw EC2Error(code: "InvalidParameterValue", message: "The token '\(token)' is invalid")
+            }
+            start = offset
+        } else {
+            start = 0
+        }
+        guard let maximum = try parameters.int("MaxResults") else { return (Array(items[start...]), nil) }
+        guard maximum >= 1 else {
+            throw EC2Error(code: "InvalidParameterValue", message: "MaxResults must be at least 1")
+        }
+        let end = min(items.count, start + maximum)
+        return (Array(items[start..<end]), end < items.count ? String(end) : nil)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Hummingbird
+import SnaplabCore
+
+/// `/api/…`: the lab's resources as JSON for scripts and the console, and the console's one-click actions.
+struct JSONAPI: Sendable {
+    let lab: Lab
+    let keys: AccessKeys
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/api/volumes") { request, _ in try await guarded(request) { try await lab.volumes() } }
+        router.get("/api/snapshots") { request, _ in try await guarded(request) { try await lab.snapshots() } }
+        router.get("/api/images") { request, _ in try await guarded(request) { try await lab.images() } }
+        router.get("/api/instances") { request, _ in try await guarded(request) { try await lab.instances() } }
+        router.get("/api/policies") { request, _ in try await guarded(request) { try await lab.policies() } }
+        router.post("/api/volumes/:id/snapshot") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { [try await lab.createSnapshot(volumeId: id)] }
+        }
+        router.post("/api/instances/:id/snapshot") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await lab.createSnapshotSet(instanceId: id) }
+        }
+        router.post("/api/snapshots/:id/restore") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await lab.restoreSnapshot(id) }
+        }
+        router.post("/api/snapshots/:id/register-image") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            var body = request
+            let name = (try? await body.collectBody(upTo: 64 << 10)).flatMap { buffer -> String? in
+                let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]
+                return object?["name"] as? String
+            } ?? "image-of-\(id)"
+            return try await guarded(request) { try await lab.registerImage(ImageRegistration(name: name, bootSnapshotId: id)) }
+        }
+        router.post("/api/images/:id/launch") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await lab.runInstances(ImageLaunchRequest(image: id, waitUntilReady: false)) }
+        }
+    }
+
+    /// Checks auth, runs the call, and answers JSON: the result, or `{"error": {"code", "message"}}`.
+    private func guarded<T: Encodable>(_ request: Request, _ body: () async throws -> T) async throws -> Response {
+        if let denied = BasicAuth.check(request, keys: keys) { return denied }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            let value = try await body()
+            return Response(status: .ok, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+        } catch let error as SnaplabError {
+            let status: HTTPResponse.Status = switch error.code {
+            case .notFound: .notFound
+            case .invalidArgument: .badRequest
+            case .invalidState, .conflict: .conflict
+            default: .internalServerError
+            }
+            let payload = ["error": ["code": error.code.rawValue, "message": error.message]]
+            return Response(status: status, headers: [.contentType: "application/json"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(payload))))
+        }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import SnaplabCore
+import SnaplabServer
+import Testing
+
+extension RealGuestTests {
+    /// The HTTP API driven by real clients: boto3 and the aws CLI (pytest in Tests/api), and a headless
+    /// chromium on the control screen (Tests/console).
+    @Suite struct APITests {
+        @Test func boto3DrivesAFullCycleAndGetsEC2Errors() async throws {
+            try await TestLab.with { testLab in
+                let lab = testLab.lab
+                let boot = try await testLab.bootVolume()
+                let snapshot = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: boot.id).id)
+                let key = try AccessKeys.create(lab.paths)
+                try await Server.with(stateDirectory: testLab.directory) { endpoint in
+                    let outcome = try Pytest.run("Tests/api", environment: [
+                        "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_BOOT_SNAPSHOT": snapshot.id,
+                        "SNAPLAB_ACCESS_KEY_ID": key.accessKeyId, "SNAPLAB_SECRET_ACCESS_KEY": key.secretAccessKey,
+                    ])
+                    #expect(outcome.status == 0, "pytest Tests/api:\n\(outcome.output)")
+                }
+            }
+        }
+
+        @Test func theControlScreenSnapshotsAVolumeInOneClick() async throws {
+            try await TestLab.with { testLab in
+                let volume = try await testLab.lab.createVolume(role: .data, size: 32 << 20)
+                try HostTools.fillRandom(volume.path, mebibytes: 4)
+                try await Server.with(stateDirectory: testLab.directory) { endpoint in
+                    let outcome = try Pytest.run("Tests/console", environment: [
+                        "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_VOLUME": volume.id,
+                    ])
+                    #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
+                }
+                let snapshots = try await testLab.lab.snapshots().filter { $0.volumeId == volume.id }
+                #expect(snapshots.count == 1 && snapshots.first?.state == .completed)
+            }
+        }
+    }
+
+    /// `snaplab serve` on a free loopback port for the length of a body.
+    enum Server {
+        static func with(stateDirectory: URL, _ body: (String) async throws -> Void) async throws {
+            let port = Int.random(in: 20_000..<40_000)
+            let process = Process()
+            process.executableURL = CommandLineTests.binary
+            process.arguments = ["serve", "--port", String(port)]
+            process.environment = ["SNAPLAB_STATE_DIR": stateDirectory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"]
+            let log = stateDirectory.appendingPathComponent("serve.log")
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            process.standardOutput = handle
+            process.standardError = handle
+            try process.run()
+            defer {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            let endpoint = "http://127.0.0.1:\(port)"
+            // Ready when it answers.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while ContinuousClock.now < deadline {
+                if (try? HostTools.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "\(endpoint)/api/volumes"]))?.status == 0 { break }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+            try await body(endpoint)
+        }
+    }
+
+    /// Runs pytest on a directory of the repository.
+    enum Pytest {
+        static func run(_ directory: String, environment: [String: String]) throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-m", "pytest", "-q", "-p", "no:cacheprovider", directory]
+            process.currentDirectoryURL = ImageFixture.repositoryRoot
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            print(output)
+            return (process.terminationStatus, output)
+        }
+    }
+}

@@ -1,0 +1,34 @@
+"""The control screen in a real browser (Debian's chromium, headless): one click on Snapshot next to a volume,
+and the snapshot appears and reaches `completed`."""
+import os
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+def test_one_click_snapshot():
+    endpoint = os.environ["SNAPLAB_ENDPOINT"]
+    volume = os.environ["SNAPLAB_VOLUME"]
+    options = Options()
+    options.binary_location = "/usr/bin/chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    try:
+        driver.get(endpoint + "/")
+        wait = WebDriverWait(driver, 120, poll_frequency=0.5)
+        assert "Snaplab" in driver.title
+        button = wait.until(lambda d: d.find_element(
+            By.CSS_SELECTOR, f'button[data-action="snapshot-volume"][data-id="{volume}"]'))
+        assert not driver.find_elements(By.CSS_SELECTOR, f'tr[data-snapshot-id][data-volume-id="{volume}"]')
+        button.click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-snapshot-id][data-volume-id="{volume}"]'))
+        row = wait.until(lambda d: d.find_element(
+            By.CSS_SELECTOR, f'tr[data-snapshot-id][data-volume-id="{volume}"][data-state="completed"]'))
+        assert row.get_attribute("data-snapshot-id").startswith("snap-")
+        assert "done" in driver.find_element(By.ID, "message").text
+    finally:
+        driver.quit()
