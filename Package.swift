@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,7 +34,11 @@ let package = Package(
         .target(name: "NBD", dependencies: ["CNBD"], swiftSettings: strict),
         .target(
             name: "SnapshotStore",
-            dependencies: ["CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "CZstd",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -56,6 +61,7 @@ let package = Package(
             name: "SnaplabServer",
             dependencies: [
                 "SnaplabCore",
+                "SnapshotStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -74,7 +80,8 @@ let package = Package(
         ),
         .executableTarget(name: "snaplab", dependencies: ["SnaplabCommands"], swiftSettings: strict),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: strict),
-        .testTarget(name: "SnapshotStoreTests", dependencies: ["SnapshotStore"], swiftSettings: strict),
+        .target(name: "SnaplabTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .testTarget(name: "SnapshotStoreTests", dependencies: ["SnapshotStore", "SnaplabTestSupport"], swiftSettings: strict),
         .testTarget(name: "SnaplabCoreTests", dependencies: ["SnaplabCore"], swiftSettings: strict),
         .testTarget(
             name: "SnaplabServerTests",
@@ -84,7 +91,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer",
+                "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer", "SnaplabTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict

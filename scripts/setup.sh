@@ -27,9 +27,10 @@ if [ -n "$missing" ]; then
     }
 fi
 
-# The API tests drive the server with unmodified AWS clients and the console with a headless browser.
-python_packages="boto3 awscli pytest selenium"
-if ! python3 -c "import boto3, pytest, selenium" > /dev/null 2>&1 || ! command -v aws > /dev/null 2>&1; then
+# The API tests drive the server with unmodified AWS clients and the console with a headless browser; the S3
+# store tests run against moto's S3-compatible server on loopback (the tests start and stop it).
+python_packages="boto3 awscli pytest selenium moto[server]"
+if ! python3 -c "import boto3, pytest, selenium, moto.server" > /dev/null 2>&1 || ! command -v aws > /dev/null 2>&1; then
     echo "setup: installing $python_packages (pip)"
     # shellcheck disable=SC2086
     python3 -m pip install -q $python_packages > /tmp/snaplab-pip.log 2>&1 || { tail -n 20 /tmp/snaplab-pip.log >&2; exit 1; }

@@ -12,15 +12,17 @@ public final class SnapshotStore: Sendable {
         index = ChunkIndex()
     }
 
-    /// The backend a store URL names: `dir:///path` (or a plain path).
+    /// The backend a store URL names: `dir:///path` (or a plain path), or `s3://bucket/prefix[?endpoint=…]`.
     public static func backend(for url: String) throws(StoreError) -> any ObjectBackend {
         if url.hasPrefix("dir://") { return DirectoryBackend(root: URL(fileURLWithPath: String(url.dropFirst(6)))) }
         if url.hasPrefix("/") { return DirectoryBackend(root: URL(fileURLWithPath: url)) }
-        throw StoreError(.unsupported, "unknown store URL '\(url)'; use dir:///PATH")
+        if url.hasPrefix("s3://") { return S3Backend(location: try S3Location.parse(url)) }
+        throw StoreError(.unsupported, "unknown store URL '\(url)'; use dir:///PATH or s3://bucket/prefix")
     }
 
     /// Opens the store on `backend`, creating it (config object) if it is empty, and loads the chunk index.
     public static func open(_ backend: any ObjectBackend) async throws(StoreError) -> SnapshotStore {
+        if let s3 = backend as? S3Backend { try await s3.ensureBucket() }
         let config: StoreConfig
         if try await backend.exists(StoreLayout.config) {
             let data = try await backend.get(StoreLayout.config)

@@ -40,7 +40,23 @@ struct TestLab {
         for volume in (try? await lab.catalog.volumes()) ?? [] {
             try? await lab.deleteVolume(volume.id)
         }
-        // Whatever the controller could not remove, remove through libvirt directly (only our own names).
+        // Whatever the controller could not remove, remove through libvirt directly (only our own names), on
+        // every host the test added.
+        for host in (try? await lab.catalog.hosts()) ?? [] where host.name != lab.defaultHostName {
+            if let connection = try? Connection(uri: host.uri) {
+                for instance in (try? await lab.catalog.instances()) ?? [] {
+                    if let domain = try? connection.findDomain(name: instance.id) {
+                        try? domain.destroy()
+                        try? domain.undefine()
+                    }
+                }
+                if let pool = try? connection.findStoragePool(name: host.poolName) {
+                    for volume in (try? pool.allVolumes()) ?? [] { try? volume.delete() }
+                    try? pool.stop()
+                    try? pool.undefine()
+                }
+            }
+        }
         if let connection = try? Connection(uri: Self.uri) {
             for instance in (try? await lab.catalog.instances()) ?? [] {
                 if let domain = try? connection.findDomain(name: instance.id) {

@@ -3,8 +3,9 @@ import Foundation
 import Testing
 
 @Suite struct SnapshotStoreTests {
-    @Test func roundTripsChunksAndManifests() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func roundTripsChunksAndManifests(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         let chunks: [UInt32: Data] = [0: StoreFixture.chunk(1), 7: StoreFixture.chunk(2, random: false),
                                       1023: StoreFixture.chunk(3)]
@@ -18,8 +19,9 @@ import Testing
         #expect(try await fixture.store.snapshotIds() == ["snap-a"])
     }
 
-    @Test func identicalChunksAreStoredOnceAcrossSnapshots() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func identicalChunksAreStoredOnceAcrossSnapshots(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         let shared = StoreFixture.chunk(42)
         let (_, firstStored) = try await fixture.writeSnapshot("snap-a", [0: shared, 1: shared, 2: StoreFixture.chunk(9)])
@@ -38,18 +40,20 @@ import Testing
         #expect(codecB == .raw && payloadB == random)
     }
 
-    @Test func reopeningSeesEverything() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func reopeningSeesEverything(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         try await fixture.writeSnapshot("snap-a", [3: StoreFixture.chunk(3)])
-        let reopened = try await SnapshotStore.open(DirectoryBackend(root: fixture.directory))
+        let reopened = try await SnapshotStore.open(fixture.store.backend)
         #expect(reopened.index.count == 1)
         #expect(try await reopened.manifest("snap-a").chunks.count == 1)
         #expect(reopened.config == fixture.store.config)
     }
 
-    @Test func verifyFindsAFlippedByteAndNamesTheBrokenSnapshot() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func verifyFindsAFlippedByteAndNamesTheBrokenSnapshot(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         let chunk = StoreFixture.chunk(11)
         try await fixture.writeSnapshot("snap-a", [0: chunk])
@@ -58,10 +62,7 @@ import Testing
 
         let hash = ChunkHash.of(chunk)
         let location = try #require(fixture.store.index.location(of: hash))
-        let packURL = fixture.directory.appendingPathComponent(StoreLayout.pack(location.packId))
-        var bytes = try Data(contentsOf: packURL)
-        bytes[Int(location.offset) + 100] ^= 0xFF
-        try bytes.write(to: packURL)
+        try await fixture.tamper(StoreLayout.pack(location.packId), at: Int(location.offset) + 100)
 
         let report = try await fixture.store.verify()
         #expect(!report.isClean)
@@ -72,18 +73,19 @@ import Testing
         }
     }
 
-    @Test func damagedManifestIsDetected() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func damagedManifestIsDetected(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         try await fixture.writeSnapshot("snap-a", [0: StoreFixture.chunk(1), 1: StoreFixture.chunk(2)])
-        let url = fixture.directory.appendingPathComponent(StoreLayout.manifest("snap-a"))
-        var manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
+        let key = StoreLayout.manifest("snap-a")
+        var manifest = try JSONSerialization.jsonObject(with: try await fixture.store.backend.get(key)) as? [String: Any] ?? [:]
         var table = manifest["chunks"] as? [String: Any] ?? [:]
         var entries = Data(base64Encoded: table["entries"] as? String ?? "") ?? Data()
         entries[0] ^= 1
         table["entries"] = entries.base64EncodedString()
         manifest["chunks"] = table
-        try JSONSerialization.data(withJSONObject: manifest).write(to: url)
+        try await fixture.store.backend.put(key, try JSONSerialization.data(withJSONObject: manifest))
         await #expect { _ = try await fixture.store.manifest("snap-a") } throws: {
             ($0 as? StoreError)?.kind == .corrupt
         }
@@ -94,8 +96,9 @@ import Testing
         }
     }
 
-    @Test func garbageCollectionKeepsWhatNewerSnapshotsShare() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func garbageCollectionKeepsWhatNewerSnapshotsShare(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         let shared = StoreFixture.chunk(100)
         let onlyOld = StoreFixture.chunk(101)
@@ -112,8 +115,9 @@ import Testing
         #expect(try await fixture.store.verify().isClean)
     }
 
-    @Test func packsOfAnAbandonedWriterAreCollected() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func packsOfAnAbandonedWriterAreCollected(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         let writer = fixture.store.makeWriter()
         let data = StoreFixture.chunk(7)
@@ -127,8 +131,9 @@ import Testing
         #expect(fixture.store.index.count == 0)
     }
 
-    @Test func garbageCollectionWaitsForWriters() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func garbageCollectionWaitsForWriters(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         let writerLock = try await fixture.store.backend.lock(exclusive: false, timeout: .seconds(5))
         await #expect { _ = try await fixture.store.collectGarbage(timeout: .milliseconds(500)) } throws: {
@@ -138,8 +143,9 @@ import Testing
         _ = try await fixture.store.collectGarbage(timeout: .seconds(5))
     }
 
-    @Test func unsafeSnapshotIdsAreRefused() async throws {
-        let fixture = try await StoreFixture.make()
+    @Test(arguments: BackendKind.allCases)
+    func unsafeSnapshotIdsAreRefused(_ kind: BackendKind) async throws {
+        let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         await #expect { _ = try await fixture.store.manifest("../config") } throws: {
             ($0 as? StoreError)?.kind == .notFound

@@ -1,19 +1,47 @@
+import Testing
 import Foundation
+import SnaplabTestSupport
 @testable import SnapshotStore
 
-/// A store in a temp directory, and helpers that write snapshots made of given chunk contents.
+/// The backends every store test runs against.
+enum BackendKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case directory
+    case s3
+
+    var testDescription: String { rawValue }
+}
+
+/// A store in a temp directory or a fresh bucket of a local S3 server, and helpers that write snapshots made
+/// of given chunk contents.
 struct StoreFixture {
     let directory: URL
     let store: SnapshotStore
 
-    static func make() async throws -> StoreFixture {
+    static func make(_ kind: BackendKind = .directory) async throws -> StoreFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
-        let store = try await SnapshotStore.open(DirectoryBackend(root: directory))
+        let backend: any ObjectBackend
+        switch kind {
+        case .directory:
+            backend = DirectoryBackend(root: directory)
+        case .s3:
+            let endpoint = try await MotoServer.shared.endpoint()
+            let bucket = "store-\(UUID().uuidString.prefix(13).lowercased())"
+            backend = S3Backend(location: try S3Location.parse("s3://\(bucket)/lab?endpoint=\(endpoint)",
+                                                               environment: MotoServer.environment))
+        }
+        let store = try await SnapshotStore.open(backend)
         return StoreFixture(directory: directory, store: store)
     }
 
     func remove() {
         try? FileManager.default.removeItem(at: directory)
+    }
+
+    /// Flips bits of one byte of a stored object, whatever the backend.
+    func tamper(_ key: String, at offset: Int) async throws {
+        var data = try await store.backend.get(key)
+        data[data.startIndex + offset] ^= 0x40
+        try await store.backend.put(key, data)
     }
 
     /// Deterministic chunk contents: `random` ones do not compress, the others do.
@@ -57,15 +85,5 @@ struct StoreFixture {
             tags: ["k": "v"], attributes: [:], chunks: ChunkTable(table))
         try await store.commit(manifest)
         return (manifest, writer.bytesStored)
-    }
-
-    /// The first pack file on disk.
-    func anyPackFile() throws -> URL {
-        let packs = directory.appendingPathComponent("packs")
-        let enumerator = FileManager.default.enumerator(at: packs, includingPropertiesForKeys: nil)
-        while let url = enumerator?.nextObject() as? URL {
-            if url.pathExtension == "pack" { return url }
-        }
-        throw StoreError(.notFound, "no pack in \(packs.path)")
     }
 }

@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Snapshot.self, Launch.self, Boot.self]
+        subcommands: [Snapshot.self, Launch.self, Boot.self, Store.self]
     )
 
     struct Snapshot: AsyncParsableCommand {
@@ -84,6 +84,32 @@ extension BenchCommand {
             print(String(format: "later launches, large / small: ×%.2f (target ≤ 1.2: %@); slowest median %.3f s (target < 1 s: %@)",
                          result.largeVersusSmall, result.largeVersusSmall <= 1.2 ? "met" : "MISSED",
                          largest, largest < 1 ? "met" : "MISSED"))
+        }
+    }
+}
+
+extension BenchCommand {
+    struct Store: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Snapshot throughput into an S3 store next to the directory store, in the same run.")
+
+        @OptionGroup var lab: LabOptions
+        @Option(help: "The S3 store to measure, s3://bucket/prefix?endpoint=… (credentials from the AWS environment).")
+        var s3: String
+        @Option(help: "Size of the test volume (about 3/4 of it is written).") var size = "1G"
+
+        func validate() throws {
+            _ = try validating { try ByteSize.parse(size) }
+        }
+
+        func run() async throws {
+            let result = try await StoreBenchmark(lab: try await lab.openLab(), s3URL: s3, size: try ByteSize.parse(size))
+                .run { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+            Printer.table(["STORE", "FULL SNAPSHOT", "SECONDS"], [
+                ["directory", String(format: "%.0f MB/s", result.directoryMBps), String(format: "%.2f", result.directorySeconds)],
+                ["s3", String(format: "%.0f MB/s", result.s3MBps), String(format: "%.2f", result.s3Seconds)],
+            ])
+            print(String(format: "S3 / directory: ×%.2f (%@ allocated)", result.s3VersusDirectory, ByteSize.format(result.allocatedBytes)))
         }
     }
 }

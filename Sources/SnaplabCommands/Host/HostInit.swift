@@ -17,10 +17,15 @@ extension HostCommand {
         @Option(help: "The pool's directory. Default: STATE_DIR/pool.")
         var poolPath: String?
 
+        @Option(help: "Where snapshots go: dir:///PATH (default STATE_DIR/store) or s3://bucket/prefix[?endpoint=…].")
+        var store: String?
+
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let report = try await lab.openLab().initializeHost(uri: uri, poolName: poolName, poolPath: poolPath)
+            let lab = try await lab.openLab()
+            if let store { try await lab.setStoreURL(store) }
+            let report = try await lab.initializeHost(uri: uri, poolName: poolName, poolPath: poolPath)
             if output == .json { return try Printer.json(report) }
             print("host \(report.host.name): \(report.host.uri) (libvirt \(report.libvirtVersion), qemu \(report.hypervisorVersion))")
             print("pool \(report.host.poolName) at \(report.host.poolPath): \(ByteSize.format(report.poolAvailable)) free of \(ByteSize.format(report.poolCapacity))")

@@ -3,16 +3,19 @@ import SnaplabCore
 
 extension HostCommand {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the lab's hosts.")
+        static let configuration = CommandConfiguration(abstract: "List the lab's hosts, their pools and instances.")
 
         @OptionGroup var lab: LabOptions
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let hosts = try await lab.openLab().catalog.hosts()
+            let hosts = try await lab.openLab().hostSummaries()
             if output == .json { return try Printer.json(hosts) }
-            Printer.table(["NAME", "URI", "POOL", "POOL PATH"],
-                          hosts.map { [$0.name, $0.uri, $0.poolName, $0.poolPath] })
+            Printer.table(["NAME", "URI", "POOL", "FREE", "CAPACITY", "INSTANCES", "RUNNING", "VOLUMES", "PROBLEM"], hosts.map { summary in
+                [summary.host.name, summary.host.uri, summary.host.poolName,
+                 summary.poolAvailable.map(ByteSize.format) ?? "-", summary.poolCapacity.map(ByteSize.format) ?? "-",
+                 "\(summary.instances)", "\(summary.runningInstances)", "\(summary.volumes)", summary.problem ?? "-"]
+            })
         }
     }
 }

@@ -13,6 +13,8 @@ extension InstanceCommand {
 
         @Option(help: "How many instances of the image.") var count = 1
 
+        @Option(help: "The host to launch on (default: the one running the fewest instances).") var host: String?
+
         @Option(help: "Per data disk of the image, use this snapshot: DEVICE=snap-… (e.g. vdb=snap-…).")
         var dataSnapshot: [String] = []
 
@@ -79,10 +81,12 @@ extension InstanceCommand {
             let lab = try await lab.openLab()
             let instances: [Instance]
             if let image {
-                instances = try await lab.runInstances(ImageLaunchRequest(
+                var request = ImageLaunchRequest(
                     image: image, count: count, memoryMiB: memoryOption, vcpus: vcpusOption, fsck: fsck,
                     dataSnapshots: try Self.parseDataSnapshots(dataSnapshot), tags: try TagParser.parse(tags),
-                    readyTimeout: .seconds(timeout)))
+                    readyTimeout: .seconds(timeout))
+                request.host = host
+                instances = try await lab.runInstances(request)
             } else {
                 let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
                 instances = [try await lab.runInstance(LaunchRequest(

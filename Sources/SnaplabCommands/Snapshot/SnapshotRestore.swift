@@ -8,6 +8,7 @@ extension SnapshotCommand {
         @OptionGroup var lab: LabOptions
         @Argument(help: "The snapshot id (snap-…).") var id: String
         @Option(name: .customLong("tag"), help: "KEY=VALUE for the new volume; repeat for more.") var tags: [String] = []
+        @Option(help: "The host whose pool gets the new volume (default: local).") var host: String?
         @Option var output: OutputFormat = .table
 
         func validate() throws {
@@ -16,7 +17,7 @@ extension SnapshotCommand {
 
         func run() async throws {
             let bar = ProgressBar("restoring \(id)")
-            let volume = try await lab.openLab().restoreSnapshot(id, tags: try TagParser.parse(tags)) { bar.update($0) }
+            let volume = try await lab.openLab().restoreSnapshot(id, tags: try TagParser.parse(tags), host: host) { bar.update($0) }
             bar.finish()
             if output == .json { return try Printer.json(volume) }
             print(volume.id)

@@ -24,6 +24,8 @@ extension VolumeCommand {
         @Option(name: .customLong("tag"), help: "KEY=VALUE; repeat for more.")
         var tags: [String] = []
 
+        @Option(help: "The host whose pool gets the volume (default: local).") var host: String?
+
         @Option var output: OutputFormat = .table
 
         func validate() throws {
@@ -42,9 +44,9 @@ extension VolumeCommand {
                                                         mkfsOptions: mkfsOptions)
                 let build = try await ImageRecipe(directory: URL(fileURLWithPath: recipe))
                     .build(parameters, cache: lab.paths.imageCache)
-                volume = try await lab.createBootVolume(from: build, tags: tags)
+                volume = try await lab.createBootVolume(from: build, tags: tags, host: host)
             } else {
-                volume = try await lab.createVolume(role: role, size: try ByteSize.parse(size ?? ""), tags: tags)
+                volume = try await lab.createVolume(role: role, size: try ByteSize.parse(size ?? ""), tags: tags, host: host)
             }
             if output == .json { return try Printer.json(volume) }
             print(volume.id)

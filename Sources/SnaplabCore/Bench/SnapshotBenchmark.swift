@@ -97,12 +97,22 @@ public struct SnapshotBenchmark: Sendable {
         _ = try? await lab.collectGarbage()
     }
 
-    /// Writes the non-zero chunks (all, or the listed ones) through qemu-nbd; returns the bytes written.
+    /// Writes a whole reproducible volume; returns the bytes written.
+    static func fill(_ content: TestVolumeContent, path: String, size: UInt64) async throws(SnaplabError) -> UInt64 {
+        try await write(content, to: path, size: size, chunks: nil, generation: 0)
+    }
+
     private func write(_ content: TestVolumeContent, to path: String, chunks: [UInt64]?, generation: UInt64)
         async throws(SnaplabError) -> UInt64
     {
+        try await Self.write(content, to: path, size: size, chunks: chunks, generation: generation)
+    }
+
+    /// Writes the non-zero chunks (all, or the listed ones) through qemu-nbd; returns the bytes written.
+    private static func write(_ content: TestVolumeContent, to path: String, size: UInt64, chunks: [UInt64]?,
+                              generation: UInt64) async throws(SnaplabError) -> UInt64
+    {
         let connection = try await VolumeExport.openWritable(file: path)
-        let size = self.size
         let chunkSize = content.chunkSize
         do {
             return try await BlockingPool.run {

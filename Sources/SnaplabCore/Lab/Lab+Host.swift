@@ -10,11 +10,22 @@ public struct HostReport: Sendable, Codable {
 }
 
 extension Lab {
-    /// Checks that libvirt answers, creates the storage pool and records the host.
+    /// Checks that libvirt answers, creates the storage pool and records the lab's first host (`local`).
     public func initializeHost(uri: String, poolName: String, poolPath: String?) async throws(SnaplabError)
         -> HostReport
     {
-        let poolPath = poolPath ?? paths.defaultPool.path
+        try await addHost(name: defaultHostName, uri: uri, poolName: poolName, poolPath: poolPath)
+    }
+
+    /// Adds (or re-checks) a host: any libvirt URI (`qemu:///system`, `qemu:///session`, `qemu+ssh://h2/system`…).
+    public func addHost(name: String, uri: String, poolName: String, poolPath: String?) async throws(SnaplabError)
+        -> HostReport
+    {
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+            throw SnaplabError(.invalidArgument, "host name '\(name)' must be letters, digits, - or _")
+        }
+        let poolPath = poolPath ?? (name == defaultHostName ? paths.defaultPool.path
+            : paths.stateDirectory.appendingPathComponent("pool-\(name)").path)
         if uri.hasPrefix("qemu:///system") {
             try Self.checkLocalDaemons()
         }
@@ -22,7 +33,7 @@ extension Lab {
         let versions = try await hypervisor.versions()
         try Directories.create(URL(fileURLWithPath: poolPath).deletingLastPathComponent())
         let pool = try await hypervisor.ensurePool(name: poolName, path: poolPath)
-        let host = Host(name: defaultHostName, uri: uri, poolName: poolName, poolPath: poolPath)
+        let host = Host(name: name, uri: uri, poolName: poolName, poolPath: poolPath)
         try await catalog.save(host)
         remember(hypervisor, for: host)
         return HostReport(host: host, libvirtVersion: versions.libvirt, hypervisorVersion: versions.hypervisor,
@@ -37,5 +48,51 @@ extension Lab {
             throw SnaplabError(.hypervisor,
                                "\(missing.joined(separator: " and ")) not running (no socket in /run/libvirt). Start the daemons as root with `virtlogd -d && libvirtd -d` (or `make setup`), then run `snaplab host init` again.")
         }
+    }
+}
+
+/// `host list`: a host with what it holds.
+public struct HostSummary: Sendable, Codable {
+    public var host: Host
+    public var instances: Int
+    public var runningInstances: Int
+    public var volumes: Int
+    public var poolCapacity: UInt64?
+    public var poolAvailable: UInt64?
+    /// Why the host could not be asked, when it could not.
+    public var problem: String?
+}
+
+extension Lab {
+    public func hostSummaries() async throws(SnaplabError) -> [HostSummary] {
+        let instances = try await catalog.instances().filter { $0.state != .terminated }
+        let volumes = try await catalog.volumes()
+        var result: [HostSummary] = []
+        for host in try await catalog.hosts() {
+            var summary = HostSummary(host: host, instances: instances.filter { $0.host == host.name }.count,
+                                      runningInstances: instances.filter { $0.host == host.name && $0.state == .running }.count,
+                                      volumes: volumes.filter { $0.host == host.name }.count)
+            do throws(SnaplabError) {
+                let info = try await hypervisor(for: host).ensurePool(name: host.poolName, path: host.poolPath)
+                summary.poolCapacity = info.capacity
+                summary.poolAvailable = info.available
+            } catch {
+                summary.problem = error.message
+            }
+            result.append(summary)
+        }
+        return result
+    }
+
+    /// The host new instances go to: the one asked for, else the one running the fewest instances.
+    public func placementHost(_ name: String?) async throws(SnaplabError) -> Host {
+        if let name { return try await catalog.host(named: name) }
+        let hosts = try await catalog.hosts()
+        guard !hosts.isEmpty else { throw SnaplabError(.notFound, "the lab has no host; run `snaplab host init` first") }
+        let live = try await catalog.instances().filter { $0.state != .terminated }
+        return hosts.min { left, right in
+            let a = live.filter { $0.host == left.name }.count, b = live.filter { $0.host == right.name }.count
+            return a != b ? a < b : left.name < right.name
+        } ?? hosts[0]
     }
 }

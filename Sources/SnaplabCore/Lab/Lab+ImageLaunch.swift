@@ -17,6 +17,8 @@ public struct ImageLaunchRequest: Sendable {
     public var waitUntilReady: Bool
     /// Records host-side instants of the (single) launch, for measurement.
     public var timings: LaunchTimings?
+    /// The host to launch on; nil: the one running the fewest instances.
+    public var host: String?
 
     public init(image: String, count: Int = 1, memoryMiB: Int? = nil, vcpus: Int? = nil, fsck: FsckMode = .auto,
                 dataSnapshots: [String: String] = [:], emptyDataSizes: [String: UInt64] = [:],
@@ -52,7 +54,7 @@ extension Lab {
         where !image.blockDeviceMappings.contains(where: { $0.device == device }) {
             throw SnaplabError(.invalidArgument, "image \(image.id) has no data disk \(device)")
         }
-        let host = try await catalog.host(named: defaultHostName)
+        let host = try await placementHost(request.host)
         let boot = try await bootFiles(of: image)
         let bootBase = try await ensureBase(snapshotId: image.bootSnapshotId, host: host)
         var dataBases: [String: BaseVolume] = [:]
@@ -101,9 +103,9 @@ extension Lab {
 
     /// Hydrates an image's bases and fetches its boot files on this host ahead of time, so that launches (and
     /// measurements of them) do not include that one-time work.
-    public func prepareLaunch(image reference: String) async throws(SnaplabError) {
+    public func prepareLaunch(image reference: String, host hostName: String? = nil) async throws(SnaplabError) {
         let image = try await resolveImage(reference)
-        let host = try await catalog.host(named: defaultHostName)
+        let host = try await catalog.host(named: hostName ?? defaultHostName)
         _ = try await bootFiles(of: image)
         for snapshotId in image.snapshotIds { _ = try await ensureBase(snapshotId: snapshotId, host: host) }
     }
@@ -122,7 +124,8 @@ extension Lab {
                     volume = try await overlay(on: base, role: .data, host: host, boot: nil, image: image)
                 } else {
                     volume = try await createVolume(role: .data,
-                                                    size: request.emptyDataSizes[mapping.device] ?? mapping.size ?? (1 << 30))
+                                                    size: request.emptyDataSizes[mapping.device] ?? mapping.size ?? (1 << 30),
+                                                    host: host.name)
                 }
                 created.append(volume)
                 data.append(LaunchRequest.DataVolume(volumeId: volume.id, deleteOnTermination: mapping.deleteOnTermination))

@@ -158,7 +158,7 @@ extension Lab {
     }
 
     /// Restores a snapshot into a new volume (sparse qcow2; zero chunks are not written).
-    public func restoreSnapshot(_ id: String, tags: [String: String] = [:],
+    public func restoreSnapshot(_ id: String, tags: [String: String] = [:], host hostName: String? = nil,
                                 progress: (@Sendable (Double) -> Void)? = nil) async throws(SnaplabError) -> Volume
     {
         let snapshot = try await catalog.snapshot(id)
@@ -168,7 +168,7 @@ extension Lab {
         let store = try await store()
         try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
         let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(id) }
-        let host = try await catalog.host(named: defaultHostName)
+        let host = try await catalog.host(named: hostName ?? defaultHostName)
         return try await provisionVolume(role: snapshot.volumeRole, size: manifest.volumeSize, host: host, tags: tags,
                                          boot: snapshot.boot, origin: "snapshot \(id)") {
             (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in

@@ -109,3 +109,21 @@ extension Snapshot {
                   boot: boot)
     }
 }
+
+extension Lab {
+    /// Copies snapshots (all completed ones, or the listed ones), their image definitions and boot artifacts
+    /// into another store (`dir://…` or `s3://…`).
+    public func copyStore(to url: String, snapshotIds: [String]? = nil,
+                          progress: (@Sendable (String) -> Void)? = nil) async throws(SnaplabError) -> CopyReport {
+        let source = try await store()
+        let destination = try await withStore { () async throws(StoreError) in
+            try await SnapshotStore.open(try SnapshotStore.backend(for: url))
+        }
+        var ids = snapshotIds
+        if ids == nil { ids = try await catalog.snapshots().filter { $0.state == .completed }.map(\.id) }
+        let chosen = ids
+        return try await withStore { () async throws(StoreError) in
+            try await source.copy(chosen, to: destination, progress: progress)
+        }
+    }
+}

@@ -4,13 +4,13 @@ import Foundation
 
 extension Lab {
     /// Creates an empty qcow2 volume (a data disk, or a boot disk to be filled later).
-    public func createVolume(role: VolumeRole, size: UInt64, tags: [String: String] = [:])
+    public func createVolume(role: VolumeRole, size: UInt64, tags: [String: String] = [:], host hostName: String? = nil)
         async throws(SnaplabError) -> Volume
     {
         guard size >= 1 << 20 else {
             throw SnaplabError(.invalidArgument, "a volume must be at least 1 MiB; asked for \(size) bytes")
         }
-        let host = try await catalog.host(named: defaultHostName)
+        let host = try await catalog.host(named: hostName ?? defaultHostName)
         return try await provisionVolume(role: role, size: size, host: host, tags: tags, boot: nil, origin: nil) {
             (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
             try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(id), capacity: size)
@@ -18,10 +18,10 @@ extension Lab {
     }
 
     /// Creates a boot volume holding the OS of an image build, and records how to boot it.
-    public func createBootVolume(from build: ImageBuild, tags: [String: String] = [:]) async throws(SnaplabError)
-        -> Volume
+    public func createBootVolume(from build: ImageBuild, tags: [String: String] = [:], host hostName: String? = nil)
+        async throws(SnaplabError) -> Volume
     {
-        let host = try await catalog.host(named: defaultHostName)
+        let host = try await catalog.host(named: hostName ?? defaultHostName)
         let size = try QcowHeader.virtualSize(of: build.bootImage)
         let boot = BootSettings(kernel: try await storeBootArtifact(build.kernel, suffix: "vmlinuz"),
                                 initrd: try await storeBootArtifact(build.initrd, suffix: "initrd.img"),

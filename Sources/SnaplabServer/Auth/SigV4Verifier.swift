@@ -1,5 +1,5 @@
-import Crypto
 import Foundation
+import SnapshotStore
 
 /// Checks AWS Signature Version 4 on a request, as AWS computes it: canonical request, string to sign, the
 /// HMAC key chain of date, region and service. Refuses unsigned requests, unknown keys, wrong signatures
@@ -46,53 +46,34 @@ struct SigV4Verifier: Sendable {
         guard abs(date.timeIntervalSince(now)) <= maximumSkew else {
             throw EC2Error(code: "RequestExpired", message: "Request has expired: its date \(amzDate) is more than 15 minutes from the server's", status: 401)
         }
-        let payloadHash = Self.hex(SHA256.hash(data: request.body))
+        let payloadHash = SigV4.hexSHA256(request.body)
         if let claimed = request.headers["x-amz-content-sha256"], claimed != "UNSIGNED-PAYLOAD", claimed != payloadHash {
             throw EC2Error(code: "SignatureDoesNotMatch", message: "The request body does not match its x-amz-content-sha256", status: 401)
         }
-        let names = signedHeaders.split(separator: ";").map(String.init)
-        let canonicalHeaders = names.map { name in
-            "\(name):\(Self.normalize(request.headers[name] ?? ""))\n"
-        }.joined()
-        let canonicalRequest = [request.method, Self.encodePath(request.path), Self.canonicalQuery(request.query),
-                                canonicalHeaders, signedHeaders, payloadHash].joined(separator: "\n")
-        let credentialScope = "\(day)/\(region)/\(service)/aws4_request"
-        let stringToSign = ["AWS4-HMAC-SHA256", amzDate, credentialScope,
-                            Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))].joined(separator: "\n")
-        var key = SymmetricKey(data: Data("AWS4\(secret)".utf8))
-        for part in [day, region, service, "aws4_request"] {
-            key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
-        }
-        let expected = Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
-        guard expected == signature else {
+        var signed: [String: String] = [:]
+        for name in signedHeaders.split(separator: ";").map(String.init) { signed[name] = request.headers[name] ?? "" }
+        let expected = SigV4.signature(
+            secret: secret, amzDate: amzDate, region: region, service: service, method: request.method,
+            path: request.path.isEmpty ? "/" : request.path, canonicalQuery: Self.canonicalQuery(request.query),
+            headers: signed, payloadHash: payloadHash)
+        guard expected.signature == signature, expected.signedHeaders == signedHeaders else {
             throw EC2Error(code: "SignatureDoesNotMatch",
                            message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
                            status: 401)
         }
     }
 
-    static func parse(_ amzDate: String) -> Date? {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return formatter.date(from: amzDate)
-    }
+    static func parse(_ amzDate: String) -> Date? { SigV4.parseAmzDate(amzDate) }
 
-    static func normalize(_ value: String) -> String {
-        value.trimmingCharacters(in: .whitespaces).split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-    }
-
-    static func encodePath(_ path: String) -> String {
-        path.isEmpty ? "/" : path
-    }
-
+    /// The query as received, decoded and re-encoded canonically.
     static func canonicalQuery(_ query: String) -> String {
         guard !query.isEmpty else { return "" }
-        return query.split(separator: "&").map(String.init).sorted().joined(separator: "&")
-    }
-
-    static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        let pairs = query.split(separator: "&").map { pair -> (String, String) in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map {
+                String($0).removingPercentEncoding ?? String($0)
+            }
+            return (parts[0], parts.count == 2 ? parts[1] : "")
+        }
+        return SigV4.canonicalQuery(pairs)
     }
 }

@@ -1,0 +1,24 @@
+import ArgumentParser
+import Foundation
+import SnaplabCore
+
+extension StoreCommand {
+    struct Copy: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy snapshots into another store (dir:///… or s3://bucket/prefix), as cross-region copy does.")
+
+        @OptionGroup var lab: LabOptions
+        @Option(help: "The destination store URL.") var to: String
+        @Option(name: .customLong("snapshot"), help: "Only these snapshots (repeat); default: every completed one.")
+        var snapshots: [String] = []
+        @Option var output: OutputFormat = .table
+
+        func run() async throws {
+            let report = try await lab.openLab().copyStore(to: to, snapshotIds: snapshots.isEmpty ? nil : snapshots) { id in
+                FileHandle.standardError.write(Data("copied \(id)\n".utf8))
+            }
+            if output == .json { return try Printer.json(report) }
+            print("copied \(report.snapshotsCopied.count) snapshots (\(report.chunksCopied) chunks, \(ByteSize.format(report.bytesStored)) stored), \(report.snapshotsAlreadyThere.count) already there; \(report.artifactsCopied) artifacts, \(report.documentsCopied) documents")
+        }
+    }
+}

@@ -1,0 +1,197 @@
+import AsyncHTTPClient
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import NIOCore
+import NIOHTTP1
+
+/// The scale-out backend: objects in an S3-compatible bucket, SigV4-signed over AsyncHTTPClient (path-style
+/// addressing). Transient failures (5xx, timeouts, refused connections) are retried with exponential
+/// backoff; a put is one PUT, so it is atomic by construction.
+public struct S3Backend: ObjectBackend {
+    public let s3: S3Location
+    let client: HTTPClient
+    /// Attempts per request, and the first backoff (doubling each time).
+    var attempts = 6
+    var firstBackoff: Duration = .milliseconds(250)
+
+    public init(location: S3Location, client: HTTPClient = .shared) {
+        s3 = location
+        self.client = client
+    }
+
+    public var location: String { s3.description }
+
+    /// Creates the bucket unless it exists.
+    public func ensureBucket() async throws(StoreError) {
+        let head = try await send("HEAD", path: "/\(s3.bucket)", query: [], body: Data(), expect: [200, 404])
+        if head.status == 404 {
+            _ = try await send("PUT", path: "/\(s3.bucket)", query: [], body: Data(), expect: [200, 409])
+        }
+    }
+
+    public func put(_ key: String, _ data: Data) async throws(StoreError) {
+        _ = try await send("PUT", key: key, body: data, expect: [200])
+    }
+
+    public func get(_ key: String) async throws(StoreError) -> Data {
+        try await send("GET", key: key, body: Data(), expect: [200]).body
+    }
+
+    public func get(_ key: String, offset: UInt64, length: Int) async throws(StoreError) -> Data {
+        let range = "bytes=\(offset)-\(offset + UInt64(length) - 1)"
+        let data = try await send("GET", key: key, body: Data(), expect: [200, 206], extraHeaders: ["range": range]).body
+        guard data.count == length else {
+            throw StoreError(.corrupt, "\(key) is shorter than byte \(offset + UInt64(length))")
+        }
+        return data
+    }
+
+    public func list(prefix: String) async throws(StoreError) -> [String] {
+        var keys: [String] = []
+        var token: String?
+        let base = s3.objectKey(prefix)
+        repeat {
+            var query = [("list-type", "2"), ("prefix", base)]
+            if let token { query.append(("continuation-token", token)) }
+            let response = try await send("GET", path: "/\(s3.bucket)", query: query, body: Data(), expect: [200])
+            let page = ListBucketResult(response.body)
+            let strip = s3.prefix.isEmpty ? 0 : s3.prefix.count + 1
+            keys += page.keys.map { String($0.dropFirst(strip)) }
+            token = page.nextToken
+        } while token != nil
+        return keys
+    }
+
+    public func delete(_ key: String) async throws(StoreError) {
+        _ = try await send("DELETE", key: key, body: Data(), expect: [200, 204, 404])
+    }
+
+    public func exists(_ key: String) async throws(StoreError) -> Bool {
+        try await send("HEAD", key: key, body: Data(), expect: [200, 404]).status == 200
+    }
+
+    public func size(_ key: String) async throws(StoreError) -> UInt64 {
+        let response = try await send("HEAD", key: key, body: Data(), expect: [200, 404])
+        guard response.status == 200 else { throw StoreError(.notFound, "\(key) is not in \(s3.description)") }
+        return response.contentLength ?? 0
+    }
+
+    public func lock(exclusive: Bool, timeout: Duration) async throws(StoreError) -> any StoreLock {
+        try await S3Lock.acquire(on: self, exclusive: exclusive, timeout: timeout)
+    }
+
+    // MARK: Requests
+
+    struct Reply: Sendable {
+        var status: Int
+        var body: Data
+        var contentLength: UInt64?
+    }
+
+    func send(_ method: String, key: String, body: Data, expect: Set<Int>, extraHeaders: [String: String] = [:])
+        async throws(StoreError) -> Reply
+    {
+        let path = "/\(s3.bucket)/" + SigV4.uriEncode(s3.objectKey(key), keepSlash: true)
+        return try await send(method, path: path, query: [], body: body, expect: expect, extraHeaders: extraHeaders,
+                              what: "\(method) \(key)")
+    }
+
+    func send(_ method: String, path: String, query: [(String, String)], body: Data, expect: Set<Int>,
+              extraHeaders: [String: String] = [:], what: String? = nil) async throws(StoreError) -> Reply {
+        var lastError = "no attempt"
+        var backoff = firstBackoff
+        for attempt in 1...attempts {
+            do {
+                let reply = try await once(method, path: path, query: query, body: body, extraHeaders: extraHeaders)
+                if expect.contains(reply.status) { return reply }
+                let message = String(decoding: reply.body.prefix(300), as: UTF8.self)
+                if reply.status < 500 && reply.status != 429 {
+                    throw StoreError(reply.status == 404 ? .notFound : .io,
+                                     "\(what ?? method + " " + path) on \(s3.description) failed with HTTP \(reply.status): \(message)")
+                }
+                lastError = "HTTP \(reply.status): \(message)"
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                lastError = "\(error)"
+            }
+            if attempt < attempts {
+                try? await Task.sleep(for: backoff)
+                backoff *= 2
+            }
+        }
+        throw StoreError(.io, "\(what ?? method + " " + path) on \(s3.description) failed after \(attempts) attempts: \(lastError)")
+    }
+
+    private func once(_ method: String, path: String, query: [(String, String)], body: Data,
+                      extraHeaders: [String: String]) async throws -> Reply {
+        let amzDate = SigV4.amzDate(Date())
+        let payloadHash = SigV4.hexSHA256(body)
+        var host = s3.endpoint.host ?? "localhost"
+        if let port = s3.endpoint.port { host += ":\(port)" }
+        var signed = ["host": host, "x-amz-date": amzDate, "x-amz-content-sha256": payloadHash]
+        if let token = s3.sessionToken { signed["x-amz-security-token"] = token }
+        for (name, value) in extraHeaders { signed[name] = value }
+        let canonicalQuery = SigV4.canonicalQuery(query)
+        let (signature, signedHeaders) = SigV4.signature(
+            secret: s3.secretAccessKey, amzDate: amzDate, region: s3.region, service: "s3", method: method,
+            path: path, canonicalQuery: canonicalQuery, headers: signed, payloadHash: payloadHash)
+        let scope = "\(amzDate.prefix(8))/\(s3.region)/s3/aws4_request"
+        let base = s3.endpoint.absoluteString.hasSuffix("/")
+            ? String(s3.endpoint.absoluteString.dropLast()) : s3.endpoint.absoluteString
+        var request = HTTPClientRequest(url: base + path + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery))
+        request.method = HTTPMethod(rawValue: method)
+        for (name, value) in signed where name != "host" { request.headers.add(name: name, value: value) }
+        request.headers.add(name: "authorization",
+                            value: "\(SigV4.algorithm) Credential=\(s3.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)")
+        if !body.isEmpty || method == "PUT" {
+            request.headers.add(name: "content-length", value: String(body.count))
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        let collected = method == "HEAD" ? ByteBuffer() : try await response.body.collect(upTo: 256 << 20)
+        return Reply(status: Int(response.status.code), body: Data(collected.readableBytesView),
+                     contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
+    }
+}
+
+/// The keys and continuation token of a ListObjectsV2 answer.
+struct ListBucketResult {
+    var keys: [String] = []
+    var nextToken: String?
+
+    init(_ data: Data) {
+        let parser = XMLParser(data: data)
+        let delegate = Delegate()
+        parser.delegate = delegate
+        _ = parser.parse()
+        keys = delegate.keys
+        nextToken = delegate.truncated ? delegate.nextToken : nil
+    }
+
+    private final class Delegate: NSObject, XMLParserDelegate {
+        var keys: [String] = []
+        var nextToken: String?
+        var truncated = false
+        private var text = ""
+
+        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+                    qualifiedName: String?, attributes: [String: String] = [:]) {
+            text = ""
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+
+        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
+                    qualifiedName: String?) {
+            switch elementName {
+            case "Key": keys.append(text)
+            case "NextContinuationToken": nextToken = text
+            case "IsTruncated": truncated = text == "true"
+            default: break
+            }
+        }
+    }
+}

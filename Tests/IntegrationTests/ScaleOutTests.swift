@@ -1,0 +1,107 @@
+import Foundation
+import SnaplabCore
+import SnaplabTestSupport
+import SnapshotStore
+import Testing
+
+extension RealGuestTests {
+    /// Snapshots in S3-compatible storage (moto on loopback) and a second libvirt host (root's
+    /// `qemu:///session` daemon, which libvirt starts itself).
+    @Suite struct ScaleOutTests {
+        init() {
+            for (name, value) in MotoServer.environment { setenv(name, value, 1) }
+        }
+
+        static func bucketURL(_ endpoint: String) -> String {
+            "s3://lab-\(UUID().uuidString.prefix(12).lowercased())/snaplab?endpoint=\(endpoint)"
+        }
+
+        @Test func anImageFromHostAInS3LaunchesOnHostBWithItsData() async throws {
+            try await TestLab.with { testLab in
+                let lab = testLab.lab
+                try await lab.setStoreURL(Self.bucketURL(try await MotoServer.shared.endpoint()))
+                let suffix = testLab.poolName.replacingOccurrences(of: "snaplab-test-", with: "")
+                _ = try await lab.addHost(name: "b", uri: "qemu:///session", poolName: "snaplab-b-\(suffix)",
+                                          poolPath: testLab.directory.appendingPathComponent("pool-b").path)
+                #expect(try await lab.hostSummaries().map(\.host.name).sorted() == ["b", "local"])
+
+                let boot = try await testLab.bootVolume()
+                let data = try await lab.createVolume(role: .data, size: 32 << 20)
+                let onA = try await lab.runInstance(LaunchRequest(bootVolumeId: boot.id, dataVolumes: [.init(volumeId: data.id)]))
+                #expect(onA.host == "local")
+                _ = try await testLab.shell(onA.id, "echo written-on-a > /data/origin && echo os-of-a > /root/os && sync")
+                let image = try await lab.createImage(fromInstance: onA.id, name: "from-a")
+                let store = try await lab.store()
+                #expect(store.backend.location.hasPrefix("s3://"))
+                #expect(try await store.hasManifest(image.bootSnapshotId))
+
+                var request = ImageLaunchRequest(image: image.id)
+                request.host = "b"
+                let onB = try #require(try await lab.runInstances(request).first)
+                #expect(onB.host == "b" && onB.state == .running)
+                #expect(try await testLab.shell(onB.id, "cat /data/origin /root/os") == "written-on-a\nos-of-a\n")
+                #expect(try await lab.catalog.bases().contains { $0.host == "b" }, "host b hydrated its own base")
+
+                // Placement without --host goes to the host running fewer instances (here each runs one: by name).
+                let summaries = try await lab.hostSummaries()
+                #expect(summaries.allSatisfy { $0.instances == 1 })
+                #expect(try await lab.placementHost(nil).name == "b")
+
+                // store copy: S3 → directory → the snapshots there verify.
+                let copyDirectory = testLab.directory.appendingPathComponent("copy")
+                let report = try await lab.copyStore(to: "dir://\(copyDirectory.path)")
+                #expect(report.snapshotsCopied.count == 2 && report.documentsCopied == 1)
+                let copied = try await SnapshotStore.open(DirectoryBackend(root: copyDirectory))
+                #expect(try await copied.verify().isClean)
+                #expect(Set(try await copied.snapshotIds()) == Set(image.snapshotIds))
+            }
+        }
+
+        @Test func anS3OutageMidUploadEndsCompletedAfterRetriesOrInErrorNeverHalfWritten() async throws {
+            try await TestLab.with { testLab in
+                let lab = testLab.lab
+                let moto = MotoServer(port: Int.random(in: 30_000..<32_000))
+                let motoEndpoint = try await moto.endpoint()
+                let proxy = TCPProxy(target: Int(motoEndpoint.split(separator: ":").last ?? "") ?? 0)
+                try proxy.start()
+                try await lab.setStoreURL(Self.bucketURL(proxy.endpoint))
+                let volume = try await lab.createVolume(role: .data, size: 1 << 30)
+                try HostTools.fillRandom(volume.path, mebibytes: 768)
+
+                // The server goes away for a few seconds while packs are being uploaded: retries carry the copy.
+                let first = try await lab.createSnapshot(volumeId: volume.id)
+                try await waitForProgress(first.id, lab: lab)
+                proxy.kill()
+                try await Task.sleep(for: .seconds(3))
+                try proxy.start()
+                let survived = try await lab.waitForSnapshot(first.id)
+                #expect(survived.state == .completed, "\(survived.errorMessage ?? "")")
+                #expect(try await lab.verifyStore().isClean)
+                let restored = try await lab.restoreSnapshot(first.id)
+                try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", volume.path, restored.path])
+                try await lab.deleteVolume(restored.id)
+
+                // The server itself dies (moto keeps nothing): the copy cannot finish and says so.
+                try HostTools.fillRandom(volume.path, mebibytes: 768)
+                let second = try await lab.createSnapshot(volumeId: volume.id)
+                try await waitForProgress(second.id, lab: lab)
+                await moto.stop()
+                let failed = try await lab.waitForSnapshot(second.id)
+                #expect(failed.state == .error)
+                #expect(failed.errorMessage?.isEmpty == false)
+                #expect(try await lab.snapshots().filter { $0.state == .completed }.map(\.id) == [first.id],
+                        "nothing half-written is listed as completed")
+                proxy.kill()
+            }
+        }
+
+        private func waitForProgress(_ id: String, lab: Lab) async throws {
+            let deadline = ContinuousClock.now + .seconds(120)
+            while ContinuousClock.now < deadline {
+                let snapshot = try await lab.snapshot(id)
+                if snapshot.state != .pending || snapshot.progress >= 5 { return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+}
