@@ -113,7 +113,7 @@ public struct DirectoryBackend: ObjectBackend {
             if flock(descriptor, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0 {
                 return FileLock(descriptor: descriptor)
             }
-            if clock.now >= deadline {
+            if clock.now >= deadline || Task.isCancelled {
                 close(descriptor)
                 throw StoreError(.busy, exclusive
                     ? "the store at \(rootPath) is in use by snapshots being written; try again when they finish"
@@ -152,19 +152,31 @@ public struct DirectoryBackend: ObjectBackend {
             unlink(temporary)
             throw failure
         }
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)
-            close(directoryDescriptor)
-        }
+        try syncDirectory(directory)
     }
 
+    /// Makes a directory entry change (a rename, a new file) durable.
+    static func syncDirectory(_ directory: String) throws(StoreError) {
+        let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw StoreError(.io, "cannot open directory \(directory): \(errorText())") }
+        defer { close(descriptor) }
+        if fsync(descriptor) != 0 { throw StoreError(.io, "cannot fsync directory \(directory): \(errorText())") }
+    }
+
+    /// Creates a directory (and parents) durably: each new entry is synced in its parent.
     static func makeDirectory(_ path: String) throws(StoreError) {
+        var missing: [String] = []
+        var current = path
+        while !current.isEmpty, current != "/", !FileManager.default.fileExists(atPath: current) {
+            missing.append(current)
+            current = (current as NSString).deletingLastPathComponent
+        }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
             throw StoreError(.io, "cannot create directory \(path); check permissions and free space", cause: error)
         }
+        for created in missing.reversed() { try syncDirectory((created as NSString).deletingLastPathComponent) }
     }
 
     static func errorText() -> String { String(cString: strerror(errno)) }
@@ -177,6 +189,9 @@ final class FileLock: StoreLock {
     init(descriptor: Int32) {
         self.descriptor = Mutex(descriptor)
     }
+
+    /// The kernel keeps an flock for as long as the descriptor is open.
+    var isHeld: Bool { descriptor.withLock { $0 != nil } }
 
     func release() async {
         descriptor.withLock { held in

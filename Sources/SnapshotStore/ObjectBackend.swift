@@ -24,4 +24,7 @@ public protocol ObjectBackend: Sendable {
 /// A held store lock; released by `release()` or when the holder goes away (including a killed process).
 public protocol StoreLock: Sendable {
     func release() async
+    /// False once the lock may have been lost (an object lock that could not be refreshed): whatever the
+    /// holder was about to publish must not be.
+    var isHeld: Bool { get }
 }

@@ -16,6 +16,15 @@ extension SnapshotStore {
     /// documents (image definitions) go along. Holds the destination's writer lock.
     public func copy(_ snapshotIds: [String]? = nil, to destination: SnapshotStore,
                      progress: (@Sendable (String) -> Void)? = nil) async throws(StoreError) -> CopyReport {
+        // The source's shared lock too: its garbage collection must not move packs while they are read.
+        try await withStoreLock(exclusive: false, timeout: .seconds(600)) { () async throws(StoreError) in
+            try await reloadIndex()
+            return try await copyLocked(snapshotIds, to: destination, progress: progress)
+        }
+    }
+
+    private func copyLocked(_ snapshotIds: [String]?, to destination: SnapshotStore,
+                            progress: (@Sendable (String) -> Void)?) async throws(StoreError) -> CopyReport {
         var report = CopyReport()
         let ids: [String]
         if let snapshotIds { ids = snapshotIds } else { ids = try await self.snapshotIds() }

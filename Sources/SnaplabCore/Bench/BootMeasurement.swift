@@ -43,7 +43,8 @@ extension Lab {
         let deadline = ContinuousClock.now + timeout
         // Marker lines land in the console file; reading it every 20 ms dates them to within that.
         while ContinuousClock.now < deadline {
-            for marker in console.markers() where recorder.markers[marker.phase] == nil {
+            // This boot's markers only (not the `boot-requested` line the launch wrote before starting it).
+            for marker in console.latestBootMarkers() where recorder.markers[marker.phase] == nil {
                 recorder.addMarker(marker, seen: .now)
             }
             if recorder.markers["ready"] != nil { break }

@@ -2,6 +2,20 @@ import Foundation
 import GRDB
 
 extension Catalog {
+    /// Records new pending snapshots, unless one of their volumes already has a snapshot in progress (checked
+    /// in the same transaction, so two requests cannot both start one).
+    public func insertPending(_ snapshots: [Snapshot]) async throws(SnaplabError) {
+        try await write { db in
+            let volumeIds = snapshots.map(\.volumeId)
+            if let busy = try Snapshot.filter(Snapshot.Columns.state == SnapshotState.pending.rawValue)
+                .filter(volumeIds.contains(Snapshot.Columns.volumeId)).fetchOne(db) {
+                throw SnaplabError(.conflict, "volume \(busy.volumeId) already has snapshot \(busy.id) in progress (\(Int(busy.progress))%); wait for it",
+                                   subject: busy.volumeId)
+            }
+            for snapshot in snapshots { try snapshot.insert(db) }
+        }
+    }
+
     public func insert(_ snapshot: Snapshot) async throws(SnaplabError) {
         try await write { db in try snapshot.insert(db) }
     }

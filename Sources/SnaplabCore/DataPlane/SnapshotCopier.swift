@@ -45,8 +45,8 @@ struct SnapshotCopier: Sendable {
         let total = max(1, chunks.count)
         var done = 0
         progress(0)
+        var pending = runs.first.map { startRead($0, chunkSize: chunkSize) }
         do throws(SnaplabError) {
-            var pending = runs.first.map { startRead($0, chunkSize: chunkSize) }
             for (position, run) in runs.enumerated() {
                 guard let reading = pending else { break }
                 let buffer = try await value(of: reading)
@@ -75,6 +75,9 @@ struct SnapshotCopier: Sendable {
             }
             try await withStore { () async throws(StoreError) in try await writer.finish() }
         } catch {
+            // Let the read in flight finish before the caller closes the export (qemu-nbd holds the image).
+            pending?.cancel()
+            _ = try? await pending?.value
             writer.abandon()
             throw error
         }

@@ -61,7 +61,13 @@ struct VolumeRestorer: Sendable {
             pending = position + 1 < batches.count
                 ? Task { [next = batches[position + 1]] () throws(SnaplabError) -> [Data] in try await decode(next) }
                 : nil
-            try await write(batch.entries.map(\.0), chunks)
+            do throws(SnaplabError) {
+                try await write(batch.entries.map(\.0), chunks)
+            } catch {
+                pending?.cancel()
+                _ = try? await pending?.value
+                throw error
+            }
             written += batch.entries.count
             progress(Double(written) / Double(total) * 100)
         }

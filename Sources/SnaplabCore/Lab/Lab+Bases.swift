@@ -46,13 +46,14 @@ extension Lab {
         -> (path: String, size: UInt64)
     {
         let store = try await store()
-        try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
-        let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(snapshot.id) }
         let hypervisor = try await hypervisor(for: host)
-        let made = try await hypervisor.createVolume(pool: host.poolName, name: poolVolume, capacity: manifest.volumeSize)
-        let connection = try await VolumeExport.openWritable(file: made.path)
-        try await VolumeRestorer(connection: connection, store: store, manifest: manifest, progress: { _ in }).run()
-        return (made.path, manifest.volumeSize)
+        return try await readingStore(store) { () async throws(SnaplabError) -> (path: String, size: UInt64) in
+            let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(snapshot.id) }
+            let made = try await hypervisor.createVolume(pool: host.poolName, name: poolVolume, capacity: manifest.volumeSize)
+            let connection = try await VolumeExport.openWritable(file: made.path)
+            try await VolumeRestorer(connection: connection, store: store, manifest: manifest, progress: { _ in }).run()
+            return (made.path, manifest.volumeSize)
+        }
     }
 
     /// Removes a snapshot's base on every host once no overlay sits on it and no available image needs it.
@@ -83,9 +84,11 @@ extension Lab {
         let data = try await withStore { () async throws(StoreError) in try await store.artifact(digest) }
         let temporary = paths.bootArtifacts.appendingPathComponent(".\(UUID().uuidString)")
         do {
-            try data.write(to: temporary)
-            try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
-            if rename(temporary.path, path.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+            try await BlockingPool.run {
+                try data.write(to: temporary)
+                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
+                if rename(temporary.path, path.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+            }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw SnaplabError(.io, "cannot write \(path.path)", cause: error)

@@ -133,7 +133,8 @@ extension Lab {
     }
 
     private func putBootFile(_ path: String, store: SnapshotStore) async throws(SnaplabError) -> String {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let read = try? await BlockingPool.run { FileManager.default.contents(atPath: path) }
+        guard let data = read ?? nil else {
             throw SnaplabError(.notFound, "boot file \(path) cannot be read; pass --kernel/--initrd")
         }
         return try await withStore { () async throws(StoreError) in try await store.putArtifact(data) }

@@ -10,6 +10,8 @@ struct CopyJob: Sendable {
     var store: SnapshotStore
     var hypervisor: Hypervisor
     var instance: Instance?
+    /// The store's shared lock, taken before the capture; released when the copies end.
+    var lock: any StoreLock
 }
 
 extension Lab {
@@ -25,20 +27,10 @@ extension Lab {
 
     private func runCopies(_ job: CopyJob) async -> [Snapshot] {
         var results: [Snapshot] = []
-        // Writers hold the store's shared lock: garbage collection never sweeps chunks a copy relies on.
-        let lock = try? await job.store.backend.lock(exclusive: false, timeout: .seconds(3600))
         for (snapshot, capture) in zip(job.snapshots, job.captures) {
-            if lock == nil {
-                var failed = snapshot
-                failed.state = .error
-                failed.errorMessage = "the snapshot store stayed locked by garbage collection; try again"
-                try? await catalog.update(failed)
-                results.append(failed)
-                continue
-            }
             results.append(await copy(snapshot, capture, job: job))
         }
-        await lock?.release()
+        await job.lock.release()
         await finishCapture(job, results: results)
         let ids = job.snapshots.map(\.id)
         copies.withLock { running in ids.forEach { running.removeValue(forKey: $0) } }
@@ -84,6 +76,9 @@ extension Lab {
                 consistency: (snapshot.consistency ?? .crash).rawValue, bytesRead: statistics.bytesRead,
                 bytesChanged: statistics.bytesChanged, bytesStored: statistics.bytesStored,
                 description: snapshot.description, tags: snapshot.tags, attributes: attributes, chunks: table)
+            guard job.lock.isHeld else {
+                throw SnaplabError(.store, "the store lock was lost during the copy (the store could not be reached to refresh it); take the snapshot again")
+            }
             try await withStore { () async throws(StoreError) in try await store.commit(manifest) }
             snapshot.state = .completed
             snapshot.progress = 100

@@ -35,10 +35,6 @@ extension Lab {
     private func createSnapshots(of volumes: [Volume], setId: String?, options: SnapshotOptions)
         async throws(SnaplabError) -> [Snapshot]
     {
-        let pending = try await catalog.pendingSnapshots(of: volumes.map(\.id))
-        if let busy = pending.first {
-            throw SnaplabError(.conflict, "volume \(busy.volumeId) already has snapshot \(busy.id) in progress (\(Int(busy.progress))%); wait for it")
-        }
         for volume in volumes where ![.available, .inUse].contains(volume.state) {
             throw SnaplabError(.invalidState, "volume \(volume.id) is \(volume.state.rawValue); only available or in-use volumes can be snapshotted")
         }
@@ -54,23 +50,41 @@ extension Lab {
         let host = try await catalog.host(named: volumes[0].host)
         let hypervisor = try await hypervisor(for: host)
         let store = try await store()
-        try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
+        // The store's shared lock is held from before the index is read until the copies end: garbage
+        // collection can neither remove a chunk this copy counts as stored, nor run under it.
+        let lock = try await withStore { () async throws(StoreError) in
+            try await store.backend.lock(exclusive: false, timeout: .seconds(600))
+        }
+        do throws(SnaplabError) {
+            try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
+            let job = try await capture(volumes, setId: setId, options: options, instance: instance,
+                                        running: running, store: store, hypervisor: hypervisor, lock: lock)
+            startCopies(job)
+            return job.snapshots
+        } catch {
+            await lock.release()
+            throw error
+        }
+    }
 
+    /// Records the pending snapshots, captures the instant, and describes the copies to make. Undoes the
+    /// capture (backup job, checkpoint or bitmaps) and marks the rows `error` if anything after it fails.
+    private func capture(_ volumes: [Volume], setId: String?, options: SnapshotOptions, instance: Instance?,
+                         running: Bool, store: SnapshotStore, hypervisor: Hypervisor, lock: any StoreLock)
+        async throws(SnaplabError) -> CopyJob
+    {
         // Rows first, so a crash during capture leaves a pending snapshot that recovery can settle.
         let worker = ProcessIdentity.current
-        var snapshots: [Snapshot] = []
-        for volume in volumes {
-            let snapshot = Snapshot(id: ResourceID.generate(.snapshot), volumeId: volume.id, volumeRole: volume.role,
-                                    volumeSize: volume.size, state: .pending, setId: setId,
-                                    instanceId: running ? instance?.id : nil, description: options.description,
-                                    tags: options.tags, boot: volume.boot, workerPid: worker.pid,
-                                    workerStartTime: worker.startTime)
-            try await catalog.insert(snapshot)
-            snapshots.append(snapshot)
+        var snapshots = volumes.map { volume in
+            Snapshot(id: ResourceID.generate(.snapshot), volumeId: volume.id, volumeRole: volume.role,
+                     volumeSize: volume.size, state: .pending, setId: setId,
+                     instanceId: running ? instance?.id : nil, description: options.description,
+                     tags: options.tags, boot: volume.boot, workerPid: worker.pid, workerStartTime: worker.startTime)
         }
+        try await catalog.insertPending(snapshots)
         let checkpoint = setId ?? snapshots[0].id
         for index in snapshots.indices { snapshots[index].checkpoint = checkpoint }
-        let captured: [CapturedVolume]
+        var captured: [CapturedVolume] = []
         do throws(SnaplabError) {
             if running, let instance {
                 captured = try await captureRunning(volumes, instance: instance, checkpoint: checkpoint,
@@ -78,29 +92,34 @@ extension Lab {
             } else {
                 captured = try await captureStopped(volumes, checkpoint: checkpoint, instance: instance)
             }
+            let capturedAt = Date()
+            for index in snapshots.indices {
+                let capture = captured[index]
+                snapshots[index].createdAt = capturedAt
+                snapshots[index].parentId = capture.base == nil ? nil : capture.volume.lastSnapshotId
+                snapshots[index].incremental = capture.base != nil
+                snapshots[index].consistency = capture.consistency
+                snapshots[index].consistencyNote = capture.consistencyNote
+                try await catalog.update(snapshots[index])
+            }
         } catch {
+            if case .backup(let domain, let socket, _)? = captured.first?.source {
+                try? await hypervisor.endBackup(domain: domain)
+                try? FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent)
+            }
+            for capture in captured { await discardCheckpoint(checkpoint, capture: capture, hypervisor: hypervisor) }
             for var snapshot in snapshots {
                 snapshot.state = .error
                 snapshot.errorMessage = "capture failed: \(error.message)"
                 snapshot.checkpoint = nil
+                snapshot.workerPid = nil
+                snapshot.workerStartTime = nil
                 try? await catalog.update(snapshot)
             }
             throw error
         }
-        let capturedAt = Date()
-        for index in snapshots.indices {
-            let capture = captured[index]
-            snapshots[index].createdAt = capturedAt
-            snapshots[index].parentId = capture.base == nil ? nil : capture.volume.lastSnapshotId
-            snapshots[index].incremental = capture.base != nil
-            snapshots[index].consistency = capture.consistency
-            snapshots[index].consistencyNote = capture.consistencyNote
-            try await catalog.update(snapshots[index])
-        }
-        let job = CopyJob(snapshots: snapshots, captures: captured, store: store, hypervisor: hypervisor,
-                          instance: instance)
-        startCopies(job)
-        return snapshots
+        return CopyJob(snapshots: snapshots, captures: captured, store: store, hypervisor: hypervisor,
+                       instance: instance, lock: lock)
     }
 
     /// Waits until a snapshot is no longer pending (copied here, or by another process) and returns it.
@@ -166,18 +185,19 @@ extension Lab {
             throw SnaplabError(.invalidState, "snapshot \(id) is \(snapshot.state.rawValue); only completed snapshots can be restored")
         }
         let store = try await store()
-        try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
-        let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(id) }
         let host = try await catalog.host(named: hostName ?? defaultHostName)
-        return try await provisionVolume(role: snapshot.volumeRole, size: manifest.volumeSize, host: host, tags: tags,
-                                         boot: snapshot.boot, origin: "snapshot \(id)") {
-            (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in
-            let made = try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(volumeId),
-                                                         capacity: manifest.volumeSize)
-            let connection = try await VolumeExport.openWritable(file: made.path)
-            try await VolumeRestorer(connection: connection, store: store, manifest: manifest,
-                                     progress: progress ?? { _ in }).run()
-            return made
+        return try await readingStore(store) { () async throws(SnaplabError) -> Volume in
+            let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(id) }
+            return try await provisionVolume(role: snapshot.volumeRole, size: manifest.volumeSize, host: host,
+                                             tags: tags, boot: snapshot.boot, origin: "snapshot \(id)") {
+                (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in
+                let made = try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(volumeId),
+                                                             capacity: manifest.volumeSize)
+                let connection = try await VolumeExport.openWritable(file: made.path)
+                try await VolumeRestorer(connection: connection, store: store, manifest: manifest,
+                                         progress: progress ?? { _ in }).run()
+                return made
+            }
         }
     }
 
@@ -219,4 +239,25 @@ extension Lab {
 public struct ChangedRange: Sendable, Codable, Equatable {
     public var offset: UInt64
     public var length: UInt64
+}
+
+extension Lab {
+    /// Runs `body` holding the store's shared lock with a fresh index, so garbage collection cannot move or
+    /// remove packs while a restore reads them.
+    func readingStore<T: Sendable>(_ store: SnapshotStore, _ body: () async throws(SnaplabError) -> T)
+        async throws(SnaplabError) -> T
+    {
+        let lock = try await withStore { () async throws(StoreError) in
+            try await store.backend.lock(exclusive: false, timeout: .seconds(600))
+        }
+        do throws(SnaplabError) {
+            try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
+            let result = try await body()
+            await lock.release()
+            return result
+        } catch {
+            await lock.release()
+            throw error
+        }
+    }
 }

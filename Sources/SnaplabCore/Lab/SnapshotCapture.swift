@@ -74,8 +74,14 @@ extension Lab {
                     }
                 }
                 if !mountpoints.isEmpty {
-                    _ = try await hypervisor.freeze(domain: domain, mountpoints: mountpoints)
-                    frozen = true
+                    do throws(SnaplabError) {
+                        _ = try await hypervisor.freeze(domain: domain, mountpoints: mountpoints)
+                        frozen = true
+                    } catch {
+                        // The agent may have frozen before it failed (a timeout): never leave the guest frozen.
+                        try? await hypervisor.thaw(domain: domain)
+                        throw error
+                    }
                 }
             } catch {
                 for volume in volumes {
@@ -118,11 +124,17 @@ extension Lab {
         var captured: [CapturedVolume] = []
         for volume in volumes {
             var base: String?
-            if let candidate = try await incrementalBase(of: volume) {
-                let bitmaps = try await QemuImg.bitmaps(of: volume.path)
-                if bitmaps.contains(where: { $0.name == candidate && $0.isConsistent }) { base = candidate }
+            do throws(SnaplabError) {
+                if let candidate = try await incrementalBase(of: volume) {
+                    let bitmaps = try await QemuImg.bitmaps(of: volume.path)
+                    if bitmaps.contains(where: { $0.name == candidate && $0.isConsistent }) { base = candidate }
+                }
+                try await QemuImg.addBitmap(checkpoint, to: volume.path)
+            } catch {
+                // The bitmaps already added mark an instant no snapshot will use.
+                for done in captured { await removeBitmapIfPresent(checkpoint, from: done.volume.path) }
+                throw error
             }
-            try await QemuImg.addBitmap(checkpoint, to: volume.path)
             let forced = instance?.stateReason?.contains("powered off") == true
                 || instance?.stateReason?.contains("forced") == true
             captured.append(CapturedVolume(

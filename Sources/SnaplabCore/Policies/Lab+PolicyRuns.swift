@@ -23,6 +23,20 @@ extension Lab {
             policyId: id, slot: slot, owner: (owner.pid, owner.startTime),
             isAlive: { ProcessIdentity(pid: $0, startTime: $1).isAlive })
         else { return nil }
+        do throws(SnaplabError) {
+            return try await carryOut(&run, policy: policy, slot: slot)
+        } catch {
+            // Whatever stopped the run, it ends recorded (else its slot would look taken until a restart).
+            run.errors.append(error.message)
+            run.state = .failed
+            run.endedAt = Date()
+            try? await catalog.update(run)
+            throw error
+        }
+    }
+
+    private func carryOut(_ run: inout PolicyRun, policy: Policy, slot: Date) async throws(SnaplabError) -> PolicyRun {
+        let id = policy.id
         // A killed run left pending snapshots: mark them error before retrying.
         try await recoverInterruptedSnapshots()
 
@@ -49,7 +63,9 @@ extension Lab {
             }
         }
         do throws(SnaplabError) {
-            run.snapshotsPruned += try await prune(policy, now: slot)
+            let outcome = try await prune(policy, now: slot)
+            run.snapshotsPruned += outcome.pruned
+            run.warnings += outcome.kept.map { "kept \($0.id) past its retention: \($0.reason)" }
         } catch {
             run.errors.append("pruning: \(error.message)")
         }
@@ -80,10 +96,13 @@ extension Lab {
 
     /// Deletes the policy's snapshots its retention no longer keeps, volume by volume. Manual and pinned
     /// snapshots are never touched; one an image uses is kept (with a warning in the run).
-    public func prune(_ policy: Policy, now: Date) async throws(SnaplabError) -> [String] {
+    public func prune(_ policy: Policy, now: Date) async throws(SnaplabError)
+        -> (pruned: [String], kept: [(id: String, reason: String)])
+    {
         let zone = try policy.schedule.zone()
         let taken = try await catalog.snapshots().filter { $0.tags[Self.policyTag] == policy.id && $0.state == .completed }
         var pruned: [String] = []
+        var kept: [(id: String, reason: String)] = []
         for (_, snapshots) in Dictionary(grouping: taken, by: \.volumeId) {
             let candidates = snapshots.compactMap { snapshot in
                 Self.slotTime(of: snapshot).map { RetentionPlan.Candidate(id: snapshot.id, time: $0, pinned: snapshot.pinned) }
@@ -94,11 +113,11 @@ extension Lab {
                     try await deleteSnapshot(candidate.id)
                     pruned.append(candidate.id)
                 } catch where error.code == .conflict {
-                    continue
+                    kept.append((candidate.id, error.message))
                 }
             }
         }
-        return pruned
+        return (pruned, kept)
     }
 
     /// Pins or unpins a snapshot: a pinned snapshot is never pruned by a policy.

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs a program to completion without blocking a concurrency thread; output goes to a log file.
 enum Subprocess {
@@ -43,8 +42,8 @@ enum Subprocess {
 }
 
 extension Subprocess {
-    /// Runs a short program and returns its standard output; throws `Failure` (with its stderr) on a
-    /// non-zero exit.
+    /// Runs a program and returns its standard output; throws `Failure` (with its stderr) on a non-zero exit.
+    /// Both pipes are drained while it runs (on the blocking pool), so a chatty program cannot fill one and stall.
     static func output(_ executable: String, _ arguments: [String]) async throws -> Data {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -54,25 +53,22 @@ extension Subprocess {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        let collected = Mutex<(Data, Data)>((Data(), Data()))
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in
-                let stdout = out.fileHandleForReading.readDataToEndOfFile()
-                let stderr = err.fileHandleForReading.readDataToEndOfFile()
-                collected.withLock { $0 = (stdout, stderr) }
-                continuation.resume(returning: finished.terminationStatus)
-            }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+        let (exits, exited) = AsyncStream.makeStream(of: Int32.self, bufferingPolicy: .unbounded)
+        process.terminationHandler = { finished in
+            exited.yield(finished.terminationStatus)
+            exited.finish()
         }
-        let (stdout, stderr) = collected.withLock { $0 }
+        try process.run()
+        let reader = out.fileHandleForReading
+        let errorReader = err.fileHandleForReading
+        async let stdout = BlockingPool.run { reader.readDataToEndOfFile() }
+        async let stderr = BlockingPool.run { errorReader.readDataToEndOfFile() }
+        let (output, errors) = try await (stdout, stderr)
+        var status: Int32 = -1
+        for await code in exits { status = code }
         guard status == 0 else {
-            throw Failure(status: status, logTail: String(decoding: stderr, as: UTF8.self))
+            throw Failure(status: status, logTail: String(decoding: errors, as: UTF8.self))
         }
-        return stdout
+        return output
     }
 }
