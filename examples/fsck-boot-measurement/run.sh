@@ -22,7 +22,9 @@ snaplab=".build/release/snaplab"
 "$snaplab" bench boot --size 4G --fill 50 --small-files 20000 --fsck force --repeats 3 \
     --variant default= \
     --variant no-csum='-O ^metadata_csum' \
-    --variant few-inodes='-i 262144' \
+    --variant uninit-bg='-O ^metadata_csum,uninit_bg' \
+    --variant few-inodes='-i 65536' \
     --variant many-inodes='-i 8192' \
+    --variant no-csum-many-inodes='-O ^metadata_csum -i 8192' \
     --out "$out/variants"
 echo "results in $out/default and $out/variants (boot.csv, boot.json, boot.svg, boot.png)"

@@ -48,26 +48,7 @@ extension BenchCommand {
                 done, total, _ in bar.update(Double(done) / Double(max(1, total)) * 100)
             }
             bar.finish()
-            let directory = URL(fileURLWithPath: out)
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try BootReport.csv(records).write(to: directory.appendingPathComponent("boot.csv"), atomically: true, encoding: .utf8)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try encoder.encode(records).write(to: directory.appendingPathComponent("boot.json"))
-            let svg = directory.appendingPathComponent("boot.svg")
-            try BootPlot.svg(records).write(to: svg, atomically: true, encoding: .utf8)
-            let png = directory.appendingPathComponent("boot.png")
-            if FileManager.default.isExecutableFile(atPath: "/usr/bin/rsvg-convert") {
-                let convert = Process()
-                convert.executableURL = URL(fileURLWithPath: "/usr/bin/rsvg-convert")
-                convert.arguments = ["-o", png.path, svg.path]
-                try convert.run()
-                convert.waitUntilExit()
-            }
-            let (header, rows) = BootReport.table(records)
-            Printer.table(header, rows)
-            print("\nwrote \(directory.path)/boot.csv, boot.json, boot.svg\(FileManager.default.fileExists(atPath: png.path) ? ", boot.png" : "")")
-            print("medians in seconds (min–max across repeats where they differ); fill: 64 MiB files to the percentage, plus \(smallFiles) small files")
+            try BootResultsWriter.write(records, to: out)
         }
     }
 }

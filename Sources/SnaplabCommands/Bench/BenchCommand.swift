@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Snapshot.self, Launch.self, Boot.self, Store.self]
+        subcommands: [Snapshot.self, Launch.self, Boot.self, BootReportCommand.self, Store.self]
     )
 
     struct Snapshot: AsyncParsableCommand {

@@ -35,6 +35,18 @@ public struct BootSweep: Sendable {
     }
 
     public var bootCount: Int { sizes.count * fills.count * modes.count * variants.count * repeats }
+
+    /// Every disk the sweep boots, in sweep order: its variant and the recipe parameters that build it.
+    var disks: [(variant: Variant, parameters: ImageRecipe.Parameters)] {
+        variants.flatMap { variant in
+            sizes.flatMap { size in
+                fills.map { fill in
+                    (variant, ImageRecipe.Parameters(bootSize: size, mkfsOptions: variant.mkfsOptions,
+                                                     fillPercent: fill, smallFiles: fill > 0 ? smallFiles : 0))
+                }
+            }
+        }
+    }
 }
 
 extension Lab {
@@ -46,53 +58,53 @@ extension Lab {
     {
         var records: [BootRecord] = []
         progress(0, sweep.bootCount, nil)
-        for variant in sweep.variants {
-            for size in sweep.sizes {
-                for fill in sweep.fills {
-                    let small = fill > 0 ? sweep.smallFiles : 0
-                    let build = try await recipe.build(
-                        ImageRecipe.Parameters(bootSize: size, mkfsOptions: variant.mkfsOptions, fillPercent: fill,
-                                               smallFiles: small), cache: paths.imageCache)
-                    let volume = try await createBootVolume(from: build, tags: ["bench": "boot"])
-                    var snapshotId: String?
-                    var imageId: String?
-                    do throws(SnaplabError) {
-                        let snapshot = try await waitForSnapshot(try await createSnapshot(volumeId: volume.id).id)
-                        snapshotId = snapshot.id
-                        guard snapshot.state == .completed else {
-                            throw SnaplabError(.io, "snapshot of the \(ByteSize.format(size)) disk failed: \(snapshot.errorMessage ?? "")")
-                        }
-                        let image = try await registerImage(ImageRegistration(
-                            name: "bench-boot-\(variant.name)-\(size)-\(fill)", bootSnapshotId: snapshot.id))
-                        imageId = image.id
-                        try await prepareLaunch(image: image.id)
-                        for mode in sweep.modes {
-                            for repeatIndex in 0..<sweep.repeats {
-                                var record = BootRecord(bootSize: size, fillPercent: fill, smallFiles: small,
-                                                        variant: variant.name, fsck: mode, repeatIndex: repeatIndex,
-                                                        allocatedBytes: snapshot.allocatedBytes)
-                                do throws(SnaplabError) {
-                                    let measured = try await measureBoot(imageId: image.id, fsck: mode)
-                                    record.phases = measured.phases
-                                    record.fsckStatus = measured.fsckStatus
-                                } catch {
-                                    record.error = error.message
-                                }
-                                records.append(record)
-                                progress(records.count, sweep.bootCount, record)
-                            }
-                        }
-                    } catch {
-                        if let imageId { _ = try? await deregisterImage(imageId) }
-                        if let snapshotId { try? await deleteSnapshot(snapshotId) }
-                        try? await deleteVolume(volume.id)
-                        throw error
-                    }
-                    if let imageId { _ = try await deregisterImage(imageId) }
-                    if let snapshotId { try await deleteSnapshot(snapshotId) }
-                    try await deleteVolume(volume.id)
+        // Every disk is built (or found in the cache) before the first boot, so a bad variant (mke2fs options
+        // that cannot hold the fill) fails the sweep at once instead of after an hour of boots.
+        for disk in sweep.disks {
+            _ = try await recipe.build(disk.parameters, cache: paths.imageCache)
+        }
+        for (variant, parameters) in sweep.disks {
+            let (size, fill, small) = (parameters.bootSize, parameters.fillPercent, parameters.smallFiles)
+            let build = try await recipe.build(parameters, cache: paths.imageCache)
+            let volume = try await createBootVolume(from: build, tags: ["bench": "boot"])
+            var snapshotId: String?
+            var imageId: String?
+            do throws(SnaplabError) {
+                let snapshot = try await waitForSnapshot(try await createSnapshot(volumeId: volume.id).id)
+                snapshotId = snapshot.id
+                guard snapshot.state == .completed else {
+                    throw SnaplabError(.io, "snapshot of the \(ByteSize.format(size)) disk failed: "
+                                       + (snapshot.errorMessage ?? "no reason recorded"))
                 }
+                let image = try await registerImage(ImageRegistration(
+                    name: "bench-boot-\(variant.name)-\(size)-\(fill)", bootSnapshotId: snapshot.id))
+                imageId = image.id
+                try await prepareLaunch(image: image.id)
+                for mode in sweep.modes {
+                    for repeatIndex in 0..<sweep.repeats {
+                        var record = BootRecord(bootSize: size, fillPercent: fill, smallFiles: small,
+                                                variant: variant.name, fsck: mode, repeatIndex: repeatIndex,
+                                                allocatedBytes: snapshot.allocatedBytes)
+                        do throws(SnaplabError) {
+                            let measured = try await measureBoot(imageId: image.id, fsck: mode)
+                            record.phases = measured.phases
+                            record.fsckStatus = measured.fsckStatus
+                        } catch {
+                            record.error = error.message
+                        }
+                        records.append(record)
+                        progress(records.count, sweep.bootCount, record)
+                    }
+                }
+            } catch {
+                if let imageId { _ = try? await deregisterImage(imageId) }
+                if let snapshotId { try? await deleteSnapshot(snapshotId) }
+                try? await deleteVolume(volume.id)
+                throw error
             }
+            if let imageId { _ = try await deregisterImage(imageId) }
+            if let snapshotId { try await deleteSnapshot(snapshotId) }
+            try await deleteVolume(volume.id)
         }
         _ = try? await collectGarbage(timeout: .seconds(60))
         return records
