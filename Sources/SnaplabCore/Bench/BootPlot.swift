@@ -1,8 +1,9 @@
 import Foundation
 
 /// The boot sweep as an SVG chart: one panel per fsck mode; phase durations against boot-disk size (log
-/// scale) — or, for a sweep of filesystem variants at one size, against the variant — median points joined by
-/// lines, min–max whiskers across repeats; one colour per phase, one dash pattern per fill level.
+/// scale, medians joined by lines) or, for a sweep of filesystem variants at one size, against the variant
+/// (medians not joined); min–max whiskers across repeats; one colour per phase, one dash pattern per fill
+/// level. A sweep of several sizes and several variants pools the variants at each size.
 public enum BootPlot {
     static let plotted = ["total to ready", "to kernel", "userspace", "kernel+initramfs", "fsck"]
     static let colours = ["#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#ff7f0e"]
