@@ -16,9 +16,16 @@ public protocol ObjectBackend: Sendable {
     func exists(_ key: String) async throws(StoreError) -> Bool
     func size(_ key: String) async throws(StoreError) -> UInt64
 
+    /// Makes the backend ready before the store is opened (an S3 bucket is created if missing).
+    func prepare() async throws(StoreError)
+
     /// Takes the store lock: shared for writers of snapshots, exclusive for garbage collection. Waits up to
     /// `timeout`, then throws `.busy`.
     func lock(exclusive: Bool, timeout: Duration) async throws(StoreError) -> any StoreLock
+}
+
+extension ObjectBackend {
+    public func prepare() async throws(StoreError) {}
 }
 
 /// A held store lock; released by `release()` or when the holder goes away (including a killed process).

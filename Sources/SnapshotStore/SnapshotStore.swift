@@ -22,7 +22,7 @@ public final class SnapshotStore: Sendable {
 
     /// Opens the store on `backend`, creating it (config object) if it is empty, and loads the chunk index.
     public static func open(_ backend: any ObjectBackend) async throws(StoreError) -> SnapshotStore {
-        if let s3 = backend as? S3Backend { try await s3.ensureBucket() }
+        try await backend.prepare()
         let config: StoreConfig
         if try await backend.exists(StoreLayout.config) {
             let data = try await backend.get(StoreLayout.config)

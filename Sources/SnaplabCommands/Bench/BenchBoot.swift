@@ -48,7 +48,7 @@ extension BenchCommand {
                 done, total, _ in bar.update(Double(done) / Double(max(1, total)) * 100)
             }
             bar.finish()
-            try BootResultsWriter.write(records, to: out)
+            try await BootResultsWriter.write(records, to: out)
         }
     }
 }

@@ -3,7 +3,7 @@ import Foundation
 import SnaplabCore
 
 extension BenchCommand {
-    struct BootReportCommand: ParsableCommand {
+    struct BootReportCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "boot-report",
             abstract: "Re-render boot sweep results (table, CSV, SVG, PNG) from saved boot.json files, merged.",
@@ -13,7 +13,7 @@ extension BenchCommand {
         var inputs: [String]
         @Option(help: "Where to write the CSV, JSON and plot.") var out = "boot-bench"
 
-        func run() throws {
+        func run() async throws {
             var records: [BootRecord] = []
             for input in inputs {
                 let data: Data
@@ -28,7 +28,7 @@ extension BenchCommand {
                     throw ValidationError("\(input) is not a boot.json written by `snaplab bench boot`: \(error)")
                 }
             }
-            try BootResultsWriter.write(records, to: out)
+            try await BootResultsWriter.write(records, to: out)
         }
     }
 }

@@ -4,7 +4,7 @@ import SnaplabCore
 /// Writes a boot sweep's results into a directory: boot.csv, boot.json, boot.svg and, when librsvg's
 /// `rsvg-convert` is installed, boot.png; then prints the table of medians.
 enum BootResultsWriter {
-    static func write(_ records: [BootRecord], to path: String) throws {
+    static func write(_ records: [BootRecord], to path: String) async throws {
         let directory = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try BootReport.csv(records).write(to: directory.appendingPathComponent("boot.csv"), atomically: true, encoding: .utf8)
@@ -15,16 +15,10 @@ enum BootResultsWriter {
         try BootPlot.svg(records).write(to: svg, atomically: true, encoding: .utf8)
         let png = directory.appendingPathComponent("boot.png")
         try? FileManager.default.removeItem(at: png)
-        if FileManager.default.isExecutableFile(atPath: "/usr/bin/rsvg-convert") {
-            let convert = Process()
-            convert.executableURL = URL(fileURLWithPath: "/usr/bin/rsvg-convert")
-            convert.arguments = ["-o", png.path, svg.path]
-            try convert.run()
-            convert.waitUntilExit()
-        }
+        let rendered = await BootPlot.renderPNG(svg: svg, to: png)
         let (header, rows) = BootReport.table(records)
         Printer.table(header, rows)
-        let pngNote = FileManager.default.fileExists(atPath: png.path) ? ", boot.png" : ""
+        let pngNote = rendered ? ", boot.png" : ""
         print("\nwrote \(directory.path)/boot.csv, boot.json, boot.svg\(pngNote)")
         let smallFiles = Set(records.filter { $0.fillPercent > 0 }.map(\.smallFiles)).sorted().map(String.init)
         print("medians in seconds (min–max across repeats where they differ); fill: 64 MiB files to the percentage"

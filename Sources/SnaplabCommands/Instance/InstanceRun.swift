@@ -82,7 +82,7 @@ extension InstanceCommand {
             let instances: [Instance]
             if let image {
                 var request = ImageLaunchRequest(
-                    image: image, count: count, memoryMiB: memoryOption, vcpus: vcpusOption, fsck: fsck,
+                    image: image, count: count, memoryMiB: memory, vcpus: vcpus, fsck: fsck,
                     dataSnapshots: try Self.parseDataSnapshots(dataSnapshot), tags: try TagParser.parse(tags),
                     readyTimeout: .seconds(timeout))
                 request.host = host
@@ -98,8 +98,5 @@ extension InstanceCommand {
             if output == .json { return try Printer.json(instances) }
             instances.forEach { print($0.id) }
         }
-
-        private var memoryOption: Int? { memory }
-        private var vcpusOption: Int? { vcpus }
     }
 }

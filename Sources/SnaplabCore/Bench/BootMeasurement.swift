@@ -101,8 +101,7 @@ final class PhaseRecorder: Sendable {
 
     func phases() -> [String: Double] {
         func seconds(_ instant: ContinuousClock.Instant) -> Double {
-            let elapsed = instant - origin
-            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            (instant - origin).inSeconds
         }
         var result = host.withLock { $0.mapValues(seconds) }
         let seen = seenMarkers.withLock { $0 }

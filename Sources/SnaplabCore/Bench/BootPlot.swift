@@ -149,3 +149,14 @@ public enum BootPlot {
         value == value.rounded() ? String(Int(value)) : String(format: "%.1f", value)
     }
 }
+
+extension BootPlot {
+    static let rsvgConvert = "/usr/bin/rsvg-convert"
+
+    /// Renders the SVG as a PNG with librsvg's `rsvg-convert` (Debian `librsvg2-bin`); returns whether it did
+    /// (false when the tool is not installed or fails).
+    public static func renderPNG(svg: URL, to png: URL) async -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: rsvgConvert) else { return false }
+        return (try? await Subprocess.output(rsvgConvert, ["-o", png.path, svg.path])) != nil
+    }
+}

@@ -60,12 +60,12 @@ extension Lab {
         progress(0, sweep.bootCount, nil)
         // Every disk is built (or found in the cache) before the first boot, so a bad variant (mke2fs options
         // that cannot hold the fill) fails the sweep at once instead of after an hour of boots.
+        var builds: [ImageBuild] = []
         for disk in sweep.disks {
-            _ = try await recipe.build(disk.parameters, cache: paths.imageCache)
+            builds.append(try await recipe.build(disk.parameters, cache: paths.imageCache))
         }
-        for (variant, parameters) in sweep.disks {
+        for ((variant, parameters), build) in zip(sweep.disks, builds) {
             let (size, fill, small) = (parameters.bootSize, parameters.fillPercent, parameters.smallFiles)
-            let build = try await recipe.build(parameters, cache: paths.imageCache)
             let volume = try await createBootVolume(from: build, tags: ["bench": "boot"])
             var snapshotId: String?
             var imageId: String?

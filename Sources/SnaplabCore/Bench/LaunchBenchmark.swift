@@ -56,7 +56,7 @@ public struct LaunchBenchmark: Sendable {
                     log(round == 0 ? "first launch (hydrates the base)…" : "launch \(round + 1)…")
                     let start = ContinuousClock.now
                     let instance = try await lab.runInstances(ImageLaunchRequest(image: image.id, waitUntilReady: false))
-                    times.append(Self.seconds(ContinuousClock.now - start))
+                    times.append((ContinuousClock.now - start).inSeconds)
                     launched += instance.map(\.id)
                     // Keep one guest at a time: the next launch should not compete with a booting one.
                     for id in instance.map(\.id) { _ = try await lab.terminateInstance(id) }
@@ -75,9 +75,5 @@ public struct LaunchBenchmark: Sendable {
         let small = rows.first?.laterMedian ?? 1
         let large = rows.last?.laterMedian ?? 1
         return Result(rows: rows, largeVersusSmall: large / max(small, 1e-6))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -150,8 +150,7 @@ public struct SnapshotBenchmark: Sendable {
     private func timed<T>(_ body: () async throws(SnaplabError) -> T) async throws(SnaplabError) -> (T, Double) {
         let start = ContinuousClock.now
         let value = try await body()
-        let elapsed = ContinuousClock.now - start
-        return (value, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return (value, (ContinuousClock.now - start).inSeconds)
     }
 
     /// VmHWM: the most memory this process has held resident.

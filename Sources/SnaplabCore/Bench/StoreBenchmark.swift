@@ -53,6 +53,6 @@ public struct StoreBenchmark: Sendable {
         let connection = try await VolumeExport.openStopped(file: volume.path, bitmap: nil)
         _ = try await SnapshotCopier(connection: connection, store: store, volumeSize: volume.size, parent: nil,
                                      dirtyContext: nil, progress: { _ in }).run()
-        return LaunchBenchmark.seconds(ContinuousClock.now - start)
+        return (ContinuousClock.now - start).inSeconds
     }
 }

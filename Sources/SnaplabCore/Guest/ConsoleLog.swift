@@ -60,11 +60,8 @@ public struct ConsoleLog: Sendable {
     /// The markers of the latest boot (since the last `boot-requested`, or the last `initramfs`).
     public func latestBootMarkers() -> [BootMarker] {
         let all = markers()
-        guard let start = all.lastIndex(where: { $0.phase == Self.bootRequested || $0.phase == "initramfs" }) else {
-            return all
-        }
-        let begin = all[start].phase == "initramfs"
-            ? (all[..<start].lastIndex { $0.phase == Self.bootRequested }.map { $0 + 1 } ?? start) : start + 1
-        return Array(all[min(begin, all.count)...]).filter { $0.phase != Self.bootRequested }
+        if let request = all.lastIndex(where: { $0.phase == Self.bootRequested }) { return Array(all[(request + 1)...]) }
+        if let initramfs = all.lastIndex(where: { $0.phase == "initramfs" }) { return Array(all[initramfs...]) }
+        return all
     }
 }

@@ -21,7 +21,7 @@ extension Lab {
         let used = Set(attached.compactMap(\.device))
         let target = try device.map(Self.deviceName) ?? (0..<LaunchRequest.maximumDataVolumes).map(LaunchRequest.dataDevice)
             .first { !used.contains($0) }
-        guard let target, !used.contains(target), target != "vda" else {
+        guard let target, !used.contains(target) else {
             throw SnaplabError(.invalidArgument, "device \(device ?? "?") is taken on \(instanceId); attached: \(used.sorted().joined(separator: ", "))")
         }
         try await checkNoSnapshotCopying([volumeId], action: "attached")

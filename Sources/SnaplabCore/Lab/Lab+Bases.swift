@@ -49,9 +49,8 @@ extension Lab {
         let hypervisor = try await hypervisor(for: host)
         return try await readingStore(store) { () async throws(SnaplabError) -> (path: String, size: UInt64) in
             let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(snapshot.id) }
-            let made = try await hypervisor.createVolume(pool: host.poolName, name: poolVolume, capacity: manifest.volumeSize)
-            let connection = try await VolumeExport.openWritable(file: made.path)
-            try await VolumeRestorer(connection: connection, store: store, manifest: manifest, progress: { _ in }).run()
+            let made = try await restore(manifest, from: store, into: host.poolName, name: poolVolume,
+                                         hypervisor: hypervisor, progress: { _ in })
             return (made.path, manifest.volumeSize)
         }
     }
@@ -79,18 +78,13 @@ extension Lab {
 
     private func localArtifact(_ digest: String, suffix: String) async throws(SnaplabError) -> String {
         let path = paths.bootArtifacts.appendingPathComponent("\(digest)-\(suffix)")
-        if FileManager.default.fileExists(atPath: path.path) { return path.path }
+        let present = (try? await BlockingPool.run { FileManager.default.fileExists(atPath: path.path) }) ?? false
+        if present { return path.path }
         let store = try await store()
         let data = try await withStore { () async throws(StoreError) in try await store.artifact(digest) }
-        let temporary = paths.bootArtifacts.appendingPathComponent(".\(UUID().uuidString)")
         do {
-            try await BlockingPool.run {
-                try data.write(to: temporary)
-                try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
-                if rename(temporary.path, path.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
-            }
+            try await BlockingPool.run { try Self.installOnce(data, at: path) }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
             throw SnaplabError(.io, "cannot write \(path.path)", cause: error)
         }
         return path.path

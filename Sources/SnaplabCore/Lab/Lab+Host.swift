@@ -89,10 +89,8 @@ extension Lab {
         if let name { return try await catalog.host(named: name) }
         let hosts = try await catalog.hosts()
         guard !hosts.isEmpty else { throw SnaplabError(.notFound, "the lab has no host; run `snaplab host init` first") }
-        let live = try await catalog.instances().filter { $0.state != .terminated }
-        return hosts.min { left, right in
-            let a = live.filter { $0.host == left.name }.count, b = live.filter { $0.host == right.name }.count
-            return a != b ? a < b : left.name < right.name
-        } ?? hosts[0]
+        let load = Dictionary(grouping: try await catalog.instances().filter { $0.state != .terminated }, by: \.host)
+            .mapValues(\.count)
+        return hosts.sorted { (load[$0.name] ?? 0, $0.name) < (load[$1.name] ?? 0, $1.name) }[0]
     }
 }

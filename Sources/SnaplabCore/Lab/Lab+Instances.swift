@@ -240,17 +240,16 @@ extension Lab {
         if instance.state == .pending {
             // Launched or started without waiting: running once the latest boot said ready; stopped if its
             // domain went away before that.
-            let latest = ConsoleLog(path: instance.consolePath).latestBootMarkers()
-            if state == .running, latest.contains(where: { $0.phase == "ready" }) {
+            let console = ConsoleLog(path: instance.consolePath)
+            if state == .running, console.latestBootMarkers().contains(where: { $0.phase == "ready" }) {
                 return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
             }
             // A launch defines the domain and starts it right after writing the boot marker: give it time.
-            let console = ConsoleLog(path: instance.consolePath)
             guard off, Date().timeIntervalSince(console.lastModified() ?? instance.createdAt) > 30 else { return instance }
             return try await catalog.transitionInstance(instance.id, to: .stopped,
                                                         reason: "the guest stopped before it was ready")
         }
-        guard state == nil || state == .shutoff || state == .crashed else { return instance }
+        guard off else { return instance }
         let reason = state == nil ? "its libvirt domain disappeared" : "the guest stopped by itself"
         return try await catalog.transitionInstance(instance.id, to: .stopped, reason: reason)
     }

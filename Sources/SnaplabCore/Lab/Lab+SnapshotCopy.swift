@@ -102,14 +102,19 @@ extension Lab {
         return snapshot
     }
 
+    /// Ends the libvirt backup job the captures were exported through (a running instance's) and removes the
+    /// directory of its NBD socket.
+    func endBackupJob(of captures: [CapturedVolume], hypervisor: Hypervisor) async {
+        guard case .backup(let domain, let socket, _)? = captures.first?.source else { return }
+        try? await hypervisor.endBackup(domain: domain)
+        try? FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent)
+    }
+
     /// After the copies: end the backup job, drop the checkpoints / bitmaps no volume needs any more, and let a
     /// stopped instance's domain know the bitmaps made while it was off.
     private func finishCapture(_ job: CopyJob, results: [Snapshot]) async {
         let hypervisor = job.hypervisor
-        if case .backup(let domain, let socket, _)? = job.captures.first?.source {
-            try? await hypervisor.endBackup(domain: domain)
-            try? FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent)
-        }
+        await endBackupJob(of: job.captures, hypervisor: hypervisor)
         for (result, capture) in zip(results, job.captures) {
             guard let checkpoint = result.checkpoint else { continue }
             if result.state == .completed {

@@ -1,4 +1,5 @@
 import Foundation
+import Libvirt
 import SnapshotStore
 
 extension Lab {
@@ -103,10 +104,7 @@ extension Lab {
                 try await catalog.update(snapshots[index])
             }
         } catch {
-            if case .backup(let domain, let socket, _)? = captured.first?.source {
-                try? await hypervisor.endBackup(domain: domain)
-                try? FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent)
-            }
+            await endBackupJob(of: captured, hypervisor: hypervisor)
             for capture in captured { await discardCheckpoint(checkpoint, capture: capture, hypervisor: hypervisor) }
             for var snapshot in snapshots {
                 snapshot.state = .error
@@ -191,14 +189,21 @@ extension Lab {
             return try await provisionVolume(role: snapshot.volumeRole, size: manifest.volumeSize, host: host,
                                              tags: tags, boot: snapshot.boot, origin: "snapshot \(id)") {
                 (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in
-                let made = try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(volumeId),
-                                                             capacity: manifest.volumeSize)
-                let connection = try await VolumeExport.openWritable(file: made.path)
-                try await VolumeRestorer(connection: connection, store: store, manifest: manifest,
-                                         progress: progress ?? { _ in }).run()
-                return made
+                try await restore(manifest, from: store, into: host.poolName, name: Self.poolVolumeName(volumeId),
+                                  hypervisor: hypervisor, progress: progress ?? { _ in })
             }
         }
+    }
+
+    /// Writes a snapshot's chunks into a new volume of the pool (sparse qcow2; zero chunks are not written).
+    func restore(_ manifest: Manifest, from store: SnapshotStore, into pool: String, name: String,
+                 hypervisor: Hypervisor, progress: @escaping @Sendable (Double) -> Void)
+        async throws(SnaplabError) -> (path: String, info: StorageVolumeInfo)
+    {
+        let made = try await hypervisor.createVolume(pool: pool, name: name, capacity: manifest.volumeSize)
+        let connection = try await VolumeExport.openWritable(file: made.path)
+        try await VolumeRestorer(connection: connection, store: store, manifest: manifest, progress: progress).run()
+        return made
     }
 
     /// The chunk ranges whose contents differ between two snapshots (EBS ListChangedBlocks).

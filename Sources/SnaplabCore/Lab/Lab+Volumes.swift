@@ -105,17 +105,26 @@ extension Lab {
         }
         let digest = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
         let target = directory.appendingPathComponent("\(digest.prefix(32))-\(suffix)")
-        if FileManager.default.fileExists(atPath: target.path) { return target.path }
-        let temporary = directory.appendingPathComponent(".\(UUID().uuidString)")
+        do {
+            try installOnce(data, at: target)
+        } catch {
+            throw SnaplabError(.io, "cannot store \(file.lastPathComponent) in \(directory.path)", cause: error)
+        }
+        return target.path
+    }
+
+    /// Writes a content-addressed file unless it is there already: through a temp file renamed into place, so
+    /// a reader never sees it half written. Blocking: call it on the blocking pool.
+    static func installOnce(_ data: Data, at target: URL) throws {
+        if FileManager.default.fileExists(atPath: target.path) { return }
+        let temporary = target.deletingLastPathComponent().appendingPathComponent(".\(UUID().uuidString)")
         do {
             try data.write(to: temporary)
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
             if rename(temporary.path, target.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw SnaplabError(.io, "cannot store \(file.lastPathComponent) in \(directory.path)",
-                               cause: error)
+            throw error
         }
-        return target.path
     }
 }

@@ -57,8 +57,7 @@ public struct PolicyDaemon: Service {
             } catch {
                 logger.error("policy pass failed: \(error)")
             }
-            let next = clock.now().addingTimeInterval(Double(settings.tick.components.seconds)
-                + Double(settings.tick.components.attoseconds) / 1e18)
+            let next = clock.now().addingTimeInterval(settings.tick.inSeconds)
             do {
                 try await cancelWhenGracefulShutdown { try await clock.sleep(until: next) }
             } catch {

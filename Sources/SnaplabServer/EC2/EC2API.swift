@@ -11,12 +11,6 @@ struct EC2API: Sendable {
 
     let lab: Lab
 
-    static let actions = ["CreateVolume", "DeleteVolume", "DescribeVolumes", "AttachVolume", "DetachVolume",
-                          "CreateSnapshot", "CreateSnapshots", "DeleteSnapshot", "DescribeSnapshots", "RegisterImage",
-                          "CreateImage", "DeregisterImage", "DescribeImages", "RunInstances", "StartInstances",
-                          "StopInstances", "TerminateInstances", "DescribeInstances", "CreateTags", "DeleteTags",
-                          "DescribeTags"]
-
     private func dispatch(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         switch parameters.action {
         case "CreateVolume": try await createVolume(parameters)

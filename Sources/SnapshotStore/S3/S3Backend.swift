@@ -24,7 +24,7 @@ public struct S3Backend: ObjectBackend {
     public var location: String { s3.description }
 
     /// Creates the bucket unless it exists.
-    public func ensureBucket() async throws(StoreError) {
+    public func prepare() async throws(StoreError) {
         let head = try await send("HEAD", path: "/\(s3.bucket)", query: [], body: Data(), expect: [200, 404])
         if head.status == 404 {
             _ = try await send("PUT", path: "/\(s3.bucket)", query: [], body: Data(), expect: [200, 409])
