@@ -38,8 +38,8 @@ extension SnapshotStore {
                 let manifest = try await self.manifest(id)
                 let writer = destination.makeWriter()
                 do throws(StoreError) {
-                    var seen = Set<ChunkHash>()
-                    for hash in manifest.chunks.hashes where seen.insert(hash).inserted && !writer.has(hash) {
+                    // `has` also knows what this writer added: a chunk repeated in the volume is copied once.
+                    for hash in manifest.chunks.hashes where !writer.has(hash) {
                         let raw = try await readChunk(hash)
                         let (codec, payload) = raw.withUnsafeBytes { ChunkCompression.encode($0) }
                         try await writer.add(hash: hash, codec: codec, rawLength: raw.count, payload: payload)

@@ -6,9 +6,7 @@ extension Catalog {
     /// in the same transaction, so two requests cannot both start one).
     public func insertPending(_ snapshots: [Snapshot]) async throws(SnaplabError) {
         try await write { db in
-            let volumeIds = snapshots.map(\.volumeId)
-            if let busy = try Snapshot.filter(Snapshot.Columns.state == SnapshotState.pending.rawValue)
-                .filter(volumeIds.contains(Snapshot.Columns.volumeId)).fetchOne(db) {
+            if let busy = try Self.pending(of: snapshots.map(\.volumeId)).fetchOne(db) {
                 throw SnaplabError(.conflict, "volume \(busy.volumeId) already has snapshot \(busy.id) in progress (\(Int(busy.progress))%); wait for it",
                                    subject: busy.volumeId)
             }
@@ -53,10 +51,13 @@ extension Catalog {
     }
 
     public func pendingSnapshots(of volumeIds: [String]) async throws(SnaplabError) -> [Snapshot] {
-        try await read { db in
-            try Snapshot.filter(Snapshot.Columns.state == SnapshotState.pending.rawValue)
-                .filter(volumeIds.contains(Snapshot.Columns.volumeId)).fetchAll(db)
-        }
+        try await read { db in try Self.pending(of: volumeIds).fetchAll(db) }
+    }
+
+    /// The snapshots of these volumes still being taken.
+    private static func pending(of volumeIds: [String]) -> QueryInterfaceRequest<Snapshot> {
+        Snapshot.filter(Snapshot.Columns.state == SnapshotState.pending.rawValue)
+            .filter(volumeIds.contains(Snapshot.Columns.volumeId))
     }
 
     public func deleteSnapshot(_ id: String) async throws(SnaplabError) {

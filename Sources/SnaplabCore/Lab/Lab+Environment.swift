@@ -57,7 +57,12 @@ extension Lab {
     }
 
     public func environmentInstances(_ name: String) async throws(SnaplabError) -> [Instance] {
-        try await instances().filter { $0.state != .terminated && $0.tags[Self.environmentTag] == name }
+        var members: [Instance] = []
+        for instance in try await catalog.instances()
+        where instance.state != .terminated && instance.tags[Self.environmentTag] == name {
+            members.append(try await refreshed(instance))
+        }
+        return members
     }
 
     /// Waits until every instance printed `ready` (from its console markers); fails with the console tail of one
@@ -90,7 +95,7 @@ extension Lab {
     }
 
     private func newestSnapshot(tagged key: String, _ value: String) async throws(SnaplabError) -> String {
-        let matching = try await catalog.snapshots().filter { $0.state == .completed && $0.tags[key] == value }
+        let matching = try await catalog.snapshots(state: .completed).filter { $0.tags[key] == value }
         guard let newest = matching.max(by: { $0.createdAt < $1.createdAt }) else {
             throw SnaplabError(.notFound, "no completed snapshot is tagged \(key)=\(value)")
         }

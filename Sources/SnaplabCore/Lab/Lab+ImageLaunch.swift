@@ -146,10 +146,11 @@ extension Lab {
     }
 
     /// A copy-on-write qcow2 on a base volume: created in milliseconds whatever the base's size.
-    private func overlay(on base: BaseVolume, role: VolumeRole, host: Host, boot: BootSettings?,
-                         image: MachineImage) async throws(SnaplabError) -> Volume {
-        try await provisionVolume(role: role, size: base.size, host: host, tags: [:], boot: boot,
-                                  origin: "image \(image.id) (\(base.snapshotId))", baseSnapshotId: base.snapshotId) {
+    func overlay(on base: BaseVolume, role: VolumeRole, host: Host, boot: BootSettings?, image: MachineImage,
+                 tags: [String: String] = [:], origin: String? = nil) async throws(SnaplabError) -> Volume {
+        try await provisionVolume(role: role, size: base.size, host: host, tags: tags, boot: boot,
+                                  origin: origin ?? "image \(image.id) (\(base.snapshotId))",
+                                  baseSnapshotId: base.snapshotId) {
             (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
             try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(id), capacity: base.size,
                                               backingPath: base.path)

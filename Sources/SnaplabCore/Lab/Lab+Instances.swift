@@ -227,7 +227,7 @@ extension Lab {
 
     /// A running instance whose domain is gone or off (the guest powered itself off, or someone destroyed it)
     /// is recorded as stopped.
-    private func refreshed(_ instance: Instance) async throws(SnaplabError) -> Instance {
+    func refreshed(_ instance: Instance) async throws(SnaplabError) -> Instance {
         guard [.running, .pending, .stopping].contains(instance.state) else { return instance }
         let hypervisor = try await hypervisor(forHostNamed: instance.host)
         let state = try await hypervisor.domainState(name: instance.domainName)

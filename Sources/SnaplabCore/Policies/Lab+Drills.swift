@@ -69,13 +69,8 @@ extension Lab {
         let host = try await catalog.host(named: defaultHostName)
         let boot = try await bootFiles(of: image)
         let base = try await ensureBase(snapshotId: image.bootSnapshotId, host: host)
-        let overlay = try await provisionVolume(role: .boot, size: base.size, host: host, tags: ["snaplab:drill": "yes"],
-                                                boot: boot, origin: "drill on image \(image.id)",
-                                                baseSnapshotId: base.snapshotId) {
-            (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
-            try await hypervisor.createVolume(pool: host.poolName, name: Self.poolVolumeName(id), capacity: base.size,
-                                              backingPath: base.path)
-        }
+        let overlay = try await self.overlay(on: base, role: .boot, host: host, boot: boot, image: image,
+                                        tags: ["snaplab:drill": "yes"], origin: "drill on image \(image.id)")
         var request = LaunchRequest(bootVolumeId: overlay.id,
                                     dataVolumes: dataVolumes.map { .init(volumeId: $0.id, deleteOnTermination: true) },
                                     memoryMiB: image.memoryMiB, vcpus: image.vcpus, tags: ["snaplab:drill": "yes"])

@@ -21,11 +21,11 @@ struct SigV4Verifier: Sendable {
         guard let authorization = request.headers["authorization"] else {
             throw EC2Error(code: "MissingAuthenticationToken", message: "Request is missing Authentication Token", status: 401)
         }
-        guard authorization.hasPrefix("AWS4-HMAC-SHA256 ") else {
-            throw EC2Error(code: "IncompleteSignature", message: "Only AWS4-HMAC-SHA256 signatures are accepted", status: 401)
+        guard authorization.hasPrefix(SigV4.algorithm + " ") else {
+            throw EC2Error(code: "IncompleteSignature", message: "Only \(SigV4.algorithm) signatures are accepted", status: 401)
         }
         var fields: [String: String] = [:]
-        for part in authorization.dropFirst("AWS4-HMAC-SHA256 ".count).split(separator: ",") {
+        for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
             let pieces = part.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1).map(String.init)
             if pieces.count == 2 { fields[pieces[0]] = pieces[1] }
         }

@@ -29,7 +29,10 @@ extension EC2API {
                       XMLElement("ownerId", Self.owner), XMLElement.set("groupSet", [])]
         var items: [[XMLElement]] = []
         for (index, instance) in launched.enumerated() {
-            items.append(try await instanceFields(instance, launchIndex: index))
+            let attached = try await call { () async throws(SnaplabError) in
+                try await lab.catalog.volumes(attachedTo: instance.id)
+            }
+            items.append(Self.instanceFields(instance, attached: attached, launchIndex: index))
         }
         fields.append(XMLElement.set("instancesSet", items))
         return fields
@@ -76,6 +79,7 @@ extension EC2API {
         for volume in try await call({ () async throws(SnaplabError) in try await lab.volumes() }) {
             if let owner = volume.instanceId { volumes[owner, default: []].append(volume) }
         }
+        volumes = volumes.mapValues { $0.sorted { ($0.device ?? "") < ($1.device ?? "") } }
         instances = try EC2Filtering.apply(instances, parameters.filters, tags: \.tags) { instance, name in
             switch name {
             case "instance-id": [instance.id]
@@ -90,15 +94,16 @@ extension EC2API {
         let page = try EC2Filtering.page(instances, parameters: parameters)
         var reservations: [[XMLElement]] = []
         for instance in page.items {
+            let item = Self.instanceFields(instance, attached: volumes[instance.id] ?? [], launchIndex: 0)
             reservations.append([XMLElement("reservationId", "r-\(instance.id.dropFirst(2))"),
                                  XMLElement("ownerId", Self.owner), XMLElement.set("groupSet", []),
-                                 XMLElement.set("instancesSet", [try await instanceFields(instance, launchIndex: 0)])])
+                                 XMLElement.set("instancesSet", [item])])
         }
         return [XMLElement.set("reservationSet", reservations)] + XMLElement.optional("nextToken", page.nextToken)
     }
 
-    func instanceFields(_ instance: Instance, launchIndex: Int) async throws(EC2Error) -> [XMLElement] {
-        let volumes = try await call { () async throws(SnaplabError) in try await lab.catalog.volumes(attachedTo: instance.id) }
+    /// An instance's `item` in a reservation; `attached`: its volumes in device order.
+    static func instanceFields(_ instance: Instance, attached volumes: [Volume], launchIndex: Int) -> [XMLElement] {
         var fields = [
             XMLElement("instanceId", instance.id), XMLElement("imageId", instance.imageId ?? ""),
             Self.state("instanceState", instance.state), XMLElement("privateDnsName", ""), XMLElement("dnsName", ""),

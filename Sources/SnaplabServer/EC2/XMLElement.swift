@@ -1,4 +1,5 @@
 import Foundation
+import SnaplabCore
 
 /// A small XML tree for EC2 responses: elements with text or children, written with escaping.
 struct XMLElement: Sendable {
@@ -34,23 +35,9 @@ struct XMLElement: Sendable {
 
     func render(into output: inout String) {
         output += "<\(name)>"
-        if let text { output += Self.escape(text) }
+        if let text { output += XMLText.escape(text) }
         for child in children { child.render(into: &output) }
         output += "</\(name)>"
-    }
-
-    static func escape(_ text: String) -> String {
-        var result = ""
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            default: result.append(character)
-            }
-        }
-        return result
     }
 
     static func timestamp(_ date: Date) -> String {
