@@ -27,7 +27,7 @@ let package = Package(
             pkgConfig: "libvirt",
             providers: [.apt(["libvirt-dev"])]
         ),
-        .systemLibrary(name: "CMalloc"),
+        .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
@@ -35,6 +35,7 @@ let package = Package(
         .target(
             name: "SnapshotStore",
             dependencies: [
+                "CLinux",
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -44,7 +45,7 @@ let package = Package(
         .target(
             name: "SnaplabCore",
             dependencies: [
-                "CMalloc",
+                "CLinux",
                 "Libvirt",
                 "NBD",
                 "SnapshotStore",

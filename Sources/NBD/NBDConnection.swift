@@ -13,6 +13,9 @@ public final class NBDConnection: @unchecked Sendable {
     public init(exportName: String = "", metaContexts: [String] = []) throws(NBDError) {
         guard let handle = nbd_create() else { throw NBDError.last("nbd_create") }
         self.handle = handle
+        // libnbd zeroes every read buffer first, in case a faulty server leaves part of it unwritten: a memset of
+        // everything read. Reads here either fill the buffer or fail, and a failed read's buffer is never used.
+        if nbd_set_pread_initialize(handle, false) < 0 { throw NBDError.last("nbd_set_pread_initialize") }
         if nbd_set_export_name(handle, exportName) < 0 { throw NBDError.last("nbd_set_export_name") }
         for context in metaContexts where nbd_add_meta_context(handle, context) < 0 {
             throw NBDError.last("nbd_add_meta_context(\(context))")

@@ -1,17 +1,18 @@
 import Crypto
 import Foundation
 
-/// The SHA-256 of a chunk's uncompressed bytes: its name in the store.
+/// The SHA-256 of a chunk's uncompressed bytes: its name in the store. Held as four big-endian words, so that
+/// comparing words compares bytes (index files are sorted in this order).
 public struct ChunkHash: Hashable, Sendable, Comparable, CustomStringConvertible {
     static let byteCount = 32
     private let words: (UInt64, UInt64, UInt64, UInt64)
 
     public init(bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count == Self.byteCount)
-        words = (bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
-                 bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
-                 bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self),
-                 bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        words = (UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                 UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+                 UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self)),
+                 UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 24, as: UInt64.self)))
     }
 
     public init(digest: SHA256.Digest) {
@@ -28,7 +29,7 @@ public struct ChunkHash: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public init?(hex: String) {
-        guard hex.count == Self.byteCount * 2 else { return nil }
+        guard hex.utf8.count == Self.byteCount * 2 else { return nil }
         var bytes = [UInt8]()
         bytes.reserveCapacity(Self.byteCount)
         var index = hex.startIndex
@@ -41,14 +42,33 @@ public struct ChunkHash: Hashable, Sendable, Comparable, CustomStringConvertible
         self = bytes.withUnsafeBytes { ChunkHash(bytes: $0) }
     }
 
+    /// The first 64 bits: uniformly spread, so they say where in a sorted index a hash lies.
+    var prefix: UInt64 { words.0 }
+
+    func write(to bytes: UnsafeMutableRawBufferPointer) {
+        bytes.storeBytes(of: words.0.bigEndian, toByteOffset: 0, as: UInt64.self)
+        bytes.storeBytes(of: words.1.bigEndian, toByteOffset: 8, as: UInt64.self)
+        bytes.storeBytes(of: words.2.bigEndian, toByteOffset: 16, as: UInt64.self)
+        bytes.storeBytes(of: words.3.bigEndian, toByteOffset: 24, as: UInt64.self)
+    }
+
     /// The 32 bytes, in order.
     public var bytes: [UInt8] {
-        var copy = words
-        return withUnsafeBytes(of: &copy) { Array($0) }
+        [UInt8](unsafeUninitializedCapacity: Self.byteCount) { buffer, count in
+            write(to: UnsafeMutableRawBufferPointer(buffer))
+            count = Self.byteCount
+        }
     }
 
     public var hex: String {
-        bytes.map { String(format: "%02x", $0) }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var text = [UInt8]()
+        text.reserveCapacity(Self.byteCount * 2)
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     public var description: String { hex }
@@ -63,6 +83,9 @@ public struct ChunkHash: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public static func < (lhs: ChunkHash, rhs: ChunkHash) -> Bool {
-        lhs.bytes.lexicographicallyPrecedes(rhs.bytes)
+        if lhs.words.0 != rhs.words.0 { return lhs.words.0 < rhs.words.0 }
+        if lhs.words.1 != rhs.words.1 { return lhs.words.1 < rhs.words.1 }
+        if lhs.words.2 != rhs.words.2 { return lhs.words.2 < rhs.words.2 }
+        return lhs.words.3 < rhs.words.3
     }
 }

@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
 
-/// A volume's non-zero chunks: chunk number → content hash, in chunk order. Chunks not listed read as zeros.
-/// Encoded in manifests as base64 of `(index u32le, sha256)*` plus its own SHA-256, so a damaged manifest is
-/// detected rather than restored wrongly.
+/// A volume's non-zero chunks in memory: chunk number → content hash, in chunk order. Chunks not listed read as
+/// zeros. Format 1 manifests embed it as base64 of `(index u32le, sha256)*` plus its own SHA-256; format 2 keeps
+/// the same entries in a table object of its own, read as a stream (`ChunkTableReader`).
 public struct ChunkTable: Sendable, Equatable {
     public private(set) var indices: [UInt32] = []
     public private(set) var hashes: [ChunkHash] = []
@@ -20,6 +20,13 @@ public struct ChunkTable: Sendable, Equatable {
 
     public var count: Int { indices.count }
 
+    /// Adds an entry after the last one (chunk numbers must increase).
+    public mutating func append(_ index: UInt32, _ hash: ChunkHash) {
+        precondition(indices.last.map { $0 < index } ?? true, "chunk table entries must come in chunk order")
+        indices.append(index)
+        hashes.append(hash)
+    }
+
     public var map: [UInt32: ChunkHash] {
         Dictionary(uniqueKeysWithValues: zip(indices, hashes))
     }
@@ -33,25 +40,28 @@ public struct ChunkTable: Sendable, Equatable {
     var encoded: Data {
         var data = Data(capacity: count * 36)
         forEach { index, hash in
-            PackFormat.appendUInt32(&data, index)
+            withUnsafeBytes(of: index.littleEndian) { data.append(contentsOf: $0) }
             data.append(contentsOf: hash.bytes)
         }
         return data
     }
 
     init(encoded data: Data) throws(StoreError) {
-        let bytes = [UInt8](data)
-        guard bytes.count % 36 == 0 else { throw StoreError(.corrupt, "chunk table has a partial entry") }
-        var position = 0
-        var previous: UInt32?
-        while position < bytes.count {
-            let index = PackFormat.readUInt32(bytes, at: position)
-            if let previous, index <= previous { throw StoreError(.corrupt, "chunk table is not in chunk order") }
-            indices.append(index)
-            hashes.append(bytes[(position + 4)..<(position + 36)].withUnsafeBytes { ChunkHash(bytes: $0) })
-            previous = index
-            position += 36
+        guard data.count % 36 == 0 else { throw StoreError(.corrupt, "chunk table has a partial entry") }
+        let (indices, hashes) = data.withUnsafeBytes { bytes -> ([UInt32], [ChunkHash]) in
+            var indices: [UInt32] = []
+            var hashes: [ChunkHash] = []
+            for position in stride(from: 0, to: bytes.count, by: 36) {
+                indices.append(bytes.readUInt32(at: position))
+                hashes.append(ChunkHash(bytes: UnsafeRawBufferPointer(rebasing: bytes[(position + 4)..<(position + 36)])))
+            }
+            return (indices, hashes)
         }
+        guard zip(indices, indices.dropFirst()).allSatisfy({ $0 < $1 }) else {
+            throw StoreError(.corrupt, "chunk table is not in chunk order")
+        }
+        self.indices = indices
+        self.hashes = hashes
     }
 }
 

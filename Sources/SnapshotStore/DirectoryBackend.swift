@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 import Synchronization
 
@@ -33,26 +34,141 @@ public struct DirectoryBackend: ObjectBackend {
     }
 
     public func get(_ key: String, offset: UInt64, length: Int) async throws(StoreError) -> Data {
-        let target = path(key)
-        return try await BlockingIO.run { () throws(StoreError) in
-            let descriptor = open(target, O_RDONLY | O_CLOEXEC)
-            guard descriptor >= 0 else {
-                throw StoreError(errno == ENOENT ? .notFound : .io, "cannot open \(target): \(Self.errorText())")
-            }
-            defer { close(descriptor) }
+        try await BlockingIO.run { () throws(StoreError) in
             var data = Data(count: length)
-            var done = 0
-            while done < length {
-                let got = data.withUnsafeMutableBytes { buffer -> Int in
-                    guard let base = buffer.baseAddress else { return 0 }
-                    return pread(descriptor, base + done, length - done, off_t(offset) + off_t(done))
-                }
-                if got < 0 { throw StoreError(.io, "cannot read \(target): \(Self.errorText())") }
-                if got == 0 { throw StoreError(.corrupt, "\(target) ends before byte \(offset + UInt64(length))") }
-                done += got
-            }
+            try data.withMutableBytes { (buffer) throws(StoreError) in try readSync(key, offset: offset, into: buffer) }
             return data
         }
+    }
+
+    public func read(_ key: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
+        async throws(StoreError)
+    {
+        let target = UnsafeBuffer(buffer)
+        try await BlockingIO.run { () throws(StoreError) in try readSync(key, offset: offset, into: target.pointer) }
+    }
+
+    public func putNew(_ key: String, _ bytes: UnsafeRawBufferPointer) async throws(StoreError) {
+        let source = UnsafeBuffer(UnsafeMutableRawBufferPointer(mutating: bytes))
+        try await BlockingIO.run { () throws(StoreError) in try putNewSync(key, UnsafeRawBufferPointer(source.pointer)) }
+    }
+
+    /// Reads exactly `buffer.count` bytes from `offset`, on the calling thread.
+    func readSync(_ key: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
+        let target = path(key)
+        let descriptor = open(target, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw StoreError(errno == ENOENT ? .notFound : .io, "cannot open \(target): \(Self.errorText())")
+        }
+        defer { close(descriptor) }
+        try FileIO.readExactly(descriptor, buffer, at: offset, path: target)
+    }
+
+    /// A pack: created under its final name (nothing finds it before an index names it), one write, one
+    /// fsync. The directory entry is made durable by `syncDirectories` before that index is written.
+    func putNewSync(_ key: String, _ bytes: UnsafeRawBufferPointer) throws(StoreError) {
+        let target = path(key)
+        try Self.makeDirectory((target as NSString).deletingLastPathComponent)
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw StoreError(.io, "cannot create \(target): \(Self.errorText())") }
+        try Self.finishWrite(descriptor, target: target) { () throws(StoreError) in
+            try FileIO.writeAll(descriptor, bytes, path: target)
+        }
+    }
+
+    /// A pack written past the page cache (O_DIRECT): on these machines a buffered write of a pack costs more
+    /// CPU than hashing it, and nothing reads a pack right after it is written. `buffer` is 4 KiB-aligned and
+    /// holds the pack's `length` bytes followed by room to round the write up to 4 KiB; the file is then cut
+    /// to `length`. Falls back to a plain write where the filesystem refuses O_DIRECT.
+    func putNewDirectSync(_ key: String, _ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(StoreError) {
+        let padded = (length + Self.directAlignment - 1) / Self.directAlignment * Self.directAlignment
+        guard let base = buffer.baseAddress, Int(bitPattern: base) % Self.directAlignment == 0, padded <= buffer.count else {
+            return try putNewSync(key, UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
+        }
+        let target = path(key)
+        try Self.makeDirectory((target as NSString).deletingLastPathComponent)
+        let descriptor = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | snaplab_o_direct(), 0o644)
+        guard descriptor >= 0 else {
+            if errno == EINVAL { return try putNewSync(key, UnsafeRawBufferPointer(rebasing: buffer[0..<length])) }
+            throw StoreError(.io, "cannot create \(target): \(Self.errorText())")
+        }
+        UnsafeMutableRawBufferPointer(rebasing: buffer[length..<padded]).initializeMemory(as: UInt8.self, repeating: 0)
+        try Self.finishWrite(descriptor, target: target) { () throws(StoreError) in
+            try FileIO.writeAll(descriptor, UnsafeRawBufferPointer(rebasing: buffer[0..<padded]), path: target)
+            if ftruncate(descriptor, off_t(length)) != 0 {
+                throw StoreError(.io, "cannot truncate \(target): \(Self.errorText())")
+            }
+        }
+    }
+
+    /// Reads bytes `offset..<offset + length` of an object past the page cache into `buffer` (4 KiB-aligned, at
+    /// least `length + 8 KiB`); returns where in `buffer` they start. Falls back to a plain read.
+    func readDirectSync(_ key: String, offset: UInt64, length: Int, into buffer: UnsafeMutableRawBufferPointer)
+        throws(StoreError) -> Int
+    {
+        let alignment = UInt64(Self.directAlignment)
+        let start = offset / alignment * alignment
+        let end = (offset + UInt64(length) + alignment - 1) / alignment * alignment
+        let target = path(key)
+        guard let base = buffer.baseAddress, Int(bitPattern: base) % Self.directAlignment == 0,
+              Int(end - start) <= buffer.count
+        else {
+            try readSync(key, offset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
+            return 0
+        }
+        let descriptor = open(target, O_RDONLY | O_CLOEXEC | snaplab_o_direct())
+        guard descriptor >= 0 else {
+            if errno == EINVAL {
+                try readSync(key, offset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
+                return 0
+            }
+            throw StoreError(errno == ENOENT ? .notFound : .io, "cannot open \(target): \(Self.errorText())")
+        }
+        defer { close(descriptor) }
+        let needed = Int(offset - start) + length
+        var done = 0
+        while done < needed {
+            let got = pread(descriptor, base + done, Int(end - start) - done, off_t(start) + off_t(done))
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw StoreError(.io, "cannot read \(target): \(Self.errorText())")
+            }
+            if got == 0 { throw StoreError(.corrupt, "\(target) ends before byte \(offset + UInt64(length))") }
+            done += got
+        }
+        return Int(offset - start)
+    }
+
+    static let directAlignment = 4096
+
+    /// Runs `write` on a new file, then fsyncs and closes it; removes the file if anything failed.
+    private static func finishWrite(_ descriptor: Int32, target: String, _ write: () throws(StoreError) -> Void)
+        throws(StoreError)
+    {
+        var failure: StoreError?
+        do throws(StoreError) { try write() } catch { failure = error }
+        if failure == nil, fsync(descriptor) != 0 { failure = StoreError(.io, "cannot fsync \(target): \(errorText())") }
+        close(descriptor)
+        if let failure {
+            unlink(target)
+            throw failure
+        }
+    }
+
+    /// Makes new entries in the directories holding `keys` durable.
+    func syncDirectories(of keys: [String]) throws(StoreError) {
+        for directory in Set(keys.map { (path($0) as NSString).deletingLastPathComponent }).sorted() {
+            try Self.syncDirectory(directory)
+        }
+    }
+
+    func sizeSync(_ key: String) throws(StoreError) -> UInt64 {
+        let target = path(key)
+        var info = stat()
+        guard stat(target, &info) == 0 else {
+            throw StoreError(errno == ENOENT ? .notFound : .io, "cannot stat \(target): \(Self.errorText())")
+        }
+        return UInt64(info.st_size)
     }
 
     public func list(prefix: String) async throws(StoreError) -> [String] {
@@ -88,14 +204,7 @@ public struct DirectoryBackend: ObjectBackend {
     }
 
     public func size(_ key: String) async throws(StoreError) -> UInt64 {
-        let target = path(key)
-        return try await BlockingIO.run { () throws(StoreError) in
-            var info = stat()
-            guard stat(target, &info) == 0 else {
-                throw StoreError(errno == ENOENT ? .notFound : .io, "cannot stat \(target): \(Self.errorText())")
-            }
-            return UInt64(info.st_size)
-        }
+        try await BlockingIO.run { () throws(StoreError) in try sizeSync(key) }
     }
 
     public func lock(exclusive: Bool, timeout: Duration) async throws(StoreError) -> any StoreLock {
@@ -130,18 +239,10 @@ public struct DirectoryBackend: ObjectBackend {
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw StoreError(.io, "cannot create \(temporary): \(errorText())") }
         var failure: StoreError?
-        data.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var done = 0
-            while done < buffer.count {
-                let wrote = write(descriptor, base + done, buffer.count - done)
-                if wrote < 0 {
-                    if errno == EINTR { continue }
-                    failure = StoreError(.io, "cannot write \(target): \(errorText())\(errno == ENOSPC ? "; free some space on that disk" : "")")
-                    return
-                }
-                done += wrote
-            }
+        do throws(StoreError) {
+            try data.withBytes { (bytes) throws(StoreError) in try FileIO.writeAll(descriptor, bytes, path: target) }
+        } catch {
+            failure = error
         }
         if failure == nil, fsync(descriptor) != 0 { failure = StoreError(.io, "cannot fsync \(target): \(errorText())") }
         close(descriptor)
@@ -179,7 +280,7 @@ public struct DirectoryBackend: ObjectBackend {
         for created in missing.reversed() { try syncDirectory((created as NSString).deletingLastPathComponent) }
     }
 
-    static func errorText() -> String { String(cString: strerror(errno)) }
+    static func errorText() -> String { FileIO.errorText() }
 }
 
 /// An flock(2) on the store's lock file; the kernel drops it if the process dies.

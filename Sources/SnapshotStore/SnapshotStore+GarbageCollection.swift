@@ -13,8 +13,9 @@ public struct GarbageReport: Sendable, Codable, Equatable {
 
 extension SnapshotStore {
     /// Mark and sweep: chunks no manifest lists are removed. A pack with nothing live goes; a pack that is
-    /// mostly dead is rewritten with its live chunks. Takes the store's exclusive lock, so it waits for (or,
-    /// after `timeout`, gives up on) snapshots being written: their chunks are never swept from under them.
+    /// mostly dead is rewritten with its live chunks; the index is rewritten to name only live chunks. Takes the
+    /// store's exclusive lock, so it waits for (or, after `timeout`, gives up on) snapshots being written or
+    /// read: their chunks are never swept from under them.
     public func collectGarbage(rewriteWhenDeadFraction: Double = 0.5, timeout: Duration = .seconds(600))
         async throws(StoreError) -> GarbageReport
     {
@@ -25,84 +26,147 @@ extension SnapshotStore {
 
     private func collectLocked(rewriteWhenDeadFraction: Double) async throws(StoreError) -> GarbageReport {
         var report = GarbageReport()
+        let io = ThreadIO(backend: backend)
 
-        // Mark. Any unreadable manifest stops the sweep: its chunks would look unused.
+        // Mark. Any unreadable manifest or table stops the sweep: its chunks would look unused.
         var referenced = Set<ChunkHash>()
-        for snapshotId in try await snapshotIds() {
-            let manifest: Manifest
-            do {
-                manifest = try await self.manifest(snapshotId)
+        let snapshots = try await snapshotIds()
+        for snapshotId in snapshots {
+            do throws(StoreError) {
+                let manifest = try await self.manifest(snapshotId)
+                referenced = try await BlockingIO.run { [referenced] () throws(StoreError) -> Set<ChunkHash> in
+                    var marked = referenced
+                    let table = ChunkTableReader(manifest, io: io)
+                    while let (_, hash) = try table.next() { marked.insert(hash) }
+                    return marked
+                }
             } catch {
-                throw StoreError(.corrupt, "garbage collection stopped: manifest of \(snapshotId) cannot be read (\(error.message)); repair or delete that snapshot first")
+                throw StoreError(.corrupt, "garbage collection stopped: snapshot \(snapshotId) cannot be read (\(error.message)); repair or delete that snapshot first")
             }
-            manifest.chunks.forEach { _, hash in referenced.insert(hash) }
         }
         report.referencedChunks = referenced.count
 
-        // Packs no index describes were left by writers that died before indexing them.
-        var indexed = Set<String>()
-        for key in try await backend.list(prefix: StoreLayout.indexPrefix) {
-            if let packId = StoreLayout.packId(ofIndex: key) { indexed.insert(packId) }
+        // Tables whose manifest is gone belong to deleted or never-completed snapshots.
+        let listed = Set(snapshots)
+        for key in try await backend.list(prefix: StoreLayout.tablesPrefix) {
+            guard let id = StoreLayout.snapshotId(ofTable: key), !listed.contains(id) else { continue }
+            report.bytesReclaimed += (try? await backend.size(key)) ?? 0
+            try await backend.delete(key)
         }
+
+        // What every pack holds, live or dead, by the index objects.
+        let indexKeys = try await backend.list(prefix: StoreLayout.indexPrefix).filter { StoreLayout.packId(ofIndex: $0) != nil }
+        var packs: [PackID: PackUse] = [:]
+        var seen = Set<ChunkHash>()
+        for key in indexKeys.sorted() {
+            for entry in try PackFormat.decodeIndex(try await backend.get(key), key: key) {
+                let size = UInt64(entry.location.length) + UInt64(PackFormat.recordHeaderSize)
+                var use = packs[entry.location.pack] ?? PackUse()
+                use.totalBytes += size
+                use.entries += 1
+                // A chunk stored twice (two writers at once) is kept once.
+                if referenced.contains(entry.hash), seen.insert(entry.hash).inserted {
+                    use.live.append(entry)
+                } else {
+                    use.deadBytes += size
+                }
+                packs[entry.location.pack] = use
+            }
+        }
+
+        // Packs no index describes were left by writers that died before indexing them.
+        var doomed: [PackID] = []
         for key in try await backend.list(prefix: StoreLayout.packsPrefix) {
-            guard let packId = StoreLayout.packId(ofPack: key), !indexed.contains(packId) else { continue }
+            guard let name = StoreLayout.packId(ofPack: key) else { continue }
+            if let pack = PackID(hex: name), packs[pack] != nil { continue }
             report.bytesReclaimed += (try? await backend.size(key)) ?? 0
             try await backend.delete(key)
             report.packsDeleted += 1
         }
 
-        // Sweep indexed packs.
-        var kept = Set<ChunkHash>()
-        for packId in indexed.sorted() {
-            let entries = try PackFormat.decodeIndex(try await backend.get(StoreLayout.index(packId)), packId: packId)
-            var live: [(ChunkHash, ChunkLocation)] = []
-            var deadBytes: UInt64 = 0
-            var totalBytes: UInt64 = 0
-            for (hash, location) in entries {
-                let size = UInt64(location.length) + UInt64(PackFormat.recordHeaderSize)
-                totalBytes += size
-                // A chunk stored twice (two writers at once) is kept once.
-                if referenced.contains(hash), kept.insert(hash).inserted {
-                    live.append((hash, location))
-                } else {
-                    deadBytes += size
-                }
-            }
-            if live.isEmpty {
-                try await backend.delete(StoreLayout.index(packId))
-                try await backend.delete(StoreLayout.pack(packId))
+        var liveEntries: [IndexEntry] = []
+        var rewriting: [PackID: PackUse] = [:]
+        for (pack, use) in packs {
+            if use.live.isEmpty {
+                doomed.append(pack)
                 report.packsDeleted += 1
-                report.chunksRemoved += entries.count
-                report.bytesReclaimed += totalBytes
-            } else if Double(deadBytes) >= Double(totalBytes) * rewriteWhenDeadFraction {
-                try await rewrite(packId, keeping: live)
+                report.chunksRemoved += use.entries
+                report.bytesReclaimed += use.totalBytes
+            } else if use.deadBytes > 0, Double(use.deadBytes) >= Double(use.totalBytes) * rewriteWhenDeadFraction {
+                rewriting[pack] = use
+                doomed.append(pack)
                 report.packsRewritten += 1
-                report.chunksRemoved += entries.count - live.count
-                report.bytesReclaimed += deadBytes
+                report.chunksRemoved += use.entries - use.live.count
+                report.bytesReclaimed += use.deadBytes
             } else {
-                report.deadBytesKept += deadBytes
+                liveEntries += use.live
+                report.deadBytesKept += use.deadBytes
             }
         }
+        guard !doomed.isEmpty || packs.values.contains(where: { $0.live.count < $0.entries }) else {
+            try await reloadIndex()
+            return report
+        }
+        let config = self.config
+        liveEntries += try await BlockingIO.run { [rewriting] () throws(StoreError) -> [IndexEntry] in
+            try Self.rewrite(rewriting, io: io, config: config)
+        }
+
+        // New index objects first, old ones next, dead packs last: at every step each index names packs that exist.
+        liveEntries.sort { $0.hash < $1.hash }
+        var start = 0
+        while start < liveEntries.count {
+            let piece = Array(liveEntries[start..<min(start + SnapshotWriter.publishEvery, liveEntries.count)])
+            try await backend.put(StoreLayout.index(PackID.random().hex), PackFormat.encodeIndex(piece))
+            start += piece.count
+        }
+        for key in indexKeys { try await backend.delete(key) }
+        for pack in doomed { try await backend.delete(StoreLayout.pack(pack)) }
         try await reloadIndex()
         return report
     }
 
-    /// Copies the live records of a pack into a new pack (durable, indexed) before removing the old one.
-    private func rewrite(_ packId: String, keeping live: [(ChunkHash, ChunkLocation)]) async throws(StoreError) {
-        let old = try await readPack(packId)
-        let newId = Self.newPackId()
-        var pack = Data()
-        var entries: [(ChunkHash, ChunkLocation)] = []
-        for (hash, location) in live {
-            let payload = try PackFormat.payload(in: old, at: location, hash: hash)
-            let offset = PackFormat.appendRecord(to: &pack, hash: hash, codec: location.codec,
-                                                 rawLength: Int(location.rawLength), payload: payload)
-            entries.append((hash, ChunkLocation(packId: newId, offset: offset, length: location.length,
-                                                rawLength: location.rawLength, codec: location.codec)))
+    /// Copies the live records of mostly-dead packs into new packs (durable before anything refers to them);
+    /// returns their index entries.
+    private static func rewrite(_ packs: [PackID: PackUse], io: ThreadIO, config: StoreConfig) throws(StoreError)
+        -> [IndexEntry]
+    {
+        let buffer = PackBuffer(config: config)
+        var written: [IndexEntry] = []
+        var keys: [String] = []
+        buffer.start()
+        func flush() throws(StoreError) {
+            guard !buffer.entries.isEmpty else { return }
+            let key = StoreLayout.pack(buffer.id)
+            try io.putPack(key, buffer.memory, length: buffer.used)
+            written += buffer.entries
+            keys.append(key)
+            buffer.start()
         }
-        try await backend.put(StoreLayout.pack(newId), pack)
-        try await backend.put(StoreLayout.index(newId), PackFormat.encodeIndex(entries))
-        try await backend.delete(StoreLayout.index(packId))
-        try await backend.delete(StoreLayout.pack(packId))
+        for (pack, use) in packs {
+            let size = Int(try io.size(StoreLayout.pack(pack)))
+            var old = [UInt8](repeating: 0, count: size)
+            try old.withMutableBytes { (bytes) throws(StoreError) in try io.read(StoreLayout.pack(pack), offset: 0, into: bytes) }
+            for entry in use.live {
+                try old.withBytes { (bytes) throws(StoreError) in
+                    let payload = try PackFormat.payload(in: bytes, recordAt: Int(entry.location.recordStart),
+                                                         location: entry.location, hash: entry.hash)
+                    _ = buffer.append(hash: entry.hash, codec: entry.location.codec,
+                                      rawLength: Int(entry.location.rawLength), payload: payload)
+                }
+                if buffer.used >= config.packSize { try flush() }
+            }
+        }
+        try flush()
+        if let directory = io.backend as? DirectoryBackend { try directory.syncDirectories(of: keys) }
+        return written
     }
+}
+
+/// One pack's records as garbage collection sees them.
+private struct PackUse {
+    var live: [IndexEntry] = []
+    var entries = 0
+    var totalBytes: UInt64 = 0
+    var deadBytes: UInt64 = 0
 }

@@ -11,7 +11,7 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     public var missingChunks: [String] = []
     /// Snapshot → how many of its chunks are bad or missing: these snapshots cannot be restored.
     public var brokenSnapshots: [String: Int] = [:]
-    /// Manifests that cannot be read, with why.
+    /// Manifests (or their chunk tables) that cannot be read, with why.
     public var unreadableManifests: [String: String] = [:]
 
     public var isClean: Bool {
@@ -25,7 +25,7 @@ extension SnapshotStore {
     public func verify(sample: Double = 1.0, progress: (@Sendable (Double) -> Void)? = nil)
         async throws(StoreError) -> VerifyReport
     {
-        try await withStoreLock(exclusive: false, timeout: .seconds(600)) { () async throws(StoreError) in
+        try await withSession { (_) async throws(StoreError) in
             try await verifyLocked(sample: sample, progress: progress)
         }
     }
@@ -33,26 +33,20 @@ extension SnapshotStore {
     private func verifyLocked(sample: Double, progress: (@Sendable (Double) -> Void)?)
         async throws(StoreError) -> VerifyReport
     {
-        try await reloadIndex()
         var report = VerifyReport()
-        let indexKeys = try await backend.list(prefix: StoreLayout.indexPrefix).sorted()
+        let io = ThreadIO(backend: backend)
+        let indexKeys = try await backend.list(prefix: StoreLayout.indexPrefix)
+            .filter { StoreLayout.packId(ofIndex: $0) != nil }.sorted()
         for (position, key) in indexKeys.enumerated() {
-            guard let packId = StoreLayout.packId(ofIndex: key) else { continue }
-            var entries = try PackFormat.decodeIndex(try await backend.get(key), packId: packId)
+            var entries = try PackFormat.decodeIndex(try await backend.get(key), key: key)
             if sample < 1.0 { entries = entries.filter { _ in Double.random(in: 0..<1) < sample } }
-            if entries.isEmpty { continue }
-            let checking = entries
-            let pack: Data
-            do {
-                pack = try await readPack(packId)
-            } catch {
-                for (hash, _) in entries { report.badChunks[hash.hex] = "pack \(packId) cannot be read: \(error.message)" }
-                continue
+            let byPack = Dictionary(grouping: entries, by: \.location.pack)
+            for (pack, packEntries) in byPack.sorted(by: { $0.key < $1.key }) {
+                let failures = await BlockingIO.runInfallible { Self.check(packEntries, in: pack, io: io) }
+                report.checkedChunks += packEntries.count
+                report.checkedBytes += packEntries.reduce(0) { $0 + UInt64($1.location.rawLength) }
+                for (hash, reason) in failures { report.badChunks[hash.hex] = reason }
             }
-            let failures = await BlockingIO.runInfallible { Self.check(checking, in: pack) }
-            report.checkedChunks += entries.count
-            report.checkedBytes += entries.reduce(0) { $0 + UInt64($1.1.rawLength) }
-            for (hash, reason) in failures { report.badChunks[hash.hex] = reason }
             progress?(Double(position + 1) / Double(max(1, indexKeys.count)))
         }
         for snapshotId in try await snapshotIds() {
@@ -63,51 +57,80 @@ extension SnapshotStore {
                 report.unreadableManifests[snapshotId] = error.message
                 continue
             }
-            report.checkedSnapshots += 1
-            var broken = 0
-            manifest.chunks.forEach { _, hash in
-                if !index.contains(hash) {
-                    broken += 1
-                    report.missingChunks.append(hash.hex)
-                } else if report.badChunks[hash.hex] != nil {
-                    broken += 1
+            let known = report.badChunks
+            let index = self.index
+            let result = await BlockingIO.runInfallible { () -> Result<[String], StoreError> in
+                do throws(StoreError) {
+                    var broken: [String] = []
+                    let table = ChunkTableReader(manifest, io: io)
+                    while let (_, hash) = try table.next() {
+                        if !index.contains(hash) || known[hash.hex] != nil { broken.append(hash.hex) }
+                    }
+                    return .success(broken)
+                } catch {
+                    return .failure(error)
                 }
             }
-            if broken > 0 { report.brokenSnapshots[snapshotId] = broken }
+            switch result {
+            case .failure(let error):
+                report.unreadableManifests[snapshotId] = error.message
+            case .success(let broken):
+                report.checkedSnapshots += 1
+                report.missingChunks += broken.filter { known[$0] == nil }
+                if !broken.isEmpty { report.brokenSnapshots[snapshotId] = broken.count }
+            }
         }
         report.missingChunks = Array(Set(report.missingChunks)).sorted()
         return report
     }
 
-    /// Decodes and hashes every listed chunk of one pack, on all cores.
-    static func check(_ entries: [(ChunkHash, ChunkLocation)], in pack: Data) -> [(ChunkHash, String)] {
+    /// Reads one pack and decodes and hashes every listed chunk of it, on all cores.
+    static func check(_ entries: [IndexEntry], in pack: PackID, io: ThreadIO) -> [(ChunkHash, String)] {
+        let key = StoreLayout.pack(pack)
+        let bytes: [UInt8]
+        do throws(StoreError) {
+            var data = [UInt8](repeating: 0, count: Int(try io.size(key)))
+            try data.withMutableBytes { (buffer) throws(StoreError) in try io.read(key, offset: 0, into: buffer) }
+            bytes = data
+        } catch {
+            return entries.map { ($0.hash, "pack \(pack) cannot be read: \(error.message)") }
+        }
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let failures = Slots<String>(count: entries.count)
-        DispatchQueue.concurrentPerform(iterations: entries.count) { position in
-            let (hash, location) = entries[position]
-            do {
-                _ = try decodeChunk(in: pack, at: location, hash: hash)
-            } catch {
-                failures.set(position, (error as? StoreError)?.message ?? "\(error)")
+        bytes.withUnsafeBytes { pack in
+            // Workers only read the pack, which outlives them (concurrentPerform returns when all are done).
+            nonisolated(unsafe) let pack = pack
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                let coder = ChunkCoder()
+                for position in stride(from: worker, to: entries.count, by: workers) {
+                    let entry = entries[position]
+                    do throws(StoreError) {
+                        _ = try decodeChunk(pack, recordAt: Int(entry.location.recordStart), location: entry.location,
+                                            hash: entry.hash, coder: coder)
+                    } catch {
+                        failures.set(position, error.message)
+                    }
+                }
             }
         }
         return failures.values.enumerated().compactMap { position, reason in
-            reason.map { (entries[position].0, $0) }
+            reason.map { (entries[position].hash, $0) }
         }
     }
 }
 
 /// Fixed slots that concurrent workers (`DispatchQueue.concurrentPerform`) fill, one slot each.
-public final class Slots<Value: Sendable>: @unchecked Sendable {
+final class Slots<Value: Sendable>: @unchecked Sendable {
     // @unchecked: each worker writes only its own slot, and the array is read after all workers finished.
     private var storage: [Value?]
 
-    public init(count: Int) {
+    init(count: Int) {
         storage = Array(repeating: nil, count: count)
     }
 
-    public func set(_ position: Int, _ value: Value) {
+    func set(_ position: Int, _ value: Value) {
         storage.withUnsafeMutableBufferPointer { $0[position] = value }
     }
 
-    public var values: [Value?] { storage }
+    var values: [Value?] { storage }
 }

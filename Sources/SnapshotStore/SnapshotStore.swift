@@ -1,15 +1,20 @@
 import Foundation
 
-/// The snapshot store: manifests, packs of content-addressed chunks, and their indexes, on one backend.
+/// The snapshot store: manifests, chunk tables, packs of content-addressed chunks, and their indexes, on one
+/// backend. Snapshots are written through a `StoreSession` (`SnapshotWriter`) and read back through one
+/// (`SnapshotReader`); the session holds the store lock, so garbage collection never runs under them.
 public final class SnapshotStore: Sendable {
     public let backend: any ObjectBackend
     public let config: StoreConfig
     public let index: ChunkIndex
+    /// Where chunk tables are spooled before they are published, for backends that are not a local directory.
+    let scratchDirectory: String
 
-    private init(backend: any ObjectBackend, config: StoreConfig) {
+    private init(backend: any ObjectBackend, config: StoreConfig, index: ChunkIndex, scratchDirectory: String) {
         self.backend = backend
         self.config = config
-        index = ChunkIndex()
+        self.index = index
+        self.scratchDirectory = scratchDirectory
     }
 
     /// The backend a store URL names: `dir:///path` (or a plain path), or `s3://bucket/prefix[?endpoint=…]`.
@@ -20,8 +25,17 @@ public final class SnapshotStore: Sendable {
         throw StoreError(.unsupported, "unknown store URL '\(url)'; use dir:///PATH or s3://bucket/prefix")
     }
 
-    /// Opens the store on `backend`, creating it (config object) if it is empty, and loads the chunk index.
-    public static func open(_ backend: any ObjectBackend) async throws(StoreError) -> SnapshotStore {
+    /// Opens the store on `backend`, creating it (config object) if it is empty, and brings the chunk index up
+    /// to date. `cacheDirectory` keeps the local chunk index between runs (nil: a temporary one).
+    public static func open(_ backend: any ObjectBackend, cacheDirectory: URL? = nil) async throws(StoreError)
+        -> SnapshotStore
+    {
+        try await open(backend, cacheDirectory: cacheDirectory, recentIndexLimit: 64 * 1024)
+    }
+
+    static func open(_ backend: any ObjectBackend, cacheDirectory: URL?, recentIndexLimit: Int) async throws(StoreError)
+        -> SnapshotStore
+    {
         try await backend.prepare()
         let config: StoreConfig
         if try await backend.exists(StoreLayout.config) {
@@ -44,19 +58,22 @@ public final class SnapshotStore: Sendable {
                 throw StoreError(.io, "cannot encode the store config", cause: error)
             }
         }
-        let store = SnapshotStore(backend: backend, config: config)
+        let index = try await BlockingIO.run { () throws(StoreError) in
+            try ChunkIndex(directory: cacheDirectory, recentLimit: recentIndexLimit)
+        }
+        let scratch = cacheDirectory?.path ?? FileManager.default.temporaryDirectory.path
+        let store = SnapshotStore(backend: backend, config: config, index: index, scratchDirectory: scratch)
         try await store.reloadIndex()
         return store
     }
 
-    /// Re-reads every index object (packs written by other processes become visible).
+    /// Brings the chunk index up to date with the store's index objects (packs written by other processes
+    /// become visible; packs garbage collection removed disappear).
     public func reloadIndex() async throws(StoreError) {
-        var all: [(ChunkHash, ChunkLocation)] = []
-        for key in try await backend.list(prefix: StoreLayout.indexPrefix) {
-            guard let packId = StoreLayout.packId(ofIndex: key) else { continue }
-            all.append(contentsOf: try PackFormat.decodeIndex(try await backend.get(key), packId: packId))
-        }
-        index.replaceAll(all)
+        let keys = Set(try await backend.list(prefix: StoreLayout.indexPrefix).filter { StoreLayout.packId(ofIndex: $0) != nil })
+        let io = ThreadIO(backend: backend)
+        let index = self.index
+        try await BlockingIO.run { () throws(StoreError) in try index.synchronize(keys: keys, io: io) }
     }
 
     // MARK: Manifests
@@ -77,16 +94,23 @@ public final class SnapshotStore: Sendable {
         return try await backend.exists(StoreLayout.manifest(snapshotId))
     }
 
-    /// Makes a snapshot visible: call only after every chunk it lists is durable (`PackWriter.finish`).
-    public func commit(_ manifest: Manifest) async throws(StoreError) {
-        try Self.checkId(manifest.snapshotId)
-        try await backend.put(StoreLayout.manifest(manifest.snapshotId), try manifest.encoded())
-    }
-
-    /// Removes a snapshot's manifest; its chunks stay until garbage collection finds them unused.
+    /// Removes a snapshot's manifest (first: it stops being listed), then its chunk table; its chunks stay until
+    /// garbage collection finds them unused.
     public func deleteSnapshot(_ snapshotId: String) async throws(StoreError) {
         try Self.checkId(snapshotId)
         try await backend.delete(StoreLayout.manifest(snapshotId))
+        try await backend.delete(StoreLayout.table(snapshotId))
+    }
+
+    /// A snapshot's whole chunk table in memory: for small tables and tests; restores and copies stream it.
+    public func chunkTable(of manifest: Manifest) async throws(StoreError) -> ChunkTable {
+        let io = ThreadIO(backend: backend)
+        return try await BlockingIO.run { () throws(StoreError) -> ChunkTable in
+            let reader = ChunkTableReader(manifest, io: io)
+            var table = ChunkTable()
+            while let (index, hash) = try reader.next() { table.append(index, hash) }
+            return table
+        }
     }
 
     // MARK: Chunks
@@ -96,65 +120,31 @@ public final class SnapshotStore: Sendable {
         guard let location = index.location(of: hash) else {
             throw StoreError(.notFound, "chunk \(hash) is not in the store; run `snaplab store verify`")
         }
-        return try Self.decodeRecord(try await fetchRecord(location), location: location, hash: hash)
+        let record = try await backend.get(StoreLayout.pack(location.pack), offset: location.recordStart,
+                                           length: Int(location.recordEnd - location.recordStart))
+        return try record.withBytes { (bytes) throws(StoreError) -> Data in
+            try Self.decodeChunk(bytes, recordAt: 0, location: location, hash: hash, coder: ChunkCoder())
+        }
     }
 
-    /// One chunk's stored record (header and payload), to decode with `decodeRecord`.
-    public func fetchRecord(_ location: ChunkLocation) async throws(StoreError) -> Data {
-        let headerStart = UInt64(location.offset) - UInt64(PackFormat.recordHeaderSize)
-        return try await backend.get(StoreLayout.pack(location.packId), offset: headerStart,
-                                     length: PackFormat.recordHeaderSize + Int(location.length))
-    }
-
-    /// Decodes and verifies a record fetched with `fetchRecord`.
-    public static func decodeRecord(_ record: Data, location: ChunkLocation, hash: ChunkHash) throws(StoreError)
-        -> Data
-    {
-        var relative = location
-        relative.offset = UInt32(PackFormat.recordHeaderSize)
-        return try decodeChunk(in: record, at: relative, hash: hash)
-    }
-
-    /// Decodes and verifies the chunk at `location` inside an already fetched pack (or record).
-    public static func decodeChunk(in pack: Data, at location: ChunkLocation, hash: ChunkHash)
-        throws(StoreError) -> Data
-    {
-        let payload = try PackFormat.payload(in: pack, at: location, hash: hash)
-        let raw = try ChunkCompression.decode(payload, codec: location.codec, rawLength: Int(location.rawLength))
+    /// Decodes and verifies the chunk whose record starts at `position` of `bytes` (part of its pack).
+    static func decodeChunk(_ bytes: UnsafeRawBufferPointer, recordAt position: Int, location: ChunkLocation,
+                            hash: ChunkHash, coder: ChunkCoder) throws(StoreError) -> Data {
+        let payload = try PackFormat.payload(in: bytes, recordAt: position, location: location, hash: hash)
+        var raw = Data(count: Int(location.rawLength))
+        try raw.withMutableBytes { (destination) throws(StoreError) in
+            try coder.decode(payload, codec: location.codec, into: destination)
+        }
         guard ChunkHash.of(raw) == hash else {
             throw StoreError(.corrupt, "chunk \(hash) in pack \(location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)")
         }
         return raw
     }
 
-    /// One read covering the records of `locations` (all in one pack): cheaper than a read per chunk when they
-    /// lie close together, and smaller than the whole pack.
-    public func fetchSpan(_ locations: [ChunkLocation]) async throws(StoreError) -> PackSpan {
-        guard let first = locations.min(by: { $0.offset < $1.offset }),
-              let last = locations.max(by: { $0.offset < $1.offset })
-        else { return PackSpan(data: Data(), start: 0) }
-        let start = UInt64(first.offset) - UInt64(PackFormat.recordHeaderSize)
-        let end = UInt64(last.offset) + UInt64(last.length)
-        let data = try await backend.get(StoreLayout.pack(first.packId), offset: start, length: Int(end - start))
-        return PackSpan(data: data, start: start)
-    }
-
-    public func readPack(_ packId: String) async throws(StoreError) -> Data {
-        try await backend.get(StoreLayout.pack(packId))
-    }
-
-    public func makeWriter(uploadsInFlight: Int = 2) -> PackWriter {
-        PackWriter(store: self, uploadsInFlight: uploadsInFlight)
-    }
-
     static func checkId(_ id: String) throws(StoreError) {
         guard StoreLayout.isSafeComponent(id) else {
             throw StoreError(.notFound, "'\(id)' is not a valid snapshot id")
         }
-    }
-
-    static func newPackId() -> String {
-        (0..<4).map { _ in String(format: "%08x", UInt32.random(in: .min ... .max)) }.joined()
     }
 }
 
@@ -220,19 +210,5 @@ extension SnapshotStore {
             await lock.release()
             throw error
         }
-    }
-}
-
-/// A contiguous piece of a pack, holding several chunk records.
-public struct PackSpan: Sendable {
-    public let data: Data
-    /// Where `data` starts inside the pack.
-    public let start: UInt64
-
-    /// Decodes and verifies the chunk at `location` (which must lie inside the span).
-    public func decode(_ location: ChunkLocation, hash: ChunkHash) throws(StoreError) -> Data {
-        var relative = location
-        relative.offset = UInt32(UInt64(location.offset) - start)
-        return try SnapshotStore.decodeChunk(in: data, at: relative, hash: hash)
     }
 }

@@ -6,10 +6,15 @@ public enum StoreLayout {
     public static let indexPrefix = "index/"
     public static let artifactsPrefix = "artifacts/"
     public static let documentsPrefix = "documents/"
+    public static let tablesPrefix = "tables/"
 
     public static func manifest(_ snapshotId: String) -> String { "\(snapshotsPrefix)\(snapshotId).json" }
     public static func pack(_ packId: String) -> String { "\(packsPrefix)\(packId.prefix(2))/\(packId).pack" }
-    public static func index(_ packId: String) -> String { "\(indexPrefix)\(packId).idx" }
+    public static func pack(_ pack: PackID) -> String { self.pack(pack.hex) }
+    /// An index object: named after its one pack (version 1), or at random (version 2).
+    public static func index(_ name: String) -> String { "\(indexPrefix)\(name).idx" }
+    /// A snapshot's chunk table (manifest format 2).
+    public static func table(_ snapshotId: String) -> String { "\(tablesPrefix)\(snapshotId).tbl" }
     public static func artifact(_ digest: String) -> String { "\(artifactsPrefix)\(digest)" }
 
     /// The snapshot id of a manifest key, or nil for anything else.
@@ -21,6 +26,11 @@ public enum StoreLayout {
     static func packId(ofIndex key: String) -> String? {
         guard key.hasPrefix(indexPrefix), key.hasSuffix(".idx") else { return nil }
         return String(key.dropFirst(indexPrefix.count).dropLast(".idx".count))
+    }
+
+    static func snapshotId(ofTable key: String) -> String? {
+        guard key.hasPrefix(tablesPrefix), key.hasSuffix(".tbl") else { return nil }
+        return String(key.dropFirst(tablesPrefix.count).dropLast(".tbl".count))
     }
 
     static func packId(ofPack key: String) -> String? {

@@ -11,6 +11,18 @@ import Testing
         var stderr: String
     }
 
+    /// Starts the binary in the background (output discarded), for tests that interrupt it.
+    static func start(_ arguments: [String], stateDirectory: URL) throws -> Process {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ["SNAPLAB_STATE_DIR": stateDirectory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     func run(_ arguments: [String], stateDirectory: URL) throws -> Outcome {
         let process = Process()
         process.executableURL = Self.binary

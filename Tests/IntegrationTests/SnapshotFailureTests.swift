@@ -75,7 +75,7 @@ extension RealGuestTests {
 
                 let store = try await lab.store()
                 let manifest = try await store.manifest(damaged.id)
-                let hash = try #require(manifest.chunks.hashes.dropFirst(5).first)
+                let hash = try #require(try await store.chunkTable(of: manifest).hashes.dropFirst(5).first)
                 let location = try #require(store.index.location(of: hash))
                 let packFile = testLab.directory.appendingPathComponent("store")
                     .appendingPathComponent(StoreLayout.pack(location.packId))

@@ -64,26 +64,92 @@ struct StoreFixture {
         return data
     }
 
-    /// Writes a snapshot whose chunk `i` holds `chunks[i]` (nil = zeros) and commits its manifest.
+    /// Writes a snapshot whose chunk `i` holds `chunks[i]` (nil = zeros), one chunk per run (with `parent`: only
+    /// the listed chunks are handed over, the rest come from the parent), and commits its manifest.
     @discardableResult
-    func writeSnapshot(_ id: String, _ chunks: [UInt32: Data], volumeSize: UInt64 = 64 << 20) async throws
-        -> (Manifest, UInt64)
+    func writeSnapshot(_ id: String, _ chunks: [UInt32: Data], volumeSize: UInt64 = 64 << 20, parent: Manifest? = nil)
+        async throws -> (Manifest, UInt64)
     {
-        let writer = store.makeWriter()
-        var table: [UInt32: ChunkHash] = [:]
-        for (index, data) in chunks.sorted(by: { $0.key < $1.key }) {
-            let hash = ChunkHash.of(data)
-            let (codec, payload) = data.withUnsafeBytes { ChunkCompression.encode($0) }
-            try await writer.add(hash: hash, codec: codec, rawLength: data.count, payload: payload)
-            table[index] = hash
-        }
-        try await writer.finish()
-        let manifest = Manifest(
-            snapshotId: id, volumeId: "vol-test", volumeRole: "data", volumeSize: volumeSize,
-            chunkSize: store.config.chunkSize, parentId: nil, setId: nil, createdAt: Date(), completedAt: Date(),
-            consistency: "crash", bytesRead: 0, bytesChanged: 0, bytesStored: writer.bytesStored, description: nil,
-            tags: ["k": "v"], attributes: [:], chunks: ChunkTable(table))
-        try await store.commit(manifest)
-        return (manifest, writer.bytesStored)
+        let runs = chunks.sorted { $0.key < $1.key }.map { (first: $0.key, data: $0.value) }
+        return try await commit(id, runs: runs, volumeSize: volumeSize, parent: parent)
     }
+
+    /// Writes a snapshot of a volume whose chunk `i` holds `content(i)` (nil: never handed over), in runs of
+    /// consecutive chunks as long as the writer's buffers, as a copy does.
+    @discardableResult
+    func writeRuns(_ id: String, volumeSize: UInt64, _ content: (UInt32) -> Data?) async throws -> (Manifest, UInt64) {
+        let chunkSize = store.config.chunkSize
+        let count = UInt32((volumeSize + UInt64(chunkSize) - 1) / UInt64(chunkSize))
+        var runs: [(first: UInt32, data: Data)] = []
+        for index in 0..<count {
+            guard let data = content(index) else { continue }
+            if let last = runs.last, last.first + UInt32(last.data.count / chunkSize) == index,
+               last.data.count % chunkSize == 0, last.data.count < SnapshotWriter.chunksPerRun * chunkSize {
+                runs[runs.count - 1].data.append(data)
+            } else {
+                runs.append((index, data))
+            }
+        }
+        return try await commit(id, runs: runs, volumeSize: volumeSize, parent: nil)
+    }
+
+    private func commit(_ id: String, runs: [(first: UInt32, data: Data)], volumeSize: UInt64, parent: Manifest?)
+        async throws -> (Manifest, UInt64)
+    {
+        try await store.withSession { (session) async throws(StoreError) -> (Manifest, UInt64) in
+            let writer = try await session.makeSnapshotWriter(volumeSize: volumeSize, parent: parent)
+            let written = try await onThread { () throws(StoreError) -> SnapshotWriter.Result in
+                for (first, data) in runs {
+                    let lease = try writer.lease()
+                    data.copyBytes(to: lease.bytes)
+                    try writer.submit(lease, firstChunk: first, length: data.count)
+                }
+                return try writer.finish(snapshotId: id)
+            }
+            let manifest = Manifest(
+                snapshotId: id, volumeId: "vol-test", volumeRole: "data", volumeSize: volumeSize,
+                chunkSize: store.config.chunkSize, parentId: parent?.snapshotId, setId: nil, createdAt: Date(),
+                completedAt: Date(), consistency: "crash", bytesRead: written.bytesRead,
+                bytesChanged: written.bytesChanged, bytesStored: written.bytesStored, description: nil,
+                tags: ["k": "v"], attributes: [:], table: written.table)
+            try await session.commit(manifest)
+            return (manifest, written.bytesStored)
+        }
+    }
+
+    /// Reads a snapshot back through the snapshot reader: chunk number → bytes (zero chunks are absent).
+    func readSnapshot(_ id: String) async throws -> [UInt32: Data] {
+        let manifest = try await store.manifest(id)
+        return try await store.withSession { (session) async throws(StoreError) -> [UInt32: Data] in
+            let reader = try await session.openReader(manifest)
+            defer { reader.close() }
+            let chunkSize = UInt64(manifest.chunkSize)
+            return try await onThread { () throws(StoreError) -> [UInt32: Data] in
+                var chunks: [UInt32: Data] = [:]
+                while let window = try reader.next() {
+                    for run in window.runs {
+                        var offset = 0
+                        while offset < run.bytes.count {
+                            let length = min(Int(chunkSize), run.bytes.count - offset)
+                            let index = UInt32((run.offset + UInt64(offset)) / chunkSize)
+                            chunks[index] = Data(run.bytes[offset..<(offset + length)])
+                            offset += length
+                        }
+                    }
+                    reader.release(window)
+                }
+                return chunks
+            }
+        }
+    }
+}
+
+/// Runs blocking pipeline calls on a thread of their own, off Swift's cooperative pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws(StoreError) -> T) async throws(StoreError) -> T {
+    let result: Result<T, StoreError> = await withCheckedContinuation { continuation in
+        Thread {
+            continuation.resume(returning: Result { () throws(StoreError) in try body() })
+        }.start()
+    }
+    return try result.get()
 }

@@ -1,164 +1,235 @@
 import Foundation
 import NBD
+import SnapshotStore
 
-/// `snaplab bench snapshot`: builds a reproducible test volume, then times a full snapshot, a 1 % incremental
-/// one and a restore against `qemu-img convert -O raw` of the same volume, measured in the same run.
+/// `snaplab bench snapshot`: a reproducible mixed-content volume (`MixedVolumeContent`) snapshotted in full, after
+/// a +1 % change written 64 KiB-aligned and after the same bytes written 4 KiB-aligned, then restored — timed
+/// against `qemu-img convert -O raw` of the same volume and, when installed, restic and borg on its raw image, all
+/// in the same run. The page cache is dropped before every timed step and every timed step ends with `sync`.
 public struct SnapshotBenchmark: Sendable {
-    public struct Result: Sendable, Codable {
-        public var volumeSize: UInt64
-        public var allocatedBytes: UInt64
-        public var changedBytes: UInt64
-        public var baselineSeconds: Double
-        public var fullSeconds: Double
-        public var incrementalSeconds: Double
-        public var restoreSeconds: Double
-        public var fullStoredBytes: UInt64
-        public var incrementalReadBytes: UInt64
-        public var incrementalChangedBytes: UInt64
-        public var incrementalStoredBytes: UInt64
-        public var peakResidentBytes: UInt64
+    public struct Options: Sendable {
+        public var size: UInt64 = 4 << 30
+        public var runs = 1
+        public var peers = true
+        /// Snapshots of other volumes put in the store first (memory must not grow with the store).
+        public var otherSnapshots = 0
+        public var seed: UInt64 = 20_261_202
 
-        func rate(_ seconds: Double) -> Double { Double(allocatedBytes) / seconds / 1e6 }
-        public var baselineMBps: Double { rate(baselineSeconds) }
-        public var fullMBps: Double { rate(fullSeconds) }
-        public var restoreMBps: Double { rate(restoreSeconds) }
-        public var fullVersusBaseline: Double { fullMBps / baselineMBps }
-        public var restoreVersusBaseline: Double { restoreMBps / baselineMBps }
-        public var incrementalVersusFull: Double { incrementalSeconds / fullSeconds }
-        public var storedVersusChanged: Double { Double(incrementalStoredBytes) / Double(max(1, incrementalChangedBytes)) }
+        public init() {}
     }
 
+    /// One timed step of one tool.
+    public struct Step: Sendable, Codable {
+        public var seconds: Double
+        /// What the step added to the store or repository.
+        public var storedBytes: UInt64?
+        /// For a restore: what the restored image takes on disk (less than its size when sparse).
+        public var allocatedBytes: UInt64?
+    }
+
+    public struct ToolRun: Sendable, Codable {
+        public var tool: String
+        public var full: Step?
+        /// One per change, in `Run.changes` order.
+        public var changes: [Step] = []
+        public var restore: Step?
+        /// snaplab only: this process's peak resident memory over its steps (child processes not counted).
+        public var peakResidentBytes: UInt64?
+    }
+
+    public struct Change: Sendable, Codable {
+        public var name: String
+        public var bytes: UInt64
+        public var writes: Int
+    }
+
+    public struct Run: Sendable, Codable {
+        public var volumeSize: UInt64
+        public var allocatedBytes: UInt64
+        public var otherSnapshots: Int
+        public var pageCacheDropped: Bool
+        public var baselineSeconds: Double
+        public var changes: [Change]
+        public var tools: [ToolRun]
+        /// `qemu-img compare` found the restored volume equal to the snapshotted one.
+        public var restoreVerified: Bool
+
+        public func tool(_ name: String) -> ToolRun? { tools.first { $0.tool == name } }
+    }
+
+    public struct Result: Sendable, Codable {
+        public var runs: [Run]
+    }
+
+    public static let snaplab = "snaplab"
+
     public let lab: Lab
-    public let size: UInt64
+    public let options: Options
     public let log: @Sendable (String) -> Void
 
-    public init(lab: Lab, size: UInt64, log: @escaping @Sendable (String) -> Void) {
+    public init(lab: Lab, options: Options, log: @escaping @Sendable (String) -> Void) {
         self.lab = lab
-        self.size = size
+        self.options = options
         self.log = log
     }
 
     public func run() async throws(SnaplabError) -> Result {
-        let content = TestVolumeContent(chunkSize: 64 << 10, seed: 20261126)
-        let volume = try await lab.createVolume(role: .data, size: size, tags: ["bench": "snapshot"])
-        var created: [String] = []
-        var restoredVolume: Volume?
+        var runs: [Run] = []
+        for number in 0..<max(1, options.runs) {
+            if options.runs > 1 { log("run \(number + 1) of \(options.runs)") }
+            runs.append(try await runOnce())
+        }
+        return Result(runs: runs)
+    }
+
+    private func runOnce() async throws(SnaplabError) -> Run {
+        let content = MixedVolumeContent(size: options.size, seed: options.seed)
+        let work = lab.paths.stateDirectory.appendingPathComponent("bench-snapshot-\(UUID().uuidString.prefix(8))")
+        let raw = work.appendingPathComponent("source/volume.raw")
+        var cleanup = BenchCleanup(lab: lab, work: work)
         do throws(SnaplabError) {
-            log("writing a reproducible \(ByteSize.format(size)) test volume \(volume.id)…")
-            let allocated = try await write(content, to: volume.path, chunks: nil, generation: 0)
-
-            log("baseline: qemu-img convert -O raw… (peak RSS so far \(ByteSize.format(Self.peakResidentBytes())))")
-            let baseline = try await timeBaseline(volume.path)
-
-            log("full snapshot… (peak RSS so far \(ByteSize.format(Self.peakResidentBytes())))")
-            let (full, fullSeconds) = try await timed { () async throws(SnaplabError) in
-                try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: volume.id).id)
-            }
-            created.append(full.id)
-            guard full.state == .completed else { throw SnaplabError(.io, "full snapshot failed: \(full.errorMessage ?? "")") }
-
-            let chunkCount = size / UInt64(content.chunkSize)
-            let changedChunks = stride(from: UInt64(37), to: chunkCount, by: 100).map { $0 }
-            log("changing \(changedChunks.count) scattered chunks (1 %)… (peak RSS so far \(ByteSize.format(Self.peakResidentBytes())))")
-            let changed = try await write(content, to: volume.path, chunks: changedChunks, generation: 1)
-
-            log("incremental snapshot… (peak RSS so far \(ByteSize.format(Self.peakResidentBytes())))")
-            let (incremental, incrementalSeconds) = try await timed { () async throws(SnaplabError) in
-                try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: volume.id).id)
-            }
-            created.append(incremental.id)
-            guard incremental.state == .completed else {
-                throw SnaplabError(.io, "incremental snapshot failed: \(incremental.errorMessage ?? "")")
+            try? FileManager.default.createDirectory(at: raw.deletingLastPathComponent(), withIntermediateDirectories: true)
+            let volume = try await lab.createVolume(role: .data, size: options.size, tags: ["bench": "snapshot"])
+            cleanup.volumes.append(volume.id)
+            log("writing a reproducible \(ByteSize.format(options.size)) volume (\(ByteSize.format(content.allocatedBytes)) of random, text, binary-like, shifted duplicate and zero extents)…")
+            try await BenchVolumeWriter.write(content, to: volume.path)
+            if options.otherSnapshots > 0 {
+                log("putting \(options.otherSnapshots) snapshots of other volumes in the store first…")
+                cleanup.storeSnapshots = try await BenchStoreFiller(lab: lab).fill(count: options.otherSnapshots,
+                                                                                   size: options.size, seed: options.seed)
             }
 
-            log("restore… (peak RSS so far \(ByteSize.format(Self.peakResidentBytes())))")
-            let (restored, restoreSeconds) = try await timed { () async throws(SnaplabError) in
-                try await lab.restoreSnapshot(incremental.id)
+            log("baseline: qemu-img convert -f qcow2 -O raw…")
+            let dropped = BenchSystem.dropPageCache()
+            if !dropped { log("cannot drop the page cache (run as root for cold-cache figures): every tool reads a warm cache") }
+            let baseline = try await timed { () async throws(SnaplabError) in
+                try await Self.command("/usr/bin/qemu-img", ["convert", "-f", "qcow2", "-O", "raw", volume.path, raw.path])
             }
-            restoredVolume = restored
-            let result = Result(
-                volumeSize: size, allocatedBytes: allocated, changedBytes: changed, baselineSeconds: baseline,
-                fullSeconds: fullSeconds, incrementalSeconds: incrementalSeconds, restoreSeconds: restoreSeconds,
-                fullStoredBytes: full.bytesStored, incrementalReadBytes: incremental.bytesRead,
-                incrementalChangedBytes: incremental.bytesChanged, incrementalStoredBytes: incremental.bytesStored,
-                peakResidentBytes: Self.peakResidentBytes())
-            try await cleanUp(volume: volume, restored: restoredVolume, snapshots: created)
-            return result
+
+            var mine = ToolRun(tool: Self.snaplab)
+            BenchSystem.resetPeakResident()
+            log("snaplab: full snapshot…")
+            var latest = try await snapshot(volume, cleanup: &cleanup)
+            mine.full = latest.step
+            var peak = BenchSystem.peakResidentBytes()
+
+            let peers = options.peers ? PeerTool.Kind.allCases.filter(PeerTool.installed) : []
+            if options.peers, peers.count < PeerTool.Kind.allCases.count {
+                log("restic or borg is not installed (scripts/setup.sh installs them): comparing with what is")
+            }
+            var others: [(PeerTool, ToolRun)] = []
+            for kind in peers {
+                let tool = PeerTool(kind: kind, directory: work.appendingPathComponent(kind.rawValue.replacingOccurrences(of: " ", with: "-")),
+                                    source: raw)
+                try await tool.initialize()
+                log("\(kind.rawValue): full backup…")
+                let seconds = try await timed { () async throws(SnaplabError) in try await tool.backup("full") }.seconds
+                others.append((tool, ToolRun(tool: kind.rawValue, full: Step(seconds: seconds, storedBytes: tool.storedBytes))))
+            }
+
+            let aligned = BenchChange.aligned(volumeSize: options.size, seed: options.seed &+ 1)
+            let changes = [aligned, BenchChange.unaligned(volumeSize: options.size, bytes: aligned.bytes, seed: options.seed &+ 2)]
+            for (number, change) in changes.enumerated() {
+                log("applying \(change.name): \(change.writes.count) writes, \(ByteSize.format(change.bytes))…")
+                try await BenchVolumeWriter.apply(change, to: volume.path, raw: raw.path)
+                log("snaplab: incremental snapshot…")
+                latest = try await snapshot(volume, cleanup: &cleanup)
+                mine.changes.append(latest.step)
+                peak = max(peak, BenchSystem.peakResidentBytes())
+                for position in others.indices {
+                    let tool = others[position].0
+                    let before = tool.storedBytes
+                    log("\(tool.kind.rawValue): backup after the change…")
+                    let seconds = try await timed { () async throws(SnaplabError) in try await tool.backup("change\(number)") }.seconds
+                    others[position].1.changes.append(Step(seconds: seconds, storedBytes: tool.storedBytes - min(before, tool.storedBytes)))
+                }
+            }
+
+            log("snaplab: restore…")
+            let snapshotId = latest.id
+            let restored = try await timed { () async throws(SnaplabError) -> Volume in
+                try await lab.restoreSnapshot(snapshotId)
+            }
+            cleanup.volumes.append(restored.value.id)
+            peak = max(peak, BenchSystem.peakResidentBytes())
+            mine.restore = Step(seconds: restored.seconds, allocatedBytes: BenchSystem.allocatedBytes(restored.value.path))
+            mine.peakResidentBytes = peak
+            let verified = (try? await Self.command("/usr/bin/qemu-img", ["compare", "-q", "-f", "qcow2", "-F", "qcow2",
+                                                                          volume.path, restored.value.path])) != nil
+            for position in others.indices {
+                let tool = others[position].0
+                log("\(tool.kind.rawValue): restore…")
+                let target = tool.directory.appendingPathComponent("restored")
+                let result = try await timed { () async throws(SnaplabError) -> URL in
+                    try await tool.restore("change\(changes.count - 1)", into: target)
+                }
+                others[position].1.restore = Step(seconds: result.seconds,
+                                                  allocatedBytes: BenchSystem.allocatedBytes(result.value.path))
+                try? FileManager.default.removeItem(at: target)
+            }
+            let run = Run(volumeSize: options.size, allocatedBytes: content.allocatedBytes,
+                          otherSnapshots: options.otherSnapshots, pageCacheDropped: dropped,
+                          baselineSeconds: baseline.seconds,
+                          changes: changes.map { Change(name: $0.name, bytes: $0.bytes, writes: $0.writes.count) },
+                          tools: [mine] + others.map(\.1), restoreVerified: verified)
+            await cleanup.run()
+            return run
         } catch {
-            try? await cleanUp(volume: volume, restored: restoredVolume, snapshots: created)
+            await cleanup.run()
             throw error
         }
     }
 
-    private func cleanUp(volume: Volume, restored: Volume?, snapshots: [String]) async throws(SnaplabError) {
-        for id in snapshots { try? await lab.deleteSnapshot(id) }
-        if let restored { try await lab.deleteVolume(restored.id) }
-        try await lab.deleteVolume(volume.id)
-        _ = try? await lab.collectGarbage()
-    }
-
-    /// Writes a whole reproducible volume; returns the bytes written.
-    static func fill(_ content: TestVolumeContent, path: String, size: UInt64) async throws(SnaplabError) -> UInt64 {
-        try await write(content, to: path, size: size, chunks: nil, generation: 0)
-    }
-
-    private func write(_ content: TestVolumeContent, to path: String, chunks: [UInt64]?, generation: UInt64)
-        async throws(SnaplabError) -> UInt64
+    /// A timed snapshot of `volume` (capture, copy, and a final sync).
+    private func snapshot(_ volume: Volume, cleanup: inout BenchCleanup) async throws(SnaplabError)
+        -> (id: String, step: Step)
     {
-        try await Self.write(content, to: path, size: size, chunks: chunks, generation: generation)
-    }
-
-    /// Writes the non-zero chunks (all, or the listed ones) through qemu-nbd; returns the bytes written.
-    private static func write(_ content: TestVolumeContent, to path: String, size: UInt64, chunks: [UInt64]?,
-                              generation: UInt64) async throws(SnaplabError) -> UInt64
-    {
-        let connection = try await VolumeExport.openWritable(file: path)
-        let chunkSize = content.chunkSize
-        do {
-            return try await BlockingPool.run {
-                let all = chunks ?? Array(0..<(size / UInt64(chunkSize)))
-                var buffer = Data(count: chunkSize)
-                var written: UInt64 = 0
-                for chunk in all where content.kind(of: chunk) != .zero || generation > 0 {
-                    try buffer.withUnsafeMutableBytes { bytes in
-                        content.fill(bytes, chunk: chunk, generation: generation)
-                        try connection.write(UnsafeRawBufferPointer(bytes), at: chunk * UInt64(chunkSize))
-                    }
-                    written += UInt64(chunkSize)
-                }
-                try connection.flush()
-                return written
-            }
-        } catch {
-            throw SnaplabError(.io, "writing the benchmark volume failed", cause: error)
+        let made = try await timed { () async throws(SnaplabError) -> Snapshot in
+            try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: volume.id).id)
         }
-    }
-
-    private func timeBaseline(_ path: String) async throws(SnaplabError) -> Double {
-        let target = "\(lab.paths.stateDirectory.path)/bench-baseline-\(UUID().uuidString).raw"
-        defer { try? FileManager.default.removeItem(atPath: target) }
-        let (_, seconds) = try await timed { () async throws(SnaplabError) in
-            do {
-                _ = try await Subprocess.output("/usr/bin/qemu-img", ["convert", "-f", "qcow2", "-O", "raw", path, target])
-            } catch {
-                throw SnaplabError(.io, "qemu-img convert failed", cause: error)
-            }
+        cleanup.snapshots.append(made.value.id)
+        guard made.value.state == .completed else {
+            throw SnaplabError(.io, "snapshot \(made.value.id) failed: \(made.value.errorMessage ?? "")")
         }
-        return seconds
+        return (made.value.id, Step(seconds: made.seconds, storedBytes: made.value.bytesStored))
     }
 
-    private func timed<T>(_ body: () async throws(SnaplabError) -> T) async throws(SnaplabError) -> (T, Double) {
+    /// Drops the page cache, then times `body` and a final `sync`.
+    private func timed<T>(_ body: () async throws(SnaplabError) -> T) async throws(SnaplabError) -> (value: T, seconds: Double) {
+        BenchSystem.dropPageCache()
         let start = ContinuousClock.now
         let value = try await body()
+        sync()
         return (value, (ContinuousClock.now - start).inSeconds)
     }
 
-    /// VmHWM: the most memory this process has held resident.
-    static func peakResidentBytes() -> UInt64 {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-              let kilobytes = UInt64(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes * 1024
+    static func command(_ executable: String, _ arguments: [String]) async throws(SnaplabError) {
+        do {
+            _ = try await Subprocess.output(executable, arguments)
+        } catch let failure as Subprocess.Failure {
+            throw SnaplabError(.io, "\(executable) \(arguments.first ?? "") failed: \(failure.logTail)")
+        } catch {
+            throw SnaplabError(.io, "cannot run \(executable)", cause: error)
+        }
+    }
+}
+
+/// What one benchmark run made, removed however it ends.
+struct BenchCleanup {
+    let lab: Lab
+    let work: URL
+    var volumes: [String] = []
+    var snapshots: [String] = []
+    /// Snapshots put straight into the store (not in the catalog).
+    var storeSnapshots: [String] = []
+
+    func run() async {
+        for id in snapshots.reversed() { try? await lab.deleteSnapshot(id) }
+        if let store = try? await lab.store() {
+            for id in storeSnapshots { try? await store.deleteSnapshot(id) }
+        }
+        for id in volumes { try? await lab.deleteVolume(id) }
+        try? FileManager.default.removeItem(at: work)
+        _ = try? await lab.collectGarbage()
     }
 }

@@ -28,8 +28,9 @@ public struct StoreBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(at: directory) }
         do throws(SnaplabError) {
             log("writing a reproducible \(ByteSize.format(size)) volume…")
-            let allocated = try await SnapshotBenchmark.fill(TestVolumeContent(chunkSize: 64 << 10, seed: 7), path: volume.path,
-                                                              size: size)
+            let content = MixedVolumeContent(size: size, seed: 7)
+            try await BenchVolumeWriter.write(content, to: volume.path)
+            let allocated = content.allocatedBytes
             let directoryStore = try await withStore { () async throws(StoreError) in
                 try await SnapshotStore.open(DirectoryBackend(root: directory))
             }
@@ -51,8 +52,16 @@ public struct StoreBenchmark: Sendable {
     private func time(_ volume: Volume, into store: SnapshotStore) async throws(SnaplabError) -> Double {
         let start = ContinuousClock.now
         let connection = try await VolumeExport.openStopped(file: volume.path, bitmap: nil)
-        _ = try await SnapshotCopier(connection: connection, store: store, volumeSize: volume.size, parent: nil,
-                                     dirtyContext: nil, progress: { _ in }).run()
+        let session = try await withStore { () async throws(StoreError) in try await store.openSession() }
+        do throws(SnaplabError) {
+            // Chunks and table only, no manifest: garbage collection removes them.
+            _ = try await SnapshotCopier(connection: connection, session: session, volumeSize: volume.size, parent: nil,
+                                         dirtyContext: nil, progress: { _ in }).run(snapshotId: "bench-\(UUID().uuidString.prefix(8))")
+            await session.release()
+        } catch {
+            await session.release()
+            throw error
+        }
         return (ContinuousClock.now - start).inSeconds
     }
 }

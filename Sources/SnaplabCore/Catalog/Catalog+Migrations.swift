@@ -170,6 +170,13 @@ extension Catalog {
                 table.add(column: "stateReason", .text)
             }
         }
+        migrator.registerMigration("v6-volume-worker") { db in
+            // The process filling a `creating` volume (a restore), to tell a slow one from a dead one.
+            try db.alter(table: "volumes") { table in
+                table.add(column: "workerPid", .integer)
+                table.add(column: "workerStartTime", .integer)
+            }
+        }
         return migrator
     }
 }

@@ -1,39 +1,34 @@
 import NBD
 
-/// Which fixed-size chunks a copy must read, and in what runs.
+/// Which fixed-size chunks a copy must read: runs of consecutive chunk numbers, from the extents a context
+/// reports, without listing every chunk (memory follows the number of extents, not the volume's size).
 enum ChunkPlan {
-    /// The chunks that overlap an extent `wanted` selects, in order, each once.
-    static func chunks(overlapping extents: [NBDExtent], chunkSize: Int, wanted: (UInt32) -> Bool) -> [UInt32] {
-        var result: [UInt32] = []
+    /// The runs of chunks overlapping an extent that `wanted` selects, in order, each chunk once, each run at
+    /// most `maximum` chunks long.
+    static func runs(overlapping extents: [NBDExtent], chunkSize: Int, maximum: Int, wanted: (UInt32) -> Bool)
+        -> [Range<UInt32>]
+    {
         let size = UInt64(chunkSize)
+        var spans: [Range<UInt32>] = []
         for extent in extents where extent.length > 0 && wanted(extent.flags) {
-            let first = UInt32(extent.offset / size)
-            let last = UInt32((extent.end - 1) / size)
-            var chunk = first
-            if let previous = result.last, previous >= chunk { chunk = previous + 1 }
-            while chunk <= last {
-                result.append(chunk)
-                chunk += 1
+            var first = UInt32(extent.offset / size)
+            let end = UInt32((extent.end - 1) / size) + 1
+            if let last = spans.last, last.upperBound >= first {
+                first = last.upperBound
+                if first < end { spans[spans.count - 1] = last.lowerBound..<end }
+                continue
             }
+            spans.append(first..<end)
         }
-        return result
-    }
-
-    /// Consecutive chunk numbers grouped into runs of at most `maximum`.
-    static func runs(_ chunks: [UInt32], maximum: Int) -> [Range<UInt32>] {
         var runs: [Range<UInt32>] = []
-        var start: UInt32?
-        var end: UInt32 = 0
-        for chunk in chunks {
-            if let current = start, chunk == end, Int(end - current) < maximum {
-                end += 1
-            } else {
-                if let current = start { runs.append(current..<end) }
-                start = chunk
-                end = chunk + 1
+        for span in spans {
+            var start = span.lowerBound
+            while start < span.upperBound {
+                let end = min(span.upperBound, start + UInt32(maximum))
+                runs.append(start..<end)
+                start = end
             }
         }
-        if let current = start { runs.append(current..<end) }
         return runs
     }
 

@@ -47,9 +47,9 @@ extension Lab {
     {
         let store = try await store()
         let hypervisor = try await hypervisor(for: host)
-        return try await readingStore(store) { () async throws(SnaplabError) -> (path: String, size: UInt64) in
+        return try await withStoreSession(store) { (session) async throws(SnaplabError) -> (path: String, size: UInt64) in
             let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(snapshot.id) }
-            let made = try await restore(manifest, from: store, into: host.poolName, name: poolVolume,
+            let made = try await restore(manifest, session: session, into: host.poolName, name: poolVolume,
                                          hypervisor: hypervisor, progress: { _ in })
             return (made.path, manifest.volumeSize)
         }

@@ -7,11 +7,10 @@ import Synchronization
 struct CopyJob: Sendable {
     var snapshots: [Snapshot]
     var captures: [CapturedVolume]
-    var store: SnapshotStore
     var hypervisor: Hypervisor
     var instance: Instance?
-    /// The store's shared lock, taken before the capture; released when the copies end.
-    var lock: any StoreLock
+    /// The store session (its shared lock), taken before the capture; released when the copies end.
+    var session: StoreSession
 }
 
 extension Lab {
@@ -30,7 +29,7 @@ extension Lab {
         for (snapshot, capture) in zip(job.snapshots, job.captures) {
             results.append(await copy(snapshot, capture, job: job))
         }
-        await job.lock.release()
+        await job.session.release()
         await finishCapture(job, results: results)
         let ids = job.snapshots.map(\.id)
         copies.withLock { running in ids.forEach { running.removeValue(forKey: $0) } }
@@ -42,10 +41,10 @@ extension Lab {
     private func copy(_ snapshot: Snapshot, _ capture: CapturedVolume, job: CopyJob) async -> Snapshot {
         var snapshot = snapshot
         do throws(SnaplabError) {
-            let store = job.store
-            var parent: ChunkTable?
+            let store = job.session.store
+            var parent: Manifest?
             if capture.base != nil, let parentId = snapshot.parentId {
-                parent = try await withStore { () async throws(StoreError) in try await store.manifest(parentId) }.chunks
+                parent = try await withStore { () async throws(StoreError) in try await store.manifest(parentId) }
             }
             let incremental = parent != nil
             let connection: NBDConnection
@@ -59,9 +58,9 @@ extension Lab {
                 dirtyContext = capture.base.map { "qemu:dirty-bitmap:\($0)" }
             }
             let reporter = ProgressReporter(catalog: catalog, snapshotId: snapshot.id)
-            let (table, statistics) = try await SnapshotCopier(
-                connection: connection, store: store, volumeSize: snapshot.volumeSize, parent: parent,
-                dirtyContext: incremental ? dirtyContext : nil, progress: reporter.report).run()
+            let written = try await SnapshotCopier(
+                connection: connection, session: job.session, volumeSize: snapshot.volumeSize, parent: parent,
+                dirtyContext: incremental ? dirtyContext : nil, progress: reporter.report).run(snapshotId: snapshot.id)
             var attributes: [String: String] = [:]
             if let boot = snapshot.boot, let encoded = try? JSONEncoder().encode(boot) {
                 attributes[Snapshot.bootAttribute] = String(decoding: encoded, as: UTF8.self)
@@ -73,22 +72,19 @@ extension Lab {
                 snapshotId: snapshot.id, volumeId: snapshot.volumeId, volumeRole: snapshot.volumeRole.rawValue,
                 volumeSize: snapshot.volumeSize, chunkSize: store.config.chunkSize, parentId: snapshot.parentId,
                 setId: snapshot.setId, createdAt: snapshot.createdAt, completedAt: completedAt,
-                consistency: (snapshot.consistency ?? .crash).rawValue, bytesRead: statistics.bytesRead,
-                bytesChanged: statistics.bytesChanged, bytesStored: statistics.bytesStored,
-                description: snapshot.description, tags: snapshot.tags, attributes: attributes, chunks: table)
-            guard job.lock.isHeld else {
-                throw SnaplabError(.store, "the store lock was lost during the copy (the store could not be reached to refresh it); take the snapshot again")
-            }
-            try await withStore { () async throws(StoreError) in try await store.commit(manifest) }
+                consistency: (snapshot.consistency ?? .crash).rawValue, bytesRead: written.bytesRead,
+                bytesChanged: written.bytesChanged, bytesStored: written.bytesStored,
+                description: snapshot.description, tags: snapshot.tags, attributes: attributes, table: written.table)
+            try await withStore { () async throws(StoreError) in try await job.session.commit(manifest) }
             snapshot.state = .completed
             snapshot.progress = 100
             snapshot.incremental = incremental
             if !incremental { snapshot.parentId = capture.volume.lastSnapshotId }
             snapshot.completedAt = completedAt
-            snapshot.bytesRead = statistics.bytesRead
-            snapshot.bytesChanged = statistics.bytesChanged
-            snapshot.bytesStored = statistics.bytesStored
-            snapshot.allocatedBytes = statistics.allocatedBytes
+            snapshot.bytesRead = written.bytesRead
+            snapshot.bytesChanged = written.bytesChanged
+            snapshot.bytesStored = written.bytesStored
+            snapshot.allocatedBytes = written.table.allocatedBytes
             snapshot.workerPid = nil
             snapshot.workerStartTime = nil
             try await catalog.completeSnapshot(snapshot)

@@ -51,19 +51,16 @@ extension Lab {
         let host = try await catalog.host(named: volumes[0].host)
         let hypervisor = try await hypervisor(for: host)
         let store = try await store()
-        // The store's shared lock is held from before the index is read until the copies end: garbage
-        // collection can neither remove a chunk this copy counts as stored, nor run under it.
-        let lock = try await withStore { () async throws(StoreError) in
-            try await store.backend.lock(exclusive: false, timeout: .seconds(600))
-        }
+        // The store session (its shared lock) is held from before the index is read until the copies end:
+        // garbage collection can neither remove a chunk this copy counts as stored, nor run under it.
+        let session = try await withStore { () async throws(StoreError) in try await store.openSession() }
         do throws(SnaplabError) {
-            try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
             let job = try await capture(volumes, setId: setId, options: options, instance: instance,
-                                        running: running, store: store, hypervisor: hypervisor, lock: lock)
+                                        running: running, hypervisor: hypervisor, session: session)
             startCopies(job)
             return job.snapshots
         } catch {
-            await lock.release()
+            await session.release()
             throw error
         }
     }
@@ -71,7 +68,7 @@ extension Lab {
     /// Records the pending snapshots, captures the instant, and describes the copies to make. Undoes the
     /// capture (backup job, checkpoint or bitmaps) and marks the rows `error` if anything after it fails.
     private func capture(_ volumes: [Volume], setId: String?, options: SnapshotOptions, instance: Instance?,
-                         running: Bool, store: SnapshotStore, hypervisor: Hypervisor, lock: any StoreLock)
+                         running: Bool, hypervisor: Hypervisor, session: StoreSession)
         async throws(SnaplabError) -> CopyJob
     {
         // Rows first, so a crash during capture leaves a pending snapshot that recovery can settle.
@@ -116,8 +113,8 @@ extension Lab {
             }
             throw error
         }
-        return CopyJob(snapshots: snapshots, captures: captured, store: store, hypervisor: hypervisor,
-                       instance: instance, lock: lock)
+        return CopyJob(snapshots: snapshots, captures: captured, hypervisor: hypervisor, instance: instance,
+                       session: session)
     }
 
     /// Waits until a snapshot is no longer pending (copied here, or by another process) and returns it.
@@ -184,25 +181,25 @@ extension Lab {
         }
         let store = try await store()
         let host = try await catalog.host(named: hostName ?? defaultHostName)
-        return try await readingStore(store) { () async throws(SnaplabError) -> Volume in
+        return try await withStoreSession(store) { (session) async throws(SnaplabError) -> Volume in
             let manifest = try await withStore { () async throws(StoreError) in try await store.manifest(id) }
             return try await provisionVolume(role: snapshot.volumeRole, size: manifest.volumeSize, host: host,
                                              tags: tags, boot: snapshot.boot, origin: "snapshot \(id)") {
                 (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in
-                try await restore(manifest, from: store, into: host.poolName, name: Self.poolVolumeName(volumeId),
+                try await restore(manifest, session: session, into: host.poolName, name: Self.poolVolumeName(volumeId),
                                   hypervisor: hypervisor, progress: progress ?? { _ in })
             }
         }
     }
 
     /// Writes a snapshot's chunks into a new volume of the pool (sparse qcow2; zero chunks are not written).
-    func restore(_ manifest: Manifest, from store: SnapshotStore, into pool: String, name: String,
+    func restore(_ manifest: Manifest, session: StoreSession, into pool: String, name: String,
                  hypervisor: Hypervisor, progress: @escaping @Sendable (Double) -> Void)
         async throws(SnaplabError) -> (path: String, info: StorageVolumeInfo)
     {
         let made = try await hypervisor.createVolume(pool: pool, name: name, capacity: manifest.volumeSize)
         let connection = try await VolumeExport.openWritable(file: made.path)
-        try await VolumeRestorer(connection: connection, store: store, manifest: manifest, progress: progress).run()
+        try await VolumeRestorer(connection: connection, session: session, manifest: manifest, progress: progress).run()
         return made
     }
 
@@ -214,21 +211,13 @@ extension Lab {
         guard first.chunkSize == second.chunkSize else {
             throw SnaplabError(.invalidArgument, "the snapshots use different chunk sizes")
         }
-        let a = first.chunks.map
-        let b = second.chunks.map
+        let chunks = try await withStore { () async throws(StoreError) in try await store.changedChunks(first, second) }
         let chunkSize = UInt64(first.chunkSize)
         let size = max(first.volumeSize, second.volumeSize)
-        var ranges: [ChangedRange] = []
-        for index in Set(a.keys).union(b.keys).sorted() where a[index] != b[index] {
-            let offset = UInt64(index) * chunkSize
-            let length = min(chunkSize, size - offset)
-            if let last = ranges.last, last.offset + last.length == offset {
-                ranges[ranges.count - 1].length += length
-            } else {
-                ranges.append(ChangedRange(offset: offset, length: length))
-            }
+        return chunks.map { run in
+            let offset = UInt64(run.lowerBound) * chunkSize
+            return ChangedRange(offset: offset, length: min(UInt64(run.count) * chunkSize, size - offset))
         }
-        return ranges
     }
 
     /// A snapshot a registered image needs cannot be deleted (EC2's InvalidSnapshot.InUse).
@@ -247,21 +236,18 @@ public struct ChangedRange: Sendable, Codable, Equatable {
 }
 
 extension Lab {
-    /// Runs `body` holding the store's shared lock with a fresh index, so garbage collection cannot move or
+    /// Runs `body` in a store session (the shared lock, a fresh index), so garbage collection cannot move or
     /// remove packs while a restore reads them.
-    func readingStore<T: Sendable>(_ store: SnapshotStore, _ body: () async throws(SnaplabError) -> T)
+    func withStoreSession<T: Sendable>(_ store: SnapshotStore, _ body: (StoreSession) async throws(SnaplabError) -> T)
         async throws(SnaplabError) -> T
     {
-        let lock = try await withStore { () async throws(StoreError) in
-            try await store.backend.lock(exclusive: false, timeout: .seconds(600))
-        }
+        let session = try await withStore { () async throws(StoreError) in try await store.openSession() }
         do throws(SnaplabError) {
-            try await withStore { () async throws(StoreError) in try await store.reloadIndex() }
-            let result = try await body()
-            await lock.release()
+            let result = try await body(session)
+            await session.release()
             return result
         } catch {
-            await lock.release()
+            await session.release()
             throw error
         }
     }

@@ -25,11 +25,18 @@ extension Lab {
     public func store() async throws(SnaplabError) -> SnapshotStore {
         if let store = openStore.withLock({ $0 }) { return store }
         let url = try await storeURL()
-        let store = try await withStore { () async throws(StoreError) in
-            try await SnapshotStore.open(try SnapshotStore.backend(for: url))
-        }
+        let store = try await openStore(url)
         openStore.withLock { $0 = store }
         return store
+    }
+
+    /// Opens the store at `url`, its local chunk index kept under STATE_DIR/cache (one directory per store).
+    func openStore(_ url: String) async throws(SnaplabError) -> SnapshotStore {
+        let cache = paths.stateDirectory.appendingPathComponent("cache/stores")
+            .appendingPathComponent(String(ChunkHash.of(Data(url.utf8)).hex.prefix(16)))
+        return try await withStore { () async throws(StoreError) in
+            try await SnapshotStore.open(try SnapshotStore.backend(for: url), cacheDirectory: cache)
+        }
     }
 
     public func verifyStore(sample: Double = 1.0, progress: (@Sendable (Double) -> Void)? = nil)
@@ -116,9 +123,7 @@ extension Lab {
     public func copyStore(to url: String, snapshotIds: [String]? = nil,
                           progress: (@Sendable (String) -> Void)? = nil) async throws(SnaplabError) -> CopyReport {
         let source = try await store()
-        let destination = try await withStore { () async throws(StoreError) in
-            try await SnapshotStore.open(try SnapshotStore.backend(for: url))
-        }
+        let destination = try await openStore(url)
         var ids = snapshotIds
         if ids == nil { ids = try await catalog.snapshots().filter { $0.state == .completed }.map(\.id) }
         let chosen = ids

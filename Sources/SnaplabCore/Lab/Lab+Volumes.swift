@@ -46,12 +46,17 @@ extension Lab {
         var volume = Volume(id: id, host: host.name, role: role, size: size, state: .creating,
                             poolVolume: Self.poolVolumeName(id), path: "", boot: boot, origin: origin, tags: tags)
         volume.baseSnapshotId = baseSnapshotId
+        let worker = ProcessIdentity.current
+        volume.workerPid = worker.pid
+        volume.workerStartTime = worker.startTime
         try await catalog.insert(volume)
         do throws(SnaplabError) {
             let made = try await make(hypervisor, id)
             volume.path = made.path
             volume.size = made.info.capacity
             volume.state = .available
+            volume.workerPid = nil
+            volume.workerStartTime = nil
             try await catalog.update(volume)
             return volume
         } catch {

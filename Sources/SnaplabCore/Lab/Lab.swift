@@ -21,10 +21,12 @@ public final class Lab: Sendable {
         catalog = try Catalog(path: paths.catalog.path)
     }
 
-    /// Opens the lab and settles what a previous process left unfinished (snapshots whose copy died).
+    /// Opens the lab and settles what a previous process left unfinished (snapshots whose copy died, volumes
+    /// and bases whose restore died).
     public static func open(paths: LabPaths) async throws(SnaplabError) -> Lab {
         let lab = try Lab(paths: paths)
         try await lab.recoverInterruptedSnapshots()
+        try await lab.recoverInterruptedRestores()
         return lab
     }
 

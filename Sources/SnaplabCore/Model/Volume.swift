@@ -45,6 +45,9 @@ public struct Volume: Codable, Sendable, Equatable {
     public var cbtBase: String?
     /// For an overlay (an image instance's boot or data volume): the snapshot whose base volume backs it.
     public var baseSnapshotId: String?
+    /// While `creating`: the process filling it (a restore), to tell a slow one from a dead one.
+    public var workerPid: Int32?
+    public var workerStartTime: UInt64?
 
     public init(id: String, host: String, role: VolumeRole, size: UInt64, state: VolumeState, poolVolume: String,
                 path: String, createdAt: Date = Date(), instanceId: String? = nil, device: String? = nil,

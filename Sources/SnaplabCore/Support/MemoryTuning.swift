@@ -1,4 +1,4 @@
-import CMalloc
+import CLinux
 
 /// Keeps the controller's memory bounded while it streams gigabytes through 4–16 MiB buffers. glibc raises its
 /// mmap threshold each time a large block is freed, after which such buffers come from per-thread heap arenas
@@ -8,6 +8,6 @@ import CMalloc
 /// RSS 132–145 vs 116–120 MiB.
 public enum MemoryTuning {
     public static func apply() {
-        snaplab_tune_malloc(8 << 20, 4)
+        snaplab_tune_malloc(1 << 20, 4)
     }
 }
