@@ -12,7 +12,7 @@ import Foundation
 public final class SnapshotWriter: @unchecked Sendable {
     // @unchecked: the stages share state only through their queues and the locked `published` / `durable`.
     public static let chunksPerRun = 32
-    static let slots = 8
+    static let slots = 12
     /// Chunks stored but not yet in an index object; past this many, an index object is written.
     static let publishEvery = 32 * 1024
 

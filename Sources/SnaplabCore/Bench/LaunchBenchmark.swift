@@ -58,13 +58,7 @@ public struct LaunchBenchmark: Sendable {
                 throw SnaplabError(.io, "snapshot failed: \(snapshot.errorMessage ?? "")")
             }
             let image = try await lab.registerImage(ImageRegistration(name: "bench-\(size)", bootSnapshotId: snapshot.id))
-            log("restoring the boot snapshot into a volume (the rate hydration is measured against)…")
-            BenchSystem.dropPageCache()
             var start = ContinuousClock.now
-            let restored = try await lab.restoreSnapshot(snapshot.id)
-            sync()
-            let restoreSeconds = (ContinuousClock.now - start).inSeconds
-            try await lab.deleteVolume(restored.id)
             var times: [Double] = []
             var hydrationSeconds = 0.0
             var launched: [String] = []
@@ -90,6 +84,14 @@ public struct LaunchBenchmark: Sendable {
                 for id in launched { _ = try? await lab.terminateInstance(id) }
                 throw error
             }
+            // After the launches, not before: deleting a just-restored volume keeps the disk busy discarding.
+            log("restoring the boot snapshot into a volume (the rate hydration is measured against)…")
+            BenchSystem.dropPageCache()
+            start = ContinuousClock.now
+            let restored = try await lab.restoreSnapshot(snapshot.id)
+            sync()
+            let restoreSeconds = (ContinuousClock.now - start).inSeconds
+            try await lab.deleteVolume(restored.id)
             rows.append(Row(bootSize: size, allocatedBytes: snapshot.allocatedBytes, firstLaunchSeconds: times[0],
                             laterLaunchSeconds: Array(times.dropFirst()), hydrationSeconds: hydrationSeconds,
                             restoreSeconds: restoreSeconds))

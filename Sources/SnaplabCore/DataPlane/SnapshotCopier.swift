@@ -6,7 +6,8 @@ import SnapshotStore
 /// taken from the parent's table) for an incremental one. Several reads stay in flight on the NBD connection,
 /// each into a buffer the store's writer lends, which hashes and packs them on its own threads meanwhile.
 struct SnapshotCopier: Sendable {
-    static let readsInFlight = 4
+    /// Below the writer's buffer count, so that buffers stay free for the hashing threads.
+    static let readsInFlight = 8
 
     let connection: NBDConnection
     let session: StoreSession
@@ -48,6 +49,9 @@ struct SnapshotCopier: Sendable {
             do {
                 for run in runs {
                     try cancellation.check("the snapshot copy was cancelled")
+                    // Hand finished reads over before borrowing another buffer: the writer may have none free
+                    // until it gets them.
+                    while queue.inFlight >= Self.readsInFlight { try queue.waitForOldest() }
                     let lease = try writer.lease()
                     let offset = UInt64(run.lowerBound) * UInt64(chunkSize)
                     let length = Int(min(UInt64(run.count * chunkSize), volumeSize - offset))
