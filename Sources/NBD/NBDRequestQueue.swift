@@ -28,10 +28,9 @@ public final class NBDRequestQueue {
         throws(NBDError)
     {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return done() }
-        try makeRoom()
-        let cookie = nbd_aio_pread(connection.handle, base, buffer.count, offset, Self.noCompletion, 0)
-        if cookie < 0 { throw NBDError.last("nbd_aio_pread(\(offset))") }
-        pending.append(Pending(cookie: cookie, what: "nbd_aio_pread(\(offset))", done: done))
+        try start("nbd_aio_pread(\(offset))", done: done) { handle in
+            nbd_aio_pread(handle, base, buffer.count, offset, Self.noCompletion, 0)
+        }
     }
 
     /// Starts writing `buffer` at `offset`; `buffer` must stay valid until `done` runs.
@@ -39,10 +38,16 @@ public final class NBDRequestQueue {
         throws(NBDError)
     {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return done() }
+        try start("nbd_aio_pwrite(\(offset))", done: done) { handle in
+            nbd_aio_pwrite(handle, base, buffer.count, offset, Self.noCompletion, 0)
+        }
+    }
+
+    private func start(_ what: String, done: @escaping () -> Void, _ issue: (OpaquePointer) -> Int64) throws(NBDError) {
         try makeRoom()
-        let cookie = nbd_aio_pwrite(connection.handle, base, buffer.count, offset, Self.noCompletion, 0)
-        if cookie < 0 { throw NBDError.last("nbd_aio_pwrite(\(offset))") }
-        pending.append(Pending(cookie: cookie, what: "nbd_aio_pwrite(\(offset))", done: done))
+        let cookie = issue(connection.handle)
+        if cookie < 0 { throw NBDError.last(what) }
+        pending.append(Pending(cookie: cookie, what: what, done: done))
     }
 
     /// Waits for every request in flight.

@@ -51,10 +51,20 @@ final class ChunkTableReader {
         return entry
     }
 
-    /// Reads the rest of the table, so that a damaged one is reported as such rather than as whatever its damage
-    /// looked like (a chunk the store does not have, say).
-    func checkRest() throws(StoreError) {
-        while try next() != nil {}
+    /// The next chunk with where `index` says its record is, checked to hold the chunk's length. A chunk the
+    /// index lacks first reads the rest of the table: a damaged table is reported as such rather than as
+    /// whatever its damage looked like.
+    func nextLocated(in index: ChunkIndex) throws(StoreError) -> PlannedChunk? {
+        guard let (number, hash) = try next() else { return nil }
+        guard let location = index.location(of: hash) else {
+            while try next() != nil {}
+            throw StoreError(.notFound, "snapshot \(manifest.snapshotId) needs chunk \(hash), which the store does not have; run `snaplab store verify`")
+        }
+        guard Int(location.rawLength) == manifest.chunkLength(number) else {
+            while try next() != nil {}
+            throw StoreError(.corrupt, "chunk \(hash) holds \(location.rawLength) bytes but chunk \(number) of \(manifest.snapshotId) has \(manifest.chunkLength(number)); the store is damaged")
+        }
+        return PlannedChunk(index: number, hash: hash, location: location)
     }
 
     private func loadBlock() throws(StoreError) -> Bool {

@@ -41,18 +41,6 @@ public struct DirectoryBackend: ObjectBackend {
         }
     }
 
-    public func read(_ key: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-        async throws(StoreError)
-    {
-        let target = UnsafeBuffer(buffer)
-        try await BlockingIO.run { () throws(StoreError) in try readSync(key, offset: offset, into: target.pointer) }
-    }
-
-    public func putNew(_ key: String, _ bytes: UnsafeRawBufferPointer) async throws(StoreError) {
-        let source = UnsafeBuffer(UnsafeMutableRawBufferPointer(mutating: bytes))
-        try await BlockingIO.run { () throws(StoreError) in try putNewSync(key, UnsafeRawBufferPointer(source.pointer)) }
-    }
-
     /// Reads exactly `buffer.count` bytes from `offset`, on the calling thread.
     func readSync(_ key: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
         let target = path(key)

@@ -92,16 +92,8 @@ public final class SnapshotReader: @unchecked Sendable {
         var window: [PlannedChunk] = []
         window.reserveCapacity(windowChunks)
         do throws(StoreError) {
-            while let (index, hash) = try table.next() {
-                guard let location = store.index.location(of: hash) else {
-                    try table.checkRest()
-                    throw StoreError(.notFound, "snapshot \(manifest.snapshotId) needs chunk \(hash), which the store does not have; run `snaplab store verify`")
-                }
-                guard Int(location.rawLength) == manifest.chunkLength(index) else {
-                    try table.checkRest()
-                    throw StoreError(.corrupt, "chunk \(hash) holds \(location.rawLength) bytes but chunk \(index) of \(manifest.snapshotId) has \(manifest.chunkLength(index)); the store is damaged")
-                }
-                window.append(PlannedChunk(index: index, hash: hash, location: location))
+            while let chunk = try table.nextLocated(in: store.index) {
+                window.append(chunk)
                 if window.count == windowChunks {
                     guard planned.put(PlannedWindow(sequence: sequence, chunks: window)) else { return }
                     sequence += 1

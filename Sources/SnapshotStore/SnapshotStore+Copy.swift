@@ -103,18 +103,10 @@ struct RecordCopy {
                 batch.removeAll(keepingCapacity: true)
                 inBatch.removeAll(keepingCapacity: true)
             }
-            while let (index, hash) = try table.next() {
-                if packs.knows(hash) || inBatch.contains(hash) { continue }
-                guard let location = source.index.location(of: hash) else {
-                    try table.checkRest()
-                    throw StoreError(.notFound, "snapshot \(manifest.snapshotId) needs chunk \(hash), which the source store does not have; run `snaplab store verify`")
-                }
-                guard Int(location.rawLength) == manifest.chunkLength(index) else {
-                    try table.checkRest()
-                    throw StoreError(.corrupt, "chunk \(hash) holds \(location.rawLength) bytes but chunk \(index) of \(manifest.snapshotId) has \(manifest.chunkLength(index)); the source store is damaged")
-                }
-                batch.append(PlannedChunk(index: index, hash: hash, location: location))
-                inBatch.insert(hash)
+            while let chunk = try table.nextLocated(in: source.index) {
+                if packs.knows(chunk.hash) || inBatch.contains(chunk.hash) { continue }
+                batch.append(chunk)
+                inBatch.insert(chunk.hash)
                 if batch.count == Self.batchChunks { try flush() }
             }
             try flush()

@@ -10,13 +10,15 @@ import Foundation
 /// Memory is bounded by the buffers (`slots` runs and a few packs) and the chunks not yet published in an index
 /// object, never by the volume's or the store's size.
 public final class SnapshotWriter: @unchecked Sendable {
-    // @unchecked: the stages share state only through their queues and the locked `published` / `durable`.
+    // @unchecked: `submitted`, `nextChunk` and `finished` belong to the caller's thread; `statistics` and
+    // `parentNext` to the packing thread, read by the caller only after joining it; the stages share the rest
+    // through their queues.
     public static let chunksPerRun = 32
     static let slots = 12
     /// Chunks stored but not yet in an index object; past this many, an index object is written.
     static let publishEvery = 32 * 1024
 
-    /// A buffer lent to the caller, to be filled and submitted (or given back with `giveBack`).
+    /// A buffer lent to the caller, to be filled and submitted.
     public struct Lease: @unchecked Sendable {
         let slot: Int
         public let bytes: UnsafeMutableRawBufferPointer
@@ -43,6 +45,7 @@ public final class SnapshotWriter: @unchecked Sendable {
     private let failure = PipelineFailure()
     private let threads = StageThreads()
     private var submitted = 0
+    private var nextChunk: UInt32 = 0
     private var finished = false
 
     // Packer state (packer thread only).
@@ -99,18 +102,17 @@ public final class SnapshotWriter: @unchecked Sendable {
     /// Hands over `lease` holding chunks `firstChunk…` (`length` bytes: whole chunks, but for the volume's
     /// last). Submissions must come in increasing chunk order.
     public func submit(_ lease: Lease, firstChunk: UInt32, length: Int) throws(StoreError) {
-        guard length > 0, length <= runBytes else {
+        let end = UInt64(firstChunk) * UInt64(chunkSize) + UInt64(length)
+        guard length > 0, length <= runBytes, firstChunk >= nextChunk, end <= volumeSize,
+              length % chunkSize == 0 || end == volumeSize
+        else {
             freeSlots.put(lease.slot)
-            throw StoreError(.io, "a run of \(length) bytes does not fit the writer's \(runBytes)-byte buffers")
+            throw StoreError(.io, "a run of \(length) bytes at chunk \(firstChunk) is not whole chunks after the last run, inside the \(volumeSize)-byte volume and the writer's \(runBytes)-byte buffers")
         }
         let run = SubmittedRun(sequence: submitted, slot: lease.slot, firstChunk: firstChunk, length: length)
         submitted += 1
+        nextChunk = firstChunk + UInt32((length + chunkSize - 1) / chunkSize)
         guard input.put(run) else { throw failure.current ?? StoreError(.io, "the snapshot writer was stopped") }
-    }
-
-    /// Returns a lease unused.
-    public func giveBack(_ lease: Lease) {
-        freeSlots.put(lease.slot)
     }
 
     /// Waits for every chunk to be stored and indexed and the chunk table to be written. Blocking.

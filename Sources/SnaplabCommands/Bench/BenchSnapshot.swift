@@ -90,18 +90,21 @@ struct SnapshotBenchmarkTable {
 
     private func bytes(_ values: [UInt64]) -> String {
         guard let low = values.min(), let high = values.max() else { return "—" }
-        return low == high ? ByteSize.format(low) : "\(ByteSize.format(low))–\(ByteSize.format(high))"
+        return span(ByteSize.format(low), ByteSize.format(high))
     }
 
     private func ratio(_ values: [Double]) -> String {
         guard let low = values.min(), let high = values.max() else { return "—" }
-        return low == high ? String(format: "%.2f", low) : String(format: "%.2f–%.2f", low, high)
+        return span(String(format: "%.2f", low), String(format: "%.2f", high))
     }
+
+    /// "low–high", or one figure when both read the same.
+    private func span(_ low: String, _ high: String) -> String { low == high ? low : "\(low)–\(high)" }
 
     private func range(_ values: [Double], unit: String) -> String {
         guard let low = values.min(), let high = values.max() else { return "—" }
-        let format = unit == "MiB" ? "%.0f" : (unit == "" ? "%.0f" : "%.2f")
-        let text = low == high ? String(format: format, low) : String(format: "\(format)–\(format)", low, high)
+        let format = unit == "MiB" || unit == "" ? "%.0f" : "%.2f"
+        let text = span(String(format: format, low), String(format: format, high))
         switch unit {
         case "×": return "×" + text
         case "": return low == 1 && high == 1 ? "yes" : "no"
