@@ -177,6 +177,25 @@ public struct DirectoryBackend: ObjectBackend {
         }
     }
 
+    /// Removes the temporary files writers killed mid-write left (`.tmp-…`: a put before its rename, a chunk
+    /// table being spooled). Only under the exclusive store lock, when no writer can be using one. Returns the
+    /// bytes freed.
+    func removeTemporaryFiles() async throws(StoreError) -> UInt64 {
+        let base = root.path
+        return try await BlockingIO.run { () throws(StoreError) -> UInt64 in
+            guard let walker = FileManager.default.enumerator(atPath: base) else { return 0 }
+            var freed: UInt64 = 0
+            while let relative = walker.nextObject() as? String {
+                guard (relative as NSString).lastPathComponent.hasPrefix(".tmp-") else { continue }
+                let full = (base as NSString).appendingPathComponent(relative)
+                var info = stat()
+                guard stat(full, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                if unlink(full) == 0 { freed += UInt64(info.st_size) }
+            }
+            return freed
+        }
+    }
+
     public func delete(_ key: String) async throws(StoreError) {
         let target = path(key)
         try await BlockingIO.run { () throws(StoreError) in

@@ -46,7 +46,9 @@ extension SnapshotStore {
         }
         report.referencedChunks = referenced.count
 
-        // Tables whose manifest is gone belong to deleted or never-completed snapshots.
+        // Files a killed writer left half-written, and tables whose manifest is gone (deleted or never-completed
+        // snapshots).
+        if let directory = backend as? DirectoryBackend { report.bytesReclaimed += try await directory.removeTemporaryFiles() }
         let listed = Set(snapshots)
         for key in try await backend.list(prefix: StoreLayout.tablesPrefix) {
             guard let id = StoreLayout.snapshotId(ofTable: key), !listed.contains(id) else { continue }

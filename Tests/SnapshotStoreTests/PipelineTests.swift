@@ -165,6 +165,21 @@ import Testing
         #expect(tables.isEmpty, "the spooled table is gone: \(tables)")
     }
 
+    @Test func garbageCollectionRemovesWhatKilledWritersLeftHalfWritten() async throws {
+        let fixture = try await StoreFixture.make()
+        defer { fixture.remove() }
+        try await fixture.writeSnapshot("snap-a", [0: StoreFixture.chunk(1)])
+        let leftovers = [StoreLayout.tablesPrefix + ".tmp-table-killed", StoreLayout.snapshotsPrefix + ".tmp-killed"]
+        for key in leftovers {
+            #expect(FileManager.default.createFile(atPath: fixture.directory.appendingPathComponent(key).path,
+                                                   contents: Data(count: 4096)))
+        }
+        let report = try await fixture.store.collectGarbage()
+        #expect(report.bytesReclaimed >= 8192)
+        for key in leftovers { #expect(!FileManager.default.fileExists(atPath: fixture.directory.appendingPathComponent(key).path)) }
+        #expect(try await fixture.readSnapshot("snap-a").count == 1)
+    }
+
     @Test func storesWrittenInTheFirstFormatStillRestoreVerifyAndCollect() async throws {
         let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
