@@ -4,7 +4,7 @@ import Synchronization
 
 /// The default backend: a directory. `put` writes a temp file, fsyncs it, renames it into place and fsyncs the
 /// directory, so a crash leaves the old object or the new one, never a torn one.
-public struct DirectoryBackend: ObjectBackend {
+public struct DirectoryBackend: BlockingObjectBackend {
     public let root: URL
 
     public init(root: URL) {
@@ -39,6 +39,22 @@ public struct DirectoryBackend: ObjectBackend {
             try data.withMutableBytes { (buffer) throws(StoreError) in try readSync(key, offset: offset, into: buffer) }
             return data
         }
+    }
+
+    func readBlocking(_ key: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws(StoreError) {
+        try readSync(key, offset: offset, into: buffer)
+    }
+
+    func putPackBlocking(_ key: String, _ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(StoreError) {
+        try putNewDirectSync(key, buffer, length: length)
+    }
+
+    func putBlocking(_ key: String, _ data: Data) throws(StoreError) {
+        try Self.writeDurably(data, to: path(key))
+    }
+
+    func sizeBlocking(_ key: String) throws(StoreError) -> UInt64 {
+        try sizeSync(key)
     }
 
     /// Reads exactly `buffer.count` bytes from `offset`, on the calling thread.

@@ -16,13 +16,6 @@ public protocol ObjectBackend: Sendable {
     func exists(_ key: String) async throws(StoreError) -> Bool
     func size(_ key: String) async throws(StoreError) -> UInt64
 
-    /// Reads `buffer.count` bytes of an object from `offset` straight into `buffer`.
-    func read(_ key: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) async throws(StoreError)
-
-    /// Writes a new object that nothing refers to yet (a pack, named in an index only later): durable when this
-    /// returns, but not necessarily atomic — nobody reads it before an index names it.
-    func putNew(_ key: String, _ bytes: UnsafeRawBufferPointer) async throws(StoreError)
-
     /// Makes the backend ready before the store is opened (an S3 bucket is created if missing).
     func prepare() async throws(StoreError)
 
@@ -33,20 +26,6 @@ public protocol ObjectBackend: Sendable {
 
 extension ObjectBackend {
     public func prepare() async throws(StoreError) {}
-
-    public func read(_ key: String, offset: UInt64, into buffer: UnsafeMutableRawBufferPointer)
-        async throws(StoreError)
-    {
-        let data = try await get(key, offset: offset, length: buffer.count)
-        guard data.count == buffer.count else {
-            throw StoreError(.corrupt, "\(key) is shorter than byte \(offset + UInt64(buffer.count))")
-        }
-        data.copyBytes(to: buffer)
-    }
-
-    public func putNew(_ key: String, _ bytes: UnsafeRawBufferPointer) async throws(StoreError) {
-        try await put(key, Data(bytes))
-    }
 }
 
 /// A held store lock; released by `release()` or when the holder goes away (including a killed process).

@@ -100,33 +100,52 @@ public struct S3Backend: ObjectBackend {
 
     func send(_ method: String, path: String, query: [(String, String)], body: Data, expect: Set<Int>,
               extraHeaders: [String: String] = [:], what: String? = nil) async throws(StoreError) -> Reply {
-        var lastError = "no attempt"
-        var backoff = firstBackoff
-        for attempt in 1...attempts {
+        let request = sign(method, path: path, query: query, body: body, extraHeaders: extraHeaders)
+        var retries = Retries(attempts: attempts, backoff: firstBackoff)
+        while true {
+            let outcome: Result<Reply, any Error>
             do {
-                let reply = try await once(method, path: path, query: query, body: body, extraHeaders: extraHeaders)
-                if expect.contains(reply.status) { return reply }
-                let message = String(decoding: reply.body.prefix(300), as: UTF8.self)
-                if reply.status < 500 && reply.status != 429 {
-                    throw StoreError(reply.status == 404 ? .notFound : .io,
-                                     "\(what ?? method + " " + path) on \(s3.description) failed with HTTP \(reply.status): \(message)")
-                }
-                lastError = "HTTP \(reply.status): \(message)"
-            } catch let error as StoreError {
-                throw error
+                outcome = .success(try await once(request))
             } catch {
-                lastError = "\(error)"
+                outcome = .failure(error)
             }
-            if attempt < attempts {
-                try? await Task.sleep(for: backoff)
-                backoff *= 2
+            switch try retries.next(outcome, expect: expect, what: what ?? "\(method) \(path)", on: s3) {
+            case .done(let reply): return reply
+            case .retry(let wait): try? await Task.sleep(for: wait)
             }
         }
-        throw StoreError(.io, "\(what ?? method + " " + path) on \(s3.description) failed after \(attempts) attempts: \(lastError)")
     }
 
-    private func once(_ method: String, path: String, query: [(String, String)], body: Data,
-                      extraHeaders: [String: String]) async throws -> Reply {
+    /// The same request from a thread that may block (the data pipeline's): no Swift task involved.
+    func sendBlocking(_ method: String, key: String, body: Data, expect: Set<Int>,
+                      extraHeaders: [String: String] = [:]) throws(StoreError) -> Reply {
+        let path = "/\(s3.bucket)/" + SigV4.uriEncode(s3.objectKey(key), keepSlash: true)
+        let request = sign(method, path: path, query: [], body: body, extraHeaders: extraHeaders)
+        var retries = Retries(attempts: attempts, backoff: firstBackoff)
+        while true {
+            let outcome: Result<Reply, any Error>
+            do {
+                outcome = .success(try onceBlocking(request))
+            } catch {
+                outcome = .failure(error)
+            }
+            switch try retries.next(outcome, expect: expect, what: "\(method) \(key)", on: s3) {
+            case .done(let reply): return reply
+            case .retry(let wait): Thread.sleep(forTimeInterval: wait.seconds)
+            }
+        }
+    }
+
+    /// A request ready to send: its URL and SigV4-signed headers.
+    struct SignedRequest: Sendable {
+        var method: String
+        var url: String
+        var headers: [(String, String)]
+        var body: Data
+    }
+
+    private func sign(_ method: String, path: String, query: [(String, String)], body: Data,
+                      extraHeaders: [String: String]) -> SignedRequest {
         let amzDate = SigV4.amzDate(Date())
         let payloadHash = SigV4.hexSHA256(body)
         var host = s3.endpoint.host ?? "localhost"
@@ -141,19 +160,77 @@ public struct S3Backend: ObjectBackend {
         let scope = "\(amzDate.prefix(8))/\(s3.region)/s3/aws4_request"
         let base = s3.endpoint.absoluteString.hasSuffix("/")
             ? String(s3.endpoint.absoluteString.dropLast()) : s3.endpoint.absoluteString
-        var request = HTTPClientRequest(url: base + path + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery))
-        request.method = HTTPMethod(rawValue: method)
-        for (name, value) in signed where name != "host" { request.headers.add(name: name, value: value) }
-        request.headers.add(name: "authorization",
-                            value: "\(SigV4.algorithm) Credential=\(s3.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)")
-        if !body.isEmpty || method == "PUT" {
-            request.headers.add(name: "content-length", value: String(body.count))
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
+        var headers = signed.filter { $0.key != "host" }.map { ($0.key, $0.value) }
+        headers.append(("authorization",
+                        "\(SigV4.algorithm) Credential=\(s3.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
+        if !body.isEmpty || method == "PUT" { headers.append(("content-length", String(body.count))) }
+        return SignedRequest(method: method, url: base + path + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery),
+                             headers: headers, body: body)
+    }
+
+    private func once(_ signed: SignedRequest) async throws -> Reply {
+        var request = HTTPClientRequest(url: signed.url)
+        request.method = HTTPMethod(rawValue: signed.method)
+        for (name, value) in signed.headers { request.headers.add(name: name, value: value) }
+        if !signed.body.isEmpty || signed.method == "PUT" { request.body = .bytes(ByteBuffer(bytes: signed.body)) }
         let response = try await client.execute(request, timeout: .seconds(60))
-        let collected = method == "HEAD" ? ByteBuffer() : try await response.body.collect(upTo: 256 << 20)
+        let collected = signed.method == "HEAD" ? ByteBuffer() : try await response.body.collect(upTo: 256 << 20)
         return Reply(status: Int(response.status.code), body: Data(collected.readableBytesView),
                      contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
+    }
+
+    private func onceBlocking(_ signed: SignedRequest) throws -> Reply {
+        var headers = HTTPHeaders()
+        for (name, value) in signed.headers { headers.add(name: name, value: value) }
+        let body: HTTPClient.Body? = signed.body.isEmpty && signed.method != "PUT" ? nil : .bytes(signed.body)
+        let request = try HTTPClient.Request(url: signed.url, method: HTTPMethod(rawValue: signed.method),
+                                             headers: headers, body: body)
+        let response = try client.execute(request: request, deadline: .now() + .seconds(60)).wait()
+        return Reply(status: Int(response.status.code), body: response.body.map { Data($0.readableBytesView) } ?? Data(),
+                     contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
+    }
+}
+
+/// When to try a request again: 5xx, throttling, timeouts and refused connections, with exponential backoff.
+private struct Retries {
+    var attempts: Int
+    var backoff: Duration
+    private var attempt = 0
+    private var lastError = "no attempt"
+
+    init(attempts: Int, backoff: Duration) {
+        self.attempts = attempts
+        self.backoff = backoff
+    }
+
+    enum Step {
+        case done(S3Backend.Reply)
+        case retry(after: Duration)
+    }
+
+    /// The reply to return, or how long to wait before the next attempt; throws what is final.
+    mutating func next(_ outcome: Result<S3Backend.Reply, any Error>, expect: Set<Int>, what: String,
+                       on s3: S3Location) throws(StoreError) -> Step {
+        attempt += 1
+        switch outcome {
+        case .success(let reply):
+            if expect.contains(reply.status) { return .done(reply) }
+            let message = String(decoding: reply.body.prefix(300), as: UTF8.self)
+            if reply.status < 500 && reply.status != 429 {
+                throw StoreError(reply.status == 404 ? .notFound : .io,
+                                 "\(what) on \(s3.description) failed with HTTP \(reply.status): \(message)")
+            }
+            lastError = "HTTP \(reply.status): \(message)"
+        case .failure(let error as StoreError):
+            throw error
+        case .failure(let error):
+            lastError = "\(error)"
+        }
+        guard attempt < attempts else {
+            throw StoreError(.io, "\(what) on \(s3.description) failed after \(attempts) attempts: \(lastError)")
+        }
+        defer { backoff *= 2 }
+        return .retry(after: backoff)
     }
 }
 

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A store lock kept as an object under `locks/` (S3 has no flock): a writer's lock is shared, garbage
 /// collection's exclusive. A lock is refreshed every 30 s while held; one not refreshed for 2 minutes belongs
@@ -14,24 +13,24 @@ final class S3Lock: StoreLock {
 
     /// Generous against clock skew between hosts: a live holder refreshes every 30 s.
     static let staleAfter: TimeInterval = 600
+    static let refreshEvery: TimeInterval = 30
     let backend: S3Backend
     let key: String
-    private let refresher: Task<Void, Never>
-    private let state: State
+    private let refresher: LockRefresher
 
-    /// Whether every refresh so far reached the store.
-    final class State: Sendable {
-        let held = Mutex(true)
-    }
-
-    private init(backend: S3Backend, key: String, refresher: Task<Void, Never>, state: State) {
+    private init(backend: S3Backend, key: String, refresher: LockRefresher) {
         self.backend = backend
         self.key = key
         self.refresher = refresher
-        self.state = state
     }
 
-    var isHeld: Bool { state.held.withLock { $0 } }
+    deinit {
+        // Dropped without `release`: stop refreshing, so the lock goes stale instead of living forever.
+        refresher.stop(waiting: false)
+    }
+
+    /// Whether every refresh so far reached the store.
+    var isHeld: Bool { refresher.allSucceeded }
 
     static func acquire(on backend: S3Backend, exclusive: Bool, timeout: Duration) async throws(StoreError) -> S3Lock {
         let key = "locks/\(UUID().uuidString.lowercased()).json"
@@ -39,20 +38,10 @@ final class S3Lock: StoreLock {
         while true {
             try await write(key, exclusive: exclusive, on: backend)
             if try await !conflicts(excluding: key, exclusive: exclusive, on: backend) {
-                let state = State()
-                let refresher = Task {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: .seconds(30))
-                        if Task.isCancelled { break }
-                        do throws(StoreError) {
-                            try await write(key, exclusive: exclusive, on: backend)
-                        } catch {
-                            // Others may now judge it stale: the holder must not publish.
-                            state.held.withLock { $0 = false }
-                        }
-                    }
+                let refresher = LockRefresher(every: refreshEvery) { () -> Bool in
+                    (try? backend.putBlocking(key, record(exclusive: exclusive))) != nil
                 }
-                return S3Lock(backend: backend, key: key, refresher: refresher, state: state)
+                return S3Lock(backend: backend, key: key, refresher: refresher)
             }
             try await backend.delete(key)
             if ContinuousClock.now >= deadline || Task.isCancelled {
@@ -65,10 +54,13 @@ final class S3Lock: StoreLock {
     }
 
     private static func write(_ key: String, exclusive: Bool, on backend: S3Backend) async throws(StoreError) {
+        try await backend.put(key, record(exclusive: exclusive))
+    }
+
+    private static func record(exclusive: Bool) -> Data {
         let record = Record(exclusive: exclusive, host: ProcessInfo.processInfo.hostName,
                             pid: ProcessInfo.processInfo.processIdentifier, refreshedAt: Date())
-        guard let data = try? JSONEncoder.store.encode(record) else { throw StoreError(.io, "cannot encode a lock") }
-        try await backend.put(key, data)
+        return (try? JSONEncoder.store.encode(record)) ?? Data()
     }
 
     /// Whether another live lock conflicts; stale ones are cleared on the way.
@@ -88,7 +80,53 @@ final class S3Lock: StoreLock {
     }
 
     func release() async {
-        refresher.cancel()
+        // Stopped (and its last write finished) before the record goes, or a late refresh would bring it back.
+        let refresher = self.refresher
+        await BlockingIO.runInfallible { refresher.stop(waiting: true) }
         try? await backend.delete(key)
+    }
+}
+
+/// Rewrites a lock object every `interval` seconds from a thread of its own until stopped; remembers whether
+/// every write reached the store (others may judge a lock that missed one stale: its holder must not publish).
+final class LockRefresher: @unchecked Sendable {
+    // @unchecked: `stopped` and `failed` are only touched with `condition` locked.
+    private let condition = NSCondition()
+    private var stopped = false
+    private var failed = false
+    private let done = DispatchSemaphore(value: 0)
+
+    init(every interval: TimeInterval, _ refresh: @escaping @Sendable () -> Bool) {
+        let thread = Thread { [self] in
+            condition.lock()
+            while !stopped {
+                if !condition.wait(until: Date().addingTimeInterval(interval)), !stopped {
+                    condition.unlock()
+                    let ok = refresh()
+                    condition.lock()
+                    if !ok { failed = true }
+                }
+            }
+            condition.unlock()
+            done.signal()
+        }
+        thread.name = "snaplab-lock"
+        thread.start()
+    }
+
+    var allSucceeded: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return !failed
+    }
+
+    /// Stops the thread; with `waiting`, blocks until it has returned (once: later calls return at once).
+    func stop(waiting: Bool) {
+        condition.lock()
+        let first = !stopped
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+        if waiting && first { done.wait() }
     }
 }
