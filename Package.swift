@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -30,11 +32,13 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
         .target(name: "NBD", dependencies: ["CNBD"], swiftSettings: strict),
         .target(
             name: "SnapshotStore",
             dependencies: [
+                "Blocking",
                 "CLinux",
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -45,6 +49,7 @@ let package = Package(
         .target(
             name: "SnaplabCore",
             dependencies: [
+                "Blocking",
                 "CLinux",
                 "Libvirt",
                 "NBD",
@@ -55,6 +60,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict
         ),
@@ -71,6 +78,7 @@ let package = Package(
         .target(
             name: "SnaplabCommands",
             dependencies: [
+                "Blocking",
                 "SnaplabCore",
                 "SnaplabServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

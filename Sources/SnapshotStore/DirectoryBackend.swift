@@ -1,3 +1,4 @@
+import Blocking
 import CLinux
 import Foundation
 import Synchronization
@@ -17,12 +18,12 @@ public struct DirectoryBackend: BlockingObjectBackend {
 
     public func put(_ key: String, _ data: Data) async throws(StoreError) {
         let target = path(key)
-        try await BlockingIO.run { () throws(StoreError) in try Self.writeDurably(data, to: target) }
+        try await BlockingPool.run { () throws(StoreError) in try Self.writeDurably(data, to: target) }
     }
 
     public func get(_ key: String) async throws(StoreError) -> Data {
         let target = path(key)
-        return try await BlockingIO.run { () throws(StoreError) in
+        return try await BlockingPool.run { () throws(StoreError) in
             guard let data = FileManager.default.contents(atPath: target) else {
                 if FileManager.default.fileExists(atPath: target) {
                     throw StoreError(.io, "cannot read \(target); check its permissions")
@@ -34,7 +35,7 @@ public struct DirectoryBackend: BlockingObjectBackend {
     }
 
     public func get(_ key: String, offset: UInt64, length: Int) async throws(StoreError) -> Data {
-        try await BlockingIO.run { () throws(StoreError) in
+        try await BlockingPool.run { () throws(StoreError) in
             var data = Data(count: length)
             try data.withMutableBytes { (buffer) throws(StoreError) in try readSync(key, offset: offset, into: buffer) }
             return data
@@ -178,7 +179,7 @@ public struct DirectoryBackend: BlockingObjectBackend {
     public func list(prefix: String) async throws(StoreError) -> [String] {
         let base = root.path
         let start = path(prefix)
-        return try await BlockingIO.run { () throws(StoreError) in
+        return try await BlockingPool.run { () throws(StoreError) in
             guard let enumerator = FileManager.default.enumerator(atPath: start) else { return [] }
             var keys: [String] = []
             while let relative = enumerator.nextObject() as? String {
@@ -198,7 +199,7 @@ public struct DirectoryBackend: BlockingObjectBackend {
     /// bytes freed.
     func removeTemporaryFiles() async throws(StoreError) -> UInt64 {
         let base = root.path
-        return try await BlockingIO.run { () throws(StoreError) -> UInt64 in
+        return try await BlockingPool.run { () throws(StoreError) -> UInt64 in
             guard let walker = FileManager.default.enumerator(atPath: base) else { return 0 }
             var freed: UInt64 = 0
             while let relative = walker.nextObject() as? String {
@@ -214,7 +215,7 @@ public struct DirectoryBackend: BlockingObjectBackend {
 
     public func delete(_ key: String) async throws(StoreError) {
         let target = path(key)
-        try await BlockingIO.run { () throws(StoreError) in
+        try await BlockingPool.run { () throws(StoreError) in
             if unlink(target) != 0 && errno != ENOENT {
                 throw StoreError(.io, "cannot delete \(target): \(Self.errorText())")
             }
@@ -223,17 +224,17 @@ public struct DirectoryBackend: BlockingObjectBackend {
 
     public func exists(_ key: String) async throws(StoreError) -> Bool {
         let target = path(key)
-        return try await BlockingIO.run { () throws(StoreError) in FileManager.default.fileExists(atPath: target) }
+        return try await BlockingPool.run { () throws(StoreError) in FileManager.default.fileExists(atPath: target) }
     }
 
     public func size(_ key: String) async throws(StoreError) -> UInt64 {
-        try await BlockingIO.run { () throws(StoreError) in try sizeSync(key) }
+        try await BlockingPool.run { () throws(StoreError) in try sizeSync(key) }
     }
 
     public func lock(exclusive: Bool, timeout: Duration) async throws(StoreError) -> any StoreLock {
         let lockPath = path("lock")
         let rootPath = root.path
-        let descriptor = try await BlockingIO.run { () throws(StoreError) -> Int32 in
+        let descriptor = try await BlockingPool.run { () throws(StoreError) -> Int32 in
             try Self.makeDirectory(rootPath)
             let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard descriptor >= 0 else { throw StoreError(.io, "cannot open \(lockPath): \(Self.errorText())") }

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 
 /// What `store copy` did.
@@ -46,7 +47,7 @@ extension SnapshotStore {
             }
             let source = self
             let destination = target.store
-            let (chunks, stored) = try await BlockingIO.run { () throws(StoreError) -> (Int, UInt64) in
+            let (chunks, stored) = try await BlockingPool.run { () throws(StoreError) -> (Int, UInt64) in
                 try RecordCopy(from: source, to: destination).run(manifest)
             }
             report.chunksCopied += chunks

@@ -1,9 +1,10 @@
+import Blocking
 extension SnapshotStore {
     /// The runs of chunk numbers whose contents differ between two snapshots of the same chunk size, from their
     /// chunk tables read side by side (EBS ListChangedBlocks).
     public func changedChunks(_ first: Manifest, _ second: Manifest) async throws(StoreError) -> [Range<UInt32>] {
         let io = ThreadIO(backend: backend)
-        return try await BlockingIO.run { () throws(StoreError) -> [Range<UInt32>] in
+        return try await BlockingPool.run { () throws(StoreError) -> [Range<UInt32>] in
             let a = ChunkTableReader(first, io: io)
             let b = ChunkTableReader(second, io: io)
             var runs: [Range<UInt32>] = []

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 
 /// What `collectGarbage` did.
@@ -34,7 +35,7 @@ extension SnapshotStore {
         for snapshotId in snapshots {
             do throws(StoreError) {
                 let manifest = try await self.manifest(snapshotId)
-                referenced = try await BlockingIO.run { [referenced] () throws(StoreError) -> Set<ChunkHash> in
+                referenced = try await BlockingPool.run { [referenced] () throws(StoreError) -> Set<ChunkHash> in
                     var marked = referenced
                     let table = ChunkTableReader(manifest, io: io)
                     while let (_, hash) = try table.next() { marked.insert(hash) }
@@ -110,7 +111,7 @@ extension SnapshotStore {
             return report
         }
         let config = self.config
-        liveEntries += try await BlockingIO.run { [rewriting] () throws(StoreError) -> [IndexEntry] in
+        liveEntries += try await BlockingPool.run { [rewriting] () throws(StoreError) -> [IndexEntry] in
             try Self.rewrite(rewriting, io: io, config: config)
         }
 

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 
 /// What `verify` found.
@@ -42,7 +43,7 @@ extension SnapshotStore {
             if sample < 1.0 { entries = entries.filter { _ in Double.random(in: 0..<1) < sample } }
             let byPack = Dictionary(grouping: entries, by: \.location.pack)
             for (pack, packEntries) in byPack.sorted(by: { $0.key < $1.key }) {
-                let failures = await BlockingIO.runInfallible { Self.check(packEntries, in: pack, io: io) }
+                let failures = await BlockingPool.run { Self.check(packEntries, in: pack, io: io) }
                 report.checkedChunks += packEntries.count
                 report.checkedBytes += packEntries.reduce(0) { $0 + UInt64($1.location.rawLength) }
                 for (hash, reason) in failures { report.badChunks[hash.hex] = reason }
@@ -59,7 +60,7 @@ extension SnapshotStore {
             }
             let known = report.badChunks
             let index = self.index
-            let result = await BlockingIO.runInfallible { () -> Result<[String], StoreError> in
+            let result = await BlockingPool.run { () -> Result<[String], StoreError> in
                 do throws(StoreError) {
                     var broken: [String] = []
                     let table = ChunkTableReader(manifest, io: io)

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 
 /// The snapshot store: manifests, chunk tables, packs of content-addressed chunks, and their indexes, on one
@@ -58,7 +59,7 @@ public final class SnapshotStore: Sendable {
                 throw StoreError(.io, "cannot encode the store config", cause: error)
             }
         }
-        let index = try await BlockingIO.run { () throws(StoreError) in
+        let index = try await BlockingPool.run { () throws(StoreError) in
             try ChunkIndex(directory: cacheDirectory, recentLimit: recentIndexLimit)
         }
         let scratch = cacheDirectory?.path ?? FileManager.default.temporaryDirectory.path
@@ -73,7 +74,7 @@ public final class SnapshotStore: Sendable {
         let keys = Set(try await backend.list(prefix: StoreLayout.indexPrefix).filter { StoreLayout.packId(ofIndex: $0) != nil })
         let io = ThreadIO(backend: backend)
         let index = self.index
-        try await BlockingIO.run { () throws(StoreError) in try index.synchronize(keys: keys, io: io) }
+        try await BlockingPool.run { () throws(StoreError) in try index.synchronize(keys: keys, io: io) }
     }
 
     // MARK: Manifests
@@ -105,7 +106,7 @@ public final class SnapshotStore: Sendable {
     /// A snapshot's whole chunk table in memory: for small tables and tests; restores and copies stream it.
     public func chunkTable(of manifest: Manifest) async throws(StoreError) -> ChunkTable {
         let io = ThreadIO(backend: backend)
-        return try await BlockingIO.run { () throws(StoreError) -> ChunkTable in
+        return try await BlockingPool.run { () throws(StoreError) -> ChunkTable in
             let reader = ChunkTableReader(manifest, io: io)
             var table = ChunkTable()
             while let (index, hash) = try reader.next() { table.append(index, hash) }

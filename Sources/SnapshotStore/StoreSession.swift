@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 
 /// A hold on the store for writing or reading snapshots: the store's shared lock, taken with the chunk index
@@ -25,7 +26,7 @@ public final class StoreSession: Sendable {
         let scratch = store.backend is DirectoryBackend
             ? (store.backend as? DirectoryBackend)?.path(StoreLayout.tablesPrefix) ?? store.scratchDirectory
             : store.scratchDirectory
-        return try await BlockingIO.run { () throws(StoreError) in
+        return try await BlockingPool.run { () throws(StoreError) in
             try SnapshotWriter(session: self, volumeSize: volumeSize, parent: parent, scratchDirectory: scratch)
         }
     }

@@ -11,7 +11,7 @@ extension RealGuestTests {
             try await TestLab.with { testLab in
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
-                let snapshot = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: boot.id).id)
+                let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: boot.id).id)
                 let key = try AccessKeys.create(lab.paths)
                 try await Server.with(stateDirectory: testLab.directory) { endpoint in
                     let outcome = try Pytest.run("Tests/api", environment: [
@@ -25,7 +25,7 @@ extension RealGuestTests {
 
         @Test func theControlScreenSnapshotsAVolumeInOneClick() async throws {
             try await TestLab.with { testLab in
-                let volume = try await testLab.lab.createVolume(role: .data, size: 32 << 20)
+                let volume = try await testLab.lab.volumes.create(role: .data, size: 32 << 20)
                 try HostTools.fillRandom(volume.path, mebibytes: 4)
                 try await Server.with(stateDirectory: testLab.directory) { endpoint in
                     let outcome = try Pytest.run("Tests/console", environment: [
@@ -33,7 +33,7 @@ extension RealGuestTests {
                     ])
                     #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
                 }
-                let snapshots = try await testLab.lab.snapshots().filter { $0.volumeId == volume.id }
+                let snapshots = try await testLab.lab.snapshots.list().filter { $0.volumeId == volume.id }
                 #expect(snapshots.count == 1 && snapshots.first?.state == .completed)
             }
         }

@@ -12,7 +12,7 @@ extension RealGuestTests {
             try await TestLab.with { testLab in
                 let sweep = BootSweep(sizes: [256 << 20, 512 << 20], fills: [0], modes: [.force, .skip], repeats: 1)
                 let recipe = try ImageRecipe(directory: ImageFixture.repositoryRoot.appendingPathComponent("images/tiny"))
-                let records = try await testLab.lab.runBootSweep(sweep, recipe: recipe) { _, _, _ in }
+                let records = try await BootBench(lab: testLab.lab).runSweep(sweep, recipe: recipe) { _, _, _ in }
                 #expect(records.count == 4)
                 #expect(records.allSatisfy { $0.error == nil }, "\(records.compactMap(\.error))")
 

@@ -11,9 +11,9 @@ extension RealGuestTests {
             try await TestLab.with { testLab in
                 let lab = testLab.lab
                 let pool = testLab.directory.appendingPathComponent("pool")
-                let source = try await lab.createVolume(role: .boot, size: 2 << 30)
+                let source = try await lab.volumes.create(role: .boot, size: 2 << 30)
                 try HostTools.fillRandom(source.path, mebibytes: 1536)
-                let snapshot = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: source.id).id)
+                let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: source.id).id)
                 try #require(snapshot.state == .completed)
 
                 // A restore, killed once its new volume holds a quarter of the snapshot.
@@ -21,12 +21,12 @@ extension RealGuestTests {
                 let partial = try await waitForFile(in: pool, excluding: [source.path], atLeast: 384 << 20, while: restore)
                 kill(restore.processIdentifier, SIGKILL)
                 restore.waitUntilExit()
-                let leftover = try await lab.volumes().filter { $0.id != source.id }
+                let leftover = try await lab.volumes.list().filter { $0.id != source.id }
                 #expect(leftover.allSatisfy { $0.state == .creating }, "a killed restore's volume never reads available")
 
                 // A hydration (the first launch of an image on this host), killed the same way.
                 let build = try await ImageFixture.shared.build()
-                let image = try await lab.registerImage(ImageRegistration(
+                let image = try await lab.images.register(ImageRegistration(
                     name: "interrupted", bootSnapshotId: snapshot.id,
                     bootOverride: BootSettings(kernel: build.kernel.path, initrd: build.initrd.path, cmdline: build.cmdline)))
                 let launch = try CommandLineTests.start(["instance", "run", "--image", image.id], stateDirectory: testLab.directory)
@@ -38,18 +38,18 @@ extension RealGuestTests {
 
                 // The next controller removes both, files included; no qemu-nbd is left serving them.
                 let restarted = try await Lab.open(paths: lab.paths)
-                #expect(try await restarted.volumes().map(\.id) == [source.id])
+                #expect(try await restarted.volumes.list().map(\.id) == [source.id])
                 #expect(try await restarted.catalog.bases().isEmpty)
                 #expect(!FileManager.default.fileExists(atPath: partial), "the partial restore is gone")
                 #expect(!FileManager.default.fileExists(atPath: base), "the partial base is gone")
                 #expect(try HostTools.processes(matching: partial).isEmpty && HostTools.processes(matching: base).isEmpty)
 
                 // And both work from scratch.
-                let restored = try await restarted.restoreSnapshot(snapshot.id)
+                let restored = try await restarted.snapshots.restore(snapshot.id)
                 try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", source.path, restored.path])
-                let launched = try await restarted.runInstances(ImageLaunchRequest(image: image.id, waitUntilReady: false))
+                let launched = try await restarted.images.launch(ImageLaunchRequest(image: image.id, waitUntilReady: false))
                 #expect(try await restarted.catalog.bases().map(\.state) == [.ready])
-                for instance in launched { _ = try await restarted.terminateInstance(instance.id) }
+                for instance in launched { _ = try await restarted.instances.terminate(instance.id) }
             }
         }
 

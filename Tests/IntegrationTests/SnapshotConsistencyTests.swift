@@ -25,8 +25,8 @@ extension RealGuestTests {
             try await TestLab.with { testLab in
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
-                let data = try await lab.createVolume(role: .data, size: 64 << 20)
-                let instance = try await lab.runInstance(LaunchRequest(bootVolumeId: boot.id,
+                let data = try await lab.volumes.create(role: .data, size: 64 << 20)
+                let instance = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id,
                                                                        dataVolumes: [.init(volumeId: data.id)]))
                 let hook = Self.freezeHook.replacingOccurrences(of: "'", with: "'\\''")
                 _ = try await testLab.shell(instance.id, "printf '%s\\n' '\(hook)' > /etc/qemu/fsfreeze-hook.d/10-records && chmod +x /etc/qemu/fsfreeze-hook.d/10-records")
@@ -38,8 +38,8 @@ extension RealGuestTests {
                 for round in 0..<4 {
                     seen = try await waitForRecords(beyond: seen + 200, testLab: testLab, instance: instance.id)
                     let freeze = round % 2 == 0
-                    let created = try await lab.createSnapshot(volumeId: data.id, options: SnapshotOptions(freeze: freeze))
-                    let finished = try await lab.waitForSnapshot(created.id)
+                    let created = try await lab.snapshots.create(volumeId: data.id, options: SnapshotOptions(freeze: freeze))
+                    let finished = try await lab.snapshots.wait(for: created.id)
                     #expect(finished.state == .completed, "\(finished.errorMessage ?? "")")
                     if freeze {
                         #expect(finished.consistency == .fsFrozen, "\(finished.consistencyNote ?? "")")
@@ -83,12 +83,12 @@ extension RealGuestTests {
         private func restoredRecords(_ snapshot: Snapshot, lab: Lab, repair: Bool) async throws
             -> (fsck: Int32, lines: [String])
         {
-            let volume = try await lab.restoreSnapshot(snapshot.id)
+            let volume = try await lab.snapshots.restore(snapshot.id)
             let raw = try HostTools.rawCopy(of: volume.path)
             defer { try? FileManager.default.removeItem(at: raw) }
             let status = try HostTools.fsck(raw, repair: repair)
             let lines = try HostTools.cat(raw, "/records").split(separator: "\n").map(String.init)
-            try await lab.deleteVolume(volume.id)
+            try await lab.volumes.delete(volume.id)
             return (status, lines)
         }
     }

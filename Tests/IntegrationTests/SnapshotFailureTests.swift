@@ -10,12 +10,12 @@ extension RealGuestTests {
             try #require(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path))
             try await TestLab.with { testLab in
                 let lab = testLab.lab
-                let small = try await lab.createVolume(role: .data, size: 64 << 20)
+                let small = try await lab.volumes.create(role: .data, size: 64 << 20)
                 try HostTools.fillRandom(small.path, mebibytes: 16)
-                let kept = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: small.id).id)
+                let kept = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: small.id).id)
                 #expect(kept.state == .completed)
 
-                let big = try await lab.createVolume(role: .data, size: 2 << 30)
+                let big = try await lab.volumes.create(role: .data, size: 2 << 30)
                 try HostTools.fillRandom(big.path, mebibytes: 1536)
                 let process = Process()
                 process.executableURL = CommandLineTests.binary
@@ -38,25 +38,25 @@ extension RealGuestTests {
 
                 // A restarted controller settles it.
                 let restarted = try await Lab.open(paths: lab.paths)
-                let settled = try await restarted.snapshot(interrupted.id)
+                let settled = try await restarted.snapshots.get(interrupted.id)
                 #expect(settled.state == .error)
                 #expect(settled.errorMessage?.contains("interrupted") == true)
-                let store = try await restarted.store()
+                let store = try await restarted.store.open()
                 #expect(try await store.hasManifest(interrupted.id) == false)
                 #expect(try HostTools.processes(matching: big.path).isEmpty, "no qemu-nbd left serving the volume")
                 let bitmaps = try HostTools.run("/usr/bin/qemu-img", ["info", big.path]).output
                 #expect(!bitmaps.contains(interrupted.id), "the interrupted capture's bitmap is gone")
 
-                #expect(try await restarted.verifyStore().isClean)
-                for snapshot in try await restarted.snapshots() where snapshot.state == .completed {
-                    let restored = try await restarted.restoreSnapshot(snapshot.id)
+                #expect(try await restarted.store.verify().isClean)
+                for snapshot in try await restarted.snapshots.list() where snapshot.state == .completed {
+                    let restored = try await restarted.snapshots.restore(snapshot.id)
                     try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", small.path, restored.path])
                 }
-                _ = try await restarted.collectGarbage()
-                #expect(try await restarted.verifyStore().isClean)
+                _ = try await restarted.store.collectGarbage()
+                #expect(try await restarted.store.verify().isClean)
 
                 // And the volume can be snapshotted again.
-                let retried = try await restarted.waitForSnapshot(try await restarted.createSnapshot(volumeId: big.id).id)
+                let retried = try await restarted.snapshots.wait(for: try await restarted.snapshots.create(volumeId: big.id).id)
                 #expect(retried.state == .completed && !retried.incremental)
                 #expect(retried.allocatedBytes >= 1536 << 20)
             }
@@ -65,15 +65,15 @@ extension RealGuestTests {
         @Test func aFlippedByteIsFoundAndRestoreRefusesWrongData() async throws {
             try await TestLab.with { testLab in
                 let lab = testLab.lab
-                let first = try await lab.createVolume(role: .data, size: 64 << 20)
-                let second = try await lab.createVolume(role: .data, size: 64 << 20)
+                let first = try await lab.volumes.create(role: .data, size: 64 << 20)
+                let second = try await lab.volumes.create(role: .data, size: 64 << 20)
                 try HostTools.fillRandom(first.path, mebibytes: 8)
                 try HostTools.fillRandom(second.path, mebibytes: 8)
-                let damaged = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: first.id).id)
-                let intact = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: second.id).id)
-                #expect(try await lab.verifyStore().isClean)
+                let damaged = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: first.id).id)
+                let intact = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: second.id).id)
+                #expect(try await lab.store.verify().isClean)
 
-                let store = try await lab.store()
+                let store = try await lab.store.open()
                 let manifest = try await store.manifest(damaged.id)
                 let hash = try #require(try await store.chunkTable(of: manifest).hashes.dropFirst(5).first)
                 let location = try #require(store.index.location(of: hash))
@@ -86,19 +86,19 @@ extension RealGuestTests {
                 handle.write(Data([byte ^ 0x40]))
                 try handle.close()
 
-                let report = try await lab.verifyStore()
+                let report = try await lab.store.verify()
                 #expect(!report.isClean)
                 #expect(report.badChunks.keys.contains(hash.hex))
                 #expect(report.brokenSnapshots[damaged.id] == 1)
                 #expect(report.brokenSnapshots[intact.id] == nil)
 
-                let volumesBefore = try await lab.volumes().count
-                await #expect { _ = try await lab.restoreSnapshot(damaged.id) } throws: { error in
+                let volumesBefore = try await lab.volumes.list().count
+                await #expect { _ = try await lab.snapshots.restore(damaged.id) } throws: { error in
                     guard let error = error as? SnaplabError else { return false }
                     return error.code == .store && error.message.contains("does not match its hash")
                 }
-                #expect(try await lab.volumes().count == volumesBefore, "a failed restore leaves no volume")
-                let restored = try await lab.restoreSnapshot(intact.id)
+                #expect(try await lab.volumes.list().count == volumesBefore, "a failed restore leaves no volume")
+                let restored = try await lab.snapshots.restore(intact.id)
                 try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", second.path, restored.path])
             }
         }

@@ -17,7 +17,7 @@ struct TestLab {
         let directory = URL(fileURLWithPath: "/tmp/snaplab-test-\(suffix)")
         let lab = try Lab(paths: LabPaths(stateDirectory: directory, imageCache: ImageFixture.cache))
         let poolName = "snaplab-test-\(suffix)"
-        _ = try await lab.initializeHost(uri: uri, poolName: poolName, poolPath: nil)
+        _ = try await lab.hosts.initialize(uri: uri, poolName: poolName, poolPath: nil)
         return TestLab(lab: lab, directory: directory, poolName: poolName)
     }
 
@@ -35,10 +35,10 @@ struct TestLab {
 
     func cleanUp() async {
         for instance in (try? await lab.catalog.instances()) ?? [] where instance.state != .terminated {
-            _ = try? await lab.terminateInstance(instance.id, deleteDataVolumes: true)
+            _ = try? await lab.instances.terminate(instance.id, deleteDataVolumes: true)
         }
         for volume in (try? await lab.catalog.volumes()) ?? [] {
-            try? await lab.deleteVolume(volume.id)
+            try? await lab.volumes.delete(volume.id)
         }
         // Whatever the controller could not remove, remove through libvirt directly (only our own names), on
         // every host the test added.
@@ -75,12 +75,12 @@ struct TestLab {
 
     /// A boot volume with the tiny OS.
     func bootVolume() async throws -> Volume {
-        try await lab.createBootVolume(from: try await ImageFixture.shared.build())
+        try await lab.volumes.createBoot(from: try await ImageFixture.shared.build())
     }
 
     /// Runs a shell command in the guest and returns its stdout; fails the test on a non-zero exit.
     func shell(_ instance: String, _ script: String) async throws -> String {
-        let result = try await lab.exec(instance, ["/bin/sh", "-c", script], timeout: .seconds(180))
+        let result = try await lab.instances.exec(instance, ["/bin/sh", "-c", script], timeout: .seconds(180))
         #expect(result.exitCode == 0, "`\(script)` exited \(result.exitCode): \(result.stderr)")
         return result.stdout
     }

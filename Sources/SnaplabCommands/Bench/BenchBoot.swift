@@ -44,7 +44,7 @@ extension BenchCommand {
             sweep.variants = try parsedVariants()
             let lab = try await lab.openLab()
             let bar = ProgressBar("boots")
-            let records = try await lab.runBootSweep(sweep, recipe: try ImageRecipe(directory: URL(fileURLWithPath: recipe))) {
+            let records = try await BootBench(lab: lab).runSweep(sweep, recipe: try ImageRecipe(directory: URL(fileURLWithPath: recipe))) {
                 done, total, _ in bar.update(Double(done) / Double(max(1, total)) * 100)
             }
             bar.finish()

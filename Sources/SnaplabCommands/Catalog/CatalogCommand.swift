@@ -13,7 +13,7 @@ struct CatalogCommand: AsyncParsableCommand {
         @OptionGroup var lab: LabOptions
 
         func run() async throws {
-            let result = try await lab.openLab().rebuildCatalog()
+            let result = try await lab.openLab().store.rebuildCatalog()
             print("recovered \(result.added) snapshots from the store; \(result.kept) were already listed")
         }
     }

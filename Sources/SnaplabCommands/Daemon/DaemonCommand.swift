@@ -17,14 +17,17 @@ struct DaemonCommand: AsyncParsableCommand {
     @OptionGroup var listen: ListenOptions
 
     func run() async throws {
-        let logger = Logger(label: "snaplab.daemon")
         let opened = try await lab.openLab()
+        let logger = Logger(label: "snaplab.daemon")
         let daemon = PolicyDaemon(
             lab: opened,
             settings: PolicyDaemon.Settings(tick: .seconds(tick), verifySample: verifySample,
                                             verifyEvery: .seconds(verifyEvery)),
             logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: daemon)]
+        // Shut down in reverse order: server, then the scheduler, then the background work both started.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: opened.background), .init(service: daemon),
+        ]
         if serve {
             services.append(.init(service: try SnaplabServer.buildApplication(lab: opened, configuration: listen.configuration)))
         }

@@ -19,7 +19,7 @@ struct EnvironmentUp: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try EnvironmentSpec.load(URL(fileURLWithPath: file))
-        let report = try await lab.openLab().environmentUp(spec, readyTimeout: .seconds(timeout))
+        let report = try await Environments(lab: try await lab.openLab()).up(spec, readyTimeout: .seconds(timeout))
         if output == .json { return try Printer.json(report) }
         print("environment \(spec.name): \(report.created.count) created, \(report.kept.count) already there")
         Printer.table(["ID", "MEMBER", "STATE", ""],
@@ -44,7 +44,7 @@ struct EnvironmentDown: AsyncParsableCommand {
 
     func run() async throws {
         let spec = try EnvironmentSpec.load(URL(fileURLWithPath: file))
-        let report = try await lab.openLab().environmentDown(spec)
+        let report = try await Environments(lab: try await lab.openLab()).down(spec)
         if output == .json { return try Printer.json(report) }
         print("environment \(spec.name): \(report.removed.count) terminated")
         report.removed.forEach { print("\($0.id) \($0.state.rawValue)") }

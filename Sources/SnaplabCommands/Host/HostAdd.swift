@@ -13,7 +13,7 @@ extension HostCommand {
         @Option(help: "The pool's directory on that host. Default: STATE_DIR/pool-NAME.") var poolPath: String?
 
         func run() async throws {
-            let report = try await lab.openLab().addHost(name: name, uri: uri, poolName: poolName, poolPath: poolPath)
+            let report = try await lab.openLab().hosts.add(name: name, uri: uri, poolName: poolName, poolPath: poolPath)
             print("host \(report.host.name): \(report.host.uri) (libvirt \(report.libvirtVersion), qemu \(report.hypervisorVersion)), pool \(report.host.poolName) at \(report.host.poolPath)")
         }
     }

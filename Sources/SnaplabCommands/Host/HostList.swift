@@ -9,7 +9,7 @@ extension HostCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let hosts = try await lab.openLab().hostSummaries()
+            let hosts = try await lab.openLab().hosts.summaries()
             if output == .json { return try Printer.json(hosts) }
             Printer.table(["NAME", "URI", "POOL", "FREE", "CAPACITY", "INSTANCES", "RUNNING", "VOLUMES", "PROBLEM"], hosts.map { summary in
                 [summary.host.name, summary.host.uri, summary.host.poolName,

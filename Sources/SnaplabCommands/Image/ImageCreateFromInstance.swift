@@ -18,7 +18,7 @@ extension ImageCommand {
         }
 
         func run() async throws {
-            let image = try await lab.openLab().createImage(fromInstance: instance, name: name, description: description,
+            let image = try await lab.openLab().images.create(fromInstance: instance, name: name, description: description,
                                                             tags: try TagParser.parse(tags))
             if output == .json { return try Printer.json(image) }
             print(image.id)

@@ -9,7 +9,7 @@ extension ImageCommand {
         @Argument(help: "The image id (ami-…).") var id: String
 
         func run() async throws {
-            let image = try await lab.openLab().deregisterImage(id)
+            let image = try await lab.openLab().images.deregister(id)
             print("\(image.id) \(image.state.rawValue)")
         }
     }

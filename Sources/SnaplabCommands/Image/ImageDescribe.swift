@@ -10,7 +10,7 @@ extension ImageCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let image = try await lab.openLab().resolveImage(image)
+            let image = try await lab.openLab().images.resolve(image)
             if output == .json { return try Printer.json(image) }
             Printer.table(["FIELD", "VALUE"], [
                 ["id", image.id], ["name", image.name], ["state", image.state.rawValue],

@@ -9,7 +9,7 @@ extension ImageCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let images = try await lab.openLab().images().filter { all || $0.state == .available }
+            let images = try await lab.openLab().images.list().filter { all || $0.state == .available }
             if output == .json { return try Printer.json(images) }
             Printer.table(ImageCommand.header, images.map(ImageCommand.row))
         }

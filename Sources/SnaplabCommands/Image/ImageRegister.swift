@@ -45,7 +45,7 @@ extension ImageCommand {
 
         func run() async throws {
             let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
-            let image = try await lab.openLab().registerImage(ImageRegistration(
+            let image = try await lab.openLab().images.register(ImageRegistration(
                 name: name, description: description, bootSnapshotId: bootSnapshot, bootOverride: override,
                 memoryMiB: memory, vcpus: vcpus, dataDisks: try Self.parseDisks(dataDisks),
                 tags: try TagParser.parse(tags)))

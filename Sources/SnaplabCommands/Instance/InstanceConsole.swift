@@ -9,7 +9,7 @@ extension InstanceCommand {
         @Option(help: "Only the last N lines.") var tail: Int?
 
         func run() async throws {
-            let text = try await lab.openLab().consoleText(id)
+            let text = try await lab.openLab().instances.console(id)
             guard let tail else { return print(text, terminator: "") }
             print(text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tail + 1)
                 .joined(separator: "\n"), terminator: "")

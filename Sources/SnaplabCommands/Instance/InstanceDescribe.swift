@@ -11,7 +11,7 @@ extension InstanceCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let description = try await lab.openLab().describeInstance(id)
+            let description = try await lab.openLab().instances.describe(id)
             if output == .json { return try Printer.json(description) }
             let instance = description.instance
             Printer.table(InstanceCommand.header, [InstanceCommand.row(instance)])

@@ -17,7 +17,7 @@ extension InstanceCommand {
         }
 
         func run() async throws {
-            let result = try await lab.openLab().exec(id, command, timeout: .seconds(timeout))
+            let result = try await lab.openLab().instances.exec(id, command, timeout: .seconds(timeout))
             FileHandle.standardOutput.write(Data(result.stdout.utf8))
             FileHandle.standardError.write(Data(result.stderr.utf8))
             if result.exitCode != 0 { throw ExitCode(Int32(truncatingIfNeeded: result.exitCode)) }

@@ -86,10 +86,10 @@ extension InstanceCommand {
                     dataSnapshots: try Self.parseDataSnapshots(dataSnapshot), tags: try TagParser.parse(tags),
                     readyTimeout: .seconds(timeout))
                 request.host = host
-                instances = try await lab.runInstances(request)
+                instances = try await lab.images.launch(request)
             } else {
                 let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
-                instances = [try await lab.runInstance(LaunchRequest(
+                instances = [try await lab.instances.run(LaunchRequest(
                     bootVolumeId: bootVolume ?? "", dataVolumes: try Self.parseDataVolumes(dataVolumes),
                     memoryMiB: memory ?? 256, vcpus: vcpus ?? 1, fsck: fsck, bootOverride: override,
                     deleteBootOnTermination: !keepBootVolume, tags: try TagParser.parse(tags),

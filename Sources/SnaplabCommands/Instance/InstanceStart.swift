@@ -10,7 +10,7 @@ extension InstanceCommand {
         @Option(help: "Seconds to wait for the guest to be ready.") var timeout = 300
 
         func run() async throws {
-            let instance = try await lab.openLab().startInstance(id, readyTimeout: .seconds(timeout))
+            let instance = try await lab.openLab().instances.start(id, readyTimeout: .seconds(timeout))
             print("\(instance.id) \(instance.state.rawValue)")
         }
     }

@@ -11,7 +11,7 @@ extension InstanceCommand {
         @Option(help: "Seconds to wait for a clean shutdown.") var timeout = 120
 
         func run() async throws {
-            let instance = try await lab.openLab().stopInstance(id, force: force, timeout: .seconds(timeout))
+            let instance = try await lab.openLab().instances.stop(id, force: force, timeout: .seconds(timeout))
             print("\(instance.id) \(instance.state.rawValue)\(instance.stateReason.map { " (\($0))" } ?? "")")
         }
     }

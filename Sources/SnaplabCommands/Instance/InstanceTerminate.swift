@@ -11,7 +11,7 @@ extension InstanceCommand {
         @Flag(help: "Keep the boot volume.") var keepBootVolume = false
 
         func run() async throws {
-            let instance = try await lab.openLab().terminateInstance(
+            let instance = try await lab.openLab().instances.terminate(
                 id, deleteDataVolumes: deleteDataVolumes, keepBootVolume: keepBootVolume)
             print("\(instance.id) \(instance.state.rawValue)")
         }

@@ -20,7 +20,7 @@ extension PolicyCommand {
 
         func run() async throws {
             let schedule = try settings.schedule(default: nil) ?? PolicySchedule()
-            let (policy, warnings) = try await lab.openLab().createPolicy(PolicyRequest(
+            let (policy, warnings) = try await lab.openLab().policies.create(PolicyRequest(
                 name: name, targetTags: try settings.tags(),
                 targetRoles: settings.targetRoles.isEmpty ? [.data] : settings.targetRoles,
                 targetInstances: settings.instances, schedule: schedule, freeze: !settings.noFreeze,

@@ -14,7 +14,7 @@ extension PolicyCommand {
 
         func run() async throws {
             let override = image.map { DrillSettings(image: $0, command: command) }
-            let result = try await lab.openLab().drill(policyId: id, settings: override)
+            let result = try await lab.openLab().policies.drill(policyId: id, settings: override)
             if output == .json { try Printer.json(result) } else {
                 print("drill \(result.passed ? "passed" : "FAILED")\(result.error.map { ": \($0)" } ?? "")")
                 for target in result.targets {

@@ -8,7 +8,7 @@ extension PolicyCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let policies = try await lab.openLab().policies()
+            let policies = try await lab.openLab().policies.list()
             if output == .json { return try Printer.json(policies) }
             Printer.table(PolicyCommand.header, policies.map(PolicyCommand.row))
         }
@@ -23,10 +23,10 @@ extension PolicyCommand {
 
         func run() async throws {
             let lab = try await lab.openLab()
-            let policy = try await lab.policy(id)
+            let policy = try await lab.policies.get(id)
             if output == .json { return try Printer.json(policy) }
             Printer.table(PolicyCommand.header, [PolicyCommand.row(policy)])
-            let targets = try await lab.targets(of: policy)
+            let targets = try await lab.policies.targets(of: policy)
             print("\ntargets now: " + (targets.isEmpty ? "none" : (targets.volumes.map(\.id) + targets.instances.map(\.id)).joined(separator: " ")))
             print("freeze: \(policy.freeze ? "yes (fs-frozen, crash if the agent cannot)" : "no (crash-consistent)")")
             if let drill = policy.drill {
@@ -42,7 +42,7 @@ extension PolicyCommand {
         @Argument(help: "The policy id (pol-…).") var id: String
 
         func run() async throws {
-            try await lab.openLab().deletePolicy(id)
+            try await lab.openLab().policies.delete(id)
             print("deleted \(id)")
         }
     }

@@ -11,7 +11,7 @@ extension PolicyCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            guard let run = try await lab.openLab().runPolicy(id) else {
+            guard let run = try await lab.openLab().policies.run(id) else {
                 print("another process is running \(id) for this second; nothing done")
                 return
             }
@@ -38,8 +38,8 @@ extension PolicyCommand {
 
         func run() async throws {
             let lab = try await lab.openLab()
-            let runs = try await lab.policyHistory(id)
-            let drills = try await lab.drills(of: id)
+            let runs = try await lab.policies.history(id)
+            let drills = try await lab.policies.drills(of: id)
             if output == .json {
                 struct Combined: Encodable { var runs: [PolicyRun]; var drills: [DrillResult] }
                 return try Printer.json(Combined(runs: runs, drills: drills))

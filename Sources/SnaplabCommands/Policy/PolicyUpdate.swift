@@ -14,7 +14,7 @@ extension PolicyCommand {
 
         func run() async throws {
             let lab = try await lab.openLab()
-            var policy = try await lab.policy(id)
+            var policy = try await lab.policies.get(id)
             if let name { policy.name = name }
             if let enabled { policy.enabled = enabled }
             if !settings.targetTags.isEmpty { policy.targetTags = try settings.tags() }
@@ -24,7 +24,7 @@ extension PolicyCommand {
             policy.schedule = try settings.schedule(default: policy.schedule) ?? policy.schedule
             policy.retention = try settings.retention(default: policy.retention)
             policy.drill = settings.drill(default: policy.drill)
-            let (updated, warnings) = try await lab.updatePolicy(policy)
+            let (updated, warnings) = try await lab.policies.update(policy)
             PolicyCommand.printWarnings(warnings)
             if output == .json { return try Printer.json(updated) }
             Printer.table(PolicyCommand.header, [PolicyCommand.row(updated)])

@@ -24,10 +24,13 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var listen: ListenOptions
 
     func run() async throws {
+        let opened = try await lab.openLab()
         let logger = Logger(label: "snaplab.serve")
-        let app = try SnaplabServer.buildApplication(lab: try await lab.openLab(), configuration: listen.configuration)
+        let app = try SnaplabServer.buildApplication(lab: opened, configuration: listen.configuration)
+        // Shut down in reverse order: the server stops taking requests, then the copies it started are drained.
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: app)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [.init(service: opened.background), .init(service: app)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

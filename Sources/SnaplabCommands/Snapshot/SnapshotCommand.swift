@@ -24,7 +24,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         var finished: [Snapshot] = []
         for snapshot in snapshots {
             let bar = ProgressBar("\(snapshot.id) \(snapshot.volumeId)")
-            let result = try await lab.waitForSnapshot(snapshot.id) { bar.update($0) }
+            let result = try await lab.snapshots.wait(for: snapshot.id) { bar.update($0) }
             bar.update(result.progress)
             bar.finish()
             finished.append(result)

@@ -14,7 +14,7 @@ extension SnapshotCommand {
         func run() async throws {
             let options = try request.snapshotOptions()
             try await request.run(lab: lab) { lab in
-                [try await lab.createSnapshot(volumeId: volume, options: options)]
+                [try await lab.snapshots.create(volumeId: volume, options: options)]
             }
         }
     }
@@ -25,7 +25,7 @@ enum SnapshotRunner {
     static func run(lab options: LabOptions, wait: Bool, worker: Bool, output: OutputFormat,
                     arguments: [String], capture: (Lab) async throws -> [Snapshot]) async throws {
         if !wait && !worker {
-            let printed = try BackgroundWorker.launch(Array(arguments), paths: options.paths)
+            let printed = try await BackgroundWorker.launch(Array(arguments), paths: options.paths)
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
             let snapshots = try decoder.decode([Snapshot].self, from: printed)
@@ -37,7 +37,7 @@ enum SnapshotRunner {
         if worker {
             try Printer.json(snapshots)
             BackgroundWorker.closeOutput()
-            for snapshot in snapshots { _ = try? await lab.waitForSnapshot(snapshot.id) }
+            try await BackgroundWorker.finish(lab.background)
             return
         }
         try show(try await SnapshotCommand.wait(for: snapshots, lab: lab), output: output)

@@ -17,7 +17,7 @@ extension SnapshotCommand {
             let options = try request.snapshotOptions()
             let chosen = volumes.isEmpty ? nil : volumes
             try await request.run(lab: lab) { lab in
-                try await lab.createSnapshotSet(instanceId: instance, volumeIds: chosen, options: options)
+                try await lab.snapshots.createSet(instanceId: instance, volumeIds: chosen, options: options)
             }
         }
     }

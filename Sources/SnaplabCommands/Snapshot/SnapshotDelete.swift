@@ -9,7 +9,7 @@ extension SnapshotCommand {
         @Argument(help: "The snapshot id (snap-…).") var id: String
 
         func run() async throws {
-            try await lab.openLab().deleteSnapshot(id)
+            try await lab.openLab().snapshots.delete(id)
             print("deleted \(id)")
         }
     }

@@ -10,7 +10,7 @@ extension SnapshotCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let snapshot = try await lab.openLab().snapshot(id)
+            let snapshot = try await lab.openLab().snapshots.get(id)
             if output == .json { return try Printer.json(snapshot) }
             Printer.table(["FIELD", "VALUE"], [
                 ["id", snapshot.id], ["volume", "\(snapshot.volumeId) (\(snapshot.volumeRole.rawValue))"],

@@ -12,7 +12,7 @@ extension SnapshotCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let ranges = try await lab.openLab().diffSnapshots(first, second)
+            let ranges = try await lab.openLab().snapshots.diff(first, second)
             if output == .json { return try Printer.json(ranges) }
             Printer.table(["OFFSET", "LENGTH"], ranges.map { [String($0.offset), String($0.length)] })
             let total = ranges.reduce(0) { $0 + $1.length }

@@ -10,7 +10,7 @@ extension SnapshotCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let snapshots = try await lab.openLab().snapshots().filter { volume == nil || $0.volumeId == volume }
+            let snapshots = try await lab.openLab().snapshots.list().filter { volume == nil || $0.volumeId == volume }
             if output == .json { return try Printer.json(snapshots) }
             Printer.table(SnapshotCommand.header, snapshots.map(SnapshotCommand.row))
         }

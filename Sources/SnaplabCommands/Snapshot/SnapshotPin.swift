@@ -7,7 +7,7 @@ extension SnapshotCommand {
         @Argument(help: "The snapshot id (snap-…).") var id: String
 
         func run() async throws {
-            _ = try await lab.openLab().setPinned(id, true)
+            _ = try await lab.openLab().snapshots.setPinned(id, true)
             print("pinned \(id)")
         }
     }
@@ -18,7 +18,7 @@ extension SnapshotCommand {
         @Argument(help: "The snapshot id (snap-…).") var id: String
 
         func run() async throws {
-            _ = try await lab.openLab().setPinned(id, false)
+            _ = try await lab.openLab().snapshots.setPinned(id, false)
             print("unpinned \(id)")
         }
     }

@@ -17,7 +17,7 @@ extension SnapshotCommand {
 
         func run() async throws {
             let bar = ProgressBar("restoring \(id)")
-            let volume = try await lab.openLab().restoreSnapshot(id, tags: try TagParser.parse(tags), host: host) { bar.update($0) }
+            let volume = try await lab.openLab().snapshots.restore(id, tags: try TagParser.parse(tags), host: host) { bar.update($0) }
             bar.finish()
             if output == .json { return try Printer.json(volume) }
             print(volume.id)

@@ -14,7 +14,7 @@ extension StoreCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let report = try await lab.openLab().copyStore(to: to, snapshotIds: snapshots.isEmpty ? nil : snapshots) { id in
+            let report = try await lab.openLab().store.copy(to: to, snapshotIds: snapshots.isEmpty ? nil : snapshots) { id in
                 FileHandle.standardError.write(Data("copied \(id)\n".utf8))
             }
             if output == .json { return try Printer.json(report) }

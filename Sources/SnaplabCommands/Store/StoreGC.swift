@@ -12,7 +12,7 @@ extension StoreCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let report = try await lab.openLab().collectGarbage(timeout: .seconds(timeout))
+            let report = try await lab.openLab().store.collectGarbage(timeout: .seconds(timeout))
             if output == .json { return try Printer.json(report) }
             print("kept \(report.referencedChunks) chunks; removed \(report.chunksRemoved) chunks, deleted \(report.packsDeleted) packs, rewrote \(report.packsRewritten); reclaimed \(ByteSize.format(report.bytesReclaimed)) (\(ByteSize.format(report.deadBytesKept)) unused left in mostly-live packs)")
         }

@@ -16,7 +16,7 @@ extension StoreCommand {
 
         func run() async throws {
             let bar = ProgressBar("verifying")
-            let report = try await lab.openLab().verifyStore(sample: sample) { bar.update($0 * 100) }
+            let report = try await lab.openLab().store.verify(sample: sample) { bar.update($0 * 100) }
             bar.finish()
             if output == .json { try Printer.json(report) } else {
                 print("checked \(report.checkedChunks) chunks (\(ByteSize.format(report.checkedBytes))) of \(report.checkedSnapshots) snapshots")

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Logging
+import Synchronization
 import SnaplabCore
 
 /// Where the lab's state lives; shared by every command.
@@ -12,6 +14,10 @@ struct LabOptions: ParsableArguments {
             help: "Where image builds are cached. Default: $SNAPLAB_IMAGE_CACHE or STATE_DIR/image-cache.")
     var imageCache: String?
 
+    @Option(name: .customLong("log-level"),
+            help: "What the lab logs to stderr: trace, debug, info, notice, warning, error, critical. Default: $SNAPLAB_LOG_LEVEL or info.")
+    var logLevel: String?
+
     var paths: LabPaths {
         let environment = ProcessInfo.processInfo.environment
         let state = stateDirectory ?? environment["SNAPLAB_STATE_DIR"] ?? "/var/lib/snaplab"
@@ -22,11 +28,42 @@ struct LabOptions: ParsableArguments {
 
     /// Opens the lab (settling snapshots a killed process left pending); `SNAPLAB_STORE` selects the store.
     func openLab() async throws -> Lab {
+        LogSetup.bootstrap(level: try resolvedLogLevel())
         let lab = try await Lab.open(paths: paths)
-        if let store = ProcessInfo.processInfo.environment["SNAPLAB_STORE"], try await lab.storeURL() != store {
-            try await lab.setStoreURL(store)
+        if let store = ProcessInfo.processInfo.environment["SNAPLAB_STORE"], try await lab.store.url() != store {
+            try await lab.store.setURL(store)
         }
         return lab
+    }
+}
+
+extension LabOptions {
+    func resolvedLogLevel() throws -> Logger.Level {
+        let (named, source) = logLevel.map { ($0, "--log-level") }
+            ?? ProcessInfo.processInfo.environment["SNAPLAB_LOG_LEVEL"].map { ($0, "SNAPLAB_LOG_LEVEL") }
+            ?? ("info", "")
+        guard let level = Logger.Level(rawValue: named) else {
+            let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("\(source) \(named) is not one of \(levels)")
+        }
+        return level
+    }
+}
+
+/// Sets the level of every logger the process makes (swift-log lets a process choose its handler once).
+enum LogSetup {
+    private static let done = Mutex(false)
+
+    static func bootstrap(level: Logger.Level) {
+        done.withLock { done in
+            guard !done else { return }
+            done = true
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
     }
 }
 

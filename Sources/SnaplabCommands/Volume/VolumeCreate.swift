@@ -44,9 +44,9 @@ extension VolumeCommand {
                                                         mkfsOptions: mkfsOptions)
                 let build = try await ImageRecipe(directory: URL(fileURLWithPath: recipe))
                     .build(parameters, cache: lab.paths.imageCache)
-                volume = try await lab.createBootVolume(from: build, tags: tags, host: host)
+                volume = try await lab.volumes.createBoot(from: build, tags: tags, host: host)
             } else {
-                volume = try await lab.createVolume(role: role, size: try ByteSize.parse(size ?? ""), tags: tags, host: host)
+                volume = try await lab.volumes.create(role: role, size: try ByteSize.parse(size ?? ""), tags: tags, host: host)
             }
             if output == .json { return try Printer.json(volume) }
             print(volume.id)

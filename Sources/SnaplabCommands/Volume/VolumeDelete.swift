@@ -10,7 +10,7 @@ extension VolumeCommand {
         @Argument(help: "The volume id (vol-…).") var id: String
 
         func run() async throws {
-            try await lab.openLab().deleteVolume(id)
+            try await lab.openLab().volumes.delete(id)
             print("deleted \(id)")
         }
     }

@@ -10,7 +10,7 @@ extension VolumeCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let volume = try await lab.openLab().volume(id)
+            let volume = try await lab.openLab().volumes.get(id)
             if output == .json { return try Printer.json(volume) }
             Printer.table(["FIELD", "VALUE"], [
                 ["id", volume.id], ["role", volume.role.rawValue], ["size", ByteSize.format(volume.size)],

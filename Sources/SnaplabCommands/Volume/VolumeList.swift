@@ -9,7 +9,7 @@ extension VolumeCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let volumes = try await lab.openLab().volumes()
+            let volumes = try await lab.openLab().volumes.list()
             if output == .json { return try Printer.json(volumes) }
             Printer.table(VolumeCommand.header, VolumeCommand.rows(volumes))
         }

@@ -8,7 +8,7 @@ struct BenchStoreFiller {
 
     /// Returns the ids of the snapshots it stored.
     func fill(count: Int, size: UInt64, seed: UInt64) async throws(SnaplabError) -> [String] {
-        let store = try await lab.store()
+        let store = try await lab.store.open()
         var ids: [String] = []
         for number in 0..<count {
             let content = MixedVolumeContent(size: size, seed: seed &+ 1000 &+ UInt64(number))

@@ -2,7 +2,14 @@ import Foundation
 import Libvirt
 import Synchronization
 
-extension Lab {
+/// The boot bench: a client of the lab that boots images and records where the time goes.
+public struct BootBench: Sendable {
+    public let lab: Lab
+
+    public init(lab: Lab) {
+        self.lab = lab
+    }
+
     /// Boots one instance of `imageId` and records when each phase happens, from both sides: libvirt (define,
     /// start call, lifecycle events) and the guest's console markers. Markers are placed on the host clock by
     /// the smallest (first seen − uptime) offset, the guest's uptime being exact between markers. Shuts the
@@ -10,14 +17,13 @@ extension Lab {
     public func measureBoot(imageId: String, fsck: FsckMode, timeout: Duration = .seconds(600))
         async throws(SnaplabError) -> (phases: [String: Double], fsckStatus: Int?)
     {
-        let host = try await catalog.host(named: defaultHostName)
-        let hypervisor = try await hypervisor(for: host)
+        let hypervisor = try await lab.hosts.hypervisor(for: try await lab.hosts.host(nil))
         let events = try await hypervisor.lifecycleEvents()
         let timings = LaunchTimings()
         let origin = ContinuousClock.now
         var request = ImageLaunchRequest(image: imageId, fsck: fsck, readyTimeout: timeout, waitUntilReady: false)
         request.timings = timings
-        guard let instance = try await runInstances(request).first else {
+        guard let instance = try await lab.images.launch(request).first else {
             throw SnaplabError(.internal, "no instance launched")
         }
         let recorder = PhaseRecorder(origin: origin)
@@ -26,25 +32,40 @@ extension Lab {
         let console = ConsoleLog(path: instance.consolePath)
         let domain = instance.domainName
 
-        let watcher = Task {
-            for await event in events where event.domainName == domain {
-                switch event.kind {
-                case .started: recorder.setOnce("started-event", .now)
-                case .shutdown: recorder.setOnce("shutdown-event", .now)
-                case .stopped:
-                    recorder.setOnce("stopped", .now)
-                    return
-                default: break
+        let failure = await withTaskGroup(of: Void.self) { group -> SnaplabError? in
+            group.addTask {
+                for await event in events where event.domainName == domain {
+                    switch event.kind {
+                    case .started: recorder.setOnce("started-event", .now)
+                    case .shutdown: recorder.setOnce("shutdown-event", .now)
+                    case .stopped:
+                        recorder.setOnce("stopped", .now)
+                        return
+                    default: break
+                    }
                 }
             }
+            defer { group.cancelAll() }
+            return await follow(instance, console: console, hypervisor: hypervisor, recorder: recorder, timeout: timeout)
         }
-        defer { watcher.cancel() }
+        _ = try? await lab.instances.terminate(instance.id)
+        if let failure { throw failure }
+        return (recorder.phases(), recorder.markers["fsck-end"]?.fields["rc"].flatMap { Int($0) })
+    }
+
+    /// Dates the guest's markers until it is ready (reading what the console gained every 20 ms), then shuts it down through
+    /// its agent and waits for it to stop; returns what went wrong, if anything.
+    private func follow(_ instance: Instance, console: ConsoleLog, hypervisor: Hypervisor, recorder: PhaseRecorder,
+                        timeout: Duration) async -> SnaplabError? {
+        let domain = instance.domainName
         var failure: SnaplabError?
         let deadline = ContinuousClock.now + timeout
-        // Marker lines land in the console file; reading it every 20 ms dates them to within that.
+        // Marker lines land in the console file; looking every 20 ms dates them to within that. The instance is
+        // new, so its file holds only this boot (after the `boot-requested` line the launch wrote).
+        let follower = ConsoleFollower(path: console.path, from: 0)
         while ContinuousClock.now < deadline {
-            // This boot's markers only (not the `boot-requested` line the launch wrote before starting it).
-            for marker in console.latestBootMarkers() where recorder.markers[marker.phase] == nil {
+            for marker in await follower.newMarkers()
+            where marker.phase != ConsoleLog.bootRequested && recorder.markers[marker.phase] == nil {
                 recorder.addMarker(marker, seen: .now)
             }
             if recorder.markers["ready"] != nil { break }
@@ -67,9 +88,7 @@ extension Lab {
                 try? await Task.sleep(for: .milliseconds(20))
             }
         }
-        _ = try? await terminateInstance(instance.id)
-        if let failure { throw failure }
-        return (recorder.phases(), recorder.markers["fsck-end"]?.fields["rc"].flatMap { Int($0) })
+        return failure
     }
 }
 

@@ -157,6 +157,6 @@ extension BootPlot {
     /// (false when the tool is not installed or fails).
     public static func renderPNG(svg: URL, to png: URL) async -> Bool {
         guard FileManager.default.isExecutableFile(atPath: rsvgConvert) else { return false }
-        return (try? await Subprocess.output(rsvgConvert, ["-o", png.path, svg.path])) != nil
+        return (try? await ChildProcess.output(rsvgConvert, ["-o", png.path, svg.path])) != nil
     }
 }

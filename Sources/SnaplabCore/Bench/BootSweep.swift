@@ -49,10 +49,10 @@ public struct BootSweep: Sendable {
     }
 }
 
-extension Lab {
+extension BootBench {
     /// Runs the sweep; `progress` gets (boots done, total, last record). Every image is built by the recipe
     /// (cached), snapshotted and registered, and launched as an overlay, so each boot starts from the same disk.
-    public func runBootSweep(_ sweep: BootSweep, recipe: ImageRecipe,
+    public func runSweep(_ sweep: BootSweep, recipe: ImageRecipe,
                              progress: @Sendable (Int, Int, BootRecord?) -> Void) async throws(SnaplabError)
         -> [BootRecord]
     {
@@ -62,24 +62,24 @@ extension Lab {
         // that cannot hold the fill) fails the sweep at once instead of after an hour of boots.
         var builds: [ImageBuild] = []
         for disk in sweep.disks {
-            builds.append(try await recipe.build(disk.parameters, cache: paths.imageCache))
+            builds.append(try await recipe.build(disk.parameters, cache: lab.paths.imageCache))
         }
         for ((variant, parameters), build) in zip(sweep.disks, builds) {
             let (size, fill, small) = (parameters.bootSize, parameters.fillPercent, parameters.smallFiles)
-            let volume = try await createBootVolume(from: build, tags: ["bench": "boot"])
+            let volume = try await lab.volumes.createBoot(from: build, tags: ["bench": "boot"])
             var snapshotId: String?
             var imageId: String?
             do throws(SnaplabError) {
-                let snapshot = try await waitForSnapshot(try await createSnapshot(volumeId: volume.id).id)
+                let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id)
                 snapshotId = snapshot.id
                 guard snapshot.state == .completed else {
                     throw SnaplabError(.io, "snapshot of the \(ByteSize.format(size)) disk failed: "
                                        + (snapshot.errorMessage ?? "no reason recorded"))
                 }
-                let image = try await registerImage(ImageRegistration(
+                let image = try await lab.images.register(ImageRegistration(
                     name: "bench-boot-\(variant.name)-\(size)-\(fill)", bootSnapshotId: snapshot.id))
                 imageId = image.id
-                try await prepareLaunch(image: image.id)
+                try await lab.images.prepareLaunch(image: image.id)
                 for mode in sweep.modes {
                     for repeatIndex in 0..<sweep.repeats {
                         var record = BootRecord(bootSize: size, fillPercent: fill, smallFiles: small,
@@ -97,16 +97,16 @@ extension Lab {
                     }
                 }
             } catch {
-                if let imageId { _ = try? await deregisterImage(imageId) }
-                if let snapshotId { try? await deleteSnapshot(snapshotId) }
-                try? await deleteVolume(volume.id)
+                if let imageId { _ = try? await lab.images.deregister(imageId) }
+                if let snapshotId { try? await lab.snapshots.delete(snapshotId) }
+                try? await lab.volumes.delete(volume.id)
                 throw error
             }
-            if let imageId { _ = try await deregisterImage(imageId) }
-            if let snapshotId { try await deleteSnapshot(snapshotId) }
-            try await deleteVolume(volume.id)
+            if let imageId { _ = try await lab.images.deregister(imageId) }
+            if let snapshotId { try await lab.snapshots.delete(snapshotId) }
+            try await lab.volumes.delete(volume.id)
         }
-        _ = try? await collectGarbage(timeout: .seconds(60))
+        _ = try? await lab.store.collectGarbage(timeout: .seconds(60))
         return records
     }
 }

@@ -52,12 +52,12 @@ public struct LaunchBenchmark: Sendable {
             log("building a \(ByteSize.format(size)) boot volume filled to \(fill) %…")
             let build = try await recipe.build(ImageRecipe.Parameters(bootSize: size, fillPercent: fill),
                                                cache: lab.paths.imageCache)
-            let volume = try await lab.createBootVolume(from: build, tags: ["bench": "launch"])
-            let snapshot = try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: volume.id).id)
+            let volume = try await lab.volumes.createBoot(from: build, tags: ["bench": "launch"])
+            let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id)
             guard snapshot.state == .completed else {
                 throw SnaplabError(.io, "snapshot failed: \(snapshot.errorMessage ?? "")")
             }
-            let image = try await lab.registerImage(ImageRegistration(name: "bench-\(size)", bootSnapshotId: snapshot.id))
+            let image = try await lab.images.register(ImageRegistration(name: "bench-\(size)", bootSnapshotId: snapshot.id))
             var start = ContinuousClock.now
             var times: [Double] = []
             var hydrationSeconds = 0.0
@@ -69,37 +69,37 @@ public struct LaunchBenchmark: Sendable {
                     start = ContinuousClock.now
                     if round == 0 {
                         // The launch below would hydrate the base first: do it here, to time it on its own.
-                        _ = try await lab.ensureBase(snapshotId: snapshot.id,
+                        _ = try await lab.bases.ensure(snapshotId: snapshot.id,
                                                      host: try await lab.catalog.host(named: lab.defaultHostName))
                         sync()
                         hydrationSeconds = (ContinuousClock.now - start).inSeconds
                     }
-                    let instance = try await lab.runInstances(ImageLaunchRequest(image: image.id, waitUntilReady: false))
+                    let instance = try await lab.images.launch(ImageLaunchRequest(image: image.id, waitUntilReady: false))
                     times.append((ContinuousClock.now - start).inSeconds)
                     launched += instance.map(\.id)
                     // Keep one guest at a time: the next launch should not compete with a booting one.
-                    for id in instance.map(\.id) { _ = try await lab.terminateInstance(id) }
+                    for id in instance.map(\.id) { _ = try await lab.instances.terminate(id) }
                 }
             } catch {
-                for id in launched { _ = try? await lab.terminateInstance(id) }
+                for id in launched { _ = try? await lab.instances.terminate(id) }
                 throw error
             }
             // After the launches, not before: deleting a just-restored volume keeps the disk busy discarding.
             log("restoring the boot snapshot into a volume (the rate hydration is measured against)…")
             BenchSystem.dropPageCache()
             start = ContinuousClock.now
-            let restored = try await lab.restoreSnapshot(snapshot.id)
+            let restored = try await lab.snapshots.restore(snapshot.id)
             sync()
             let restoreSeconds = (ContinuousClock.now - start).inSeconds
-            try await lab.deleteVolume(restored.id)
+            try await lab.volumes.delete(restored.id)
             rows.append(Row(bootSize: size, allocatedBytes: snapshot.allocatedBytes, firstLaunchSeconds: times[0],
                             laterLaunchSeconds: Array(times.dropFirst()), hydrationSeconds: hydrationSeconds,
                             restoreSeconds: restoreSeconds))
-            _ = try await lab.deregisterImage(image.id)
-            try await lab.deleteSnapshot(snapshot.id)
-            try await lab.deleteVolume(volume.id)
+            _ = try await lab.images.deregister(image.id)
+            try await lab.snapshots.delete(snapshot.id)
+            try await lab.volumes.delete(volume.id)
         }
-        _ = try? await lab.collectGarbage()
+        _ = try? await lab.store.collectGarbage()
         let small = rows.first?.laterMedian ?? 1
         let large = rows.last?.laterMedian ?? 1
         return Result(rows: rows, largeVersusSmall: large / max(small, 1e-6))

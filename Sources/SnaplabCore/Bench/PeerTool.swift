@@ -78,9 +78,9 @@ struct PeerTool: Sendable {
                            "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes"]
         }
         do {
-            try await Subprocess.run(kind.executable, arguments, environment: environment, currentDirectory: directory,
+            try await ChildProcess.run(kind.executable, arguments, environment: environment, currentDirectory: directory,
                                      log: self.directory.appendingPathComponent("log.txt"))
-        } catch let failure as Subprocess.Failure {
+        } catch let failure as ChildProcess.Failure {
             throw SnaplabError(.io, "\(kind.rawValue) \(arguments.first ?? "") failed: \(failure.logTail)")
         } catch {
             throw SnaplabError(.io, "cannot run \(kind.executable)", cause: error)

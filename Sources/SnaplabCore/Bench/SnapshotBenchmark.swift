@@ -89,7 +89,7 @@ public struct SnapshotBenchmark: Sendable {
         var cleanup = BenchCleanup(lab: lab, work: work)
         do throws(SnaplabError) {
             try? FileManager.default.createDirectory(at: raw.deletingLastPathComponent(), withIntermediateDirectories: true)
-            let volume = try await lab.createVolume(role: .data, size: options.size, tags: ["bench": "snapshot"])
+            let volume = try await lab.volumes.create(role: .data, size: options.size, tags: ["bench": "snapshot"])
             cleanup.volumes.append(volume.id)
             log("writing a reproducible \(ByteSize.format(options.size)) volume (\(ByteSize.format(content.allocatedBytes)) of random, text, binary-like, shifted duplicate and zero extents)…")
             try await BenchVolumeWriter.write(content, to: volume.path)
@@ -148,7 +148,7 @@ public struct SnapshotBenchmark: Sendable {
             log("snaplab: restore…")
             let snapshotId = latest.id
             let restored = try await timed { () async throws(SnaplabError) -> Volume in
-                try await lab.restoreSnapshot(snapshotId)
+                try await lab.snapshots.restore(snapshotId)
             }
             cleanup.volumes.append(restored.value.id)
             peak = max(peak, BenchSystem.peakResidentBytes())
@@ -185,7 +185,7 @@ public struct SnapshotBenchmark: Sendable {
         -> (id: String, step: Step)
     {
         let made = try await timed { () async throws(SnaplabError) -> Snapshot in
-            try await lab.waitForSnapshot(try await lab.createSnapshot(volumeId: volume.id).id)
+            try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id)
         }
         cleanup.snapshots.append(made.value.id)
         guard made.value.state == .completed else {
@@ -205,8 +205,8 @@ public struct SnapshotBenchmark: Sendable {
 
     static func command(_ executable: String, _ arguments: [String]) async throws(SnaplabError) {
         do {
-            _ = try await Subprocess.output(executable, arguments)
-        } catch let failure as Subprocess.Failure {
+            _ = try await ChildProcess.output(executable, arguments)
+        } catch let failure as ChildProcess.Failure {
             throw SnaplabError(.io, "\(executable) \(arguments.first ?? "") failed: \(failure.logTail)")
         } catch {
             throw SnaplabError(.io, "cannot run \(executable)", cause: error)
@@ -224,12 +224,12 @@ struct BenchCleanup {
     var storeSnapshots: [String] = []
 
     func run() async {
-        for id in snapshots.reversed() { try? await lab.deleteSnapshot(id) }
-        if let store = try? await lab.store() {
+        for id in snapshots.reversed() { try? await lab.snapshots.delete(id) }
+        if let store = try? await lab.store.open() {
             for id in storeSnapshots { try? await store.deleteSnapshot(id) }
         }
-        for id in volumes { try? await lab.deleteVolume(id) }
+        for id in volumes { try? await lab.volumes.delete(id) }
         try? FileManager.default.removeItem(at: work)
-        _ = try? await lab.collectGarbage()
+        _ = try? await lab.store.collectGarbage()
     }
 }

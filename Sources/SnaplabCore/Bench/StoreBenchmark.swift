@@ -23,7 +23,7 @@ public struct StoreBenchmark: Sendable {
     }
 
     public func run(log: @Sendable (String) -> Void) async throws(SnaplabError) -> Result {
-        let volume = try await lab.createVolume(role: .data, size: size, tags: ["bench": "store"])
+        let volume = try await lab.volumes.create(role: .data, size: size, tags: ["bench": "store"])
         let directory = lab.paths.stateDirectory.appendingPathComponent("bench-store-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: directory) }
         do throws(SnaplabError) {
@@ -41,10 +41,10 @@ public struct StoreBenchmark: Sendable {
             }
             log("full snapshot into \(s3Store.backend.location)…")
             let s3Seconds = try await time(volume, into: s3Store)
-            try await lab.deleteVolume(volume.id)
+            try await lab.volumes.delete(volume.id)
             return Result(allocatedBytes: allocated, directorySeconds: directorySeconds, s3Seconds: s3Seconds)
         } catch {
-            try? await lab.deleteVolume(volume.id)
+            try? await lab.volumes.delete(volume.id)
             throw error
         }
     }
@@ -56,7 +56,7 @@ public struct StoreBenchmark: Sendable {
         do throws(SnaplabError) {
             // Chunks and table only, no manifest: garbage collection removes them.
             _ = try await SnapshotCopier(connection: connection, session: session, volumeSize: volume.size, parent: nil,
-                                         dirtyContext: nil, progress: { _ in }).run(snapshotId: "bench-\(UUID().uuidString.prefix(8))")
+                                         dirtyContext: nil).run(snapshotId: "bench-\(UUID().uuidString.prefix(8))") { _ in }
             await session.release()
         } catch {
             await session.release()

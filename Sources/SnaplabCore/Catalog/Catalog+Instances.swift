@@ -34,7 +34,7 @@ extension Catalog {
                     throw SnaplabError(.invalidState,
                                        "volume \(volume.id) is \(volume.state.rawValue)\(owner); stop using it there first")
                 }
-                volume.state = .inUse
+                try volume.move(to: .inUse)
                 volume.instanceId = instance.id
                 volume.device = attachment.device
                 volume.deleteOnTermination = attachment.deleteOnTermination
@@ -54,8 +54,7 @@ extension Catalog {
             }
             // Two recorders of the same end (a stopper and a refresher) both succeed.
             if instance.state == next { return instance }
-            try instance.state.checkTransition(to: next, instance: id)
-            instance.state = next
+            try instance.move(to: next)
             instance.stateReason = reason
             if let launchedAt { instance.launchedAt = launchedAt }
             try instance.update(db)
@@ -70,16 +69,15 @@ extension Catalog {
             guard var instance = try Instance.fetchOne(db, key: id) else {
                 throw SnaplabError.notFound("instance", id, hint: "`snaplab instance list` shows the instances")
             }
-            try instance.state.checkTransition(to: .terminated, instance: id)
-            instance.state = .terminated
+            try instance.move(to: .terminated)
             try instance.update(db)
             var doomed: [Volume] = []
             for var volume in try Volume.filter(Volume.Columns.instanceId == id).fetchAll(db) {
                 if volume.deleteOnTermination {
-                    volume.state = .deleting
+                    try volume.move(to: .deleting)
                     doomed.append(volume)
                 } else {
-                    volume.state = .available
+                    try volume.move(to: .available)
                     volume.instanceId = nil
                     volume.device = nil
                 }
@@ -108,7 +106,7 @@ extension Catalog {
     public func abandonLaunch(_ id: String) async throws(SnaplabError) {
         try await write { db in
             for var volume in try Volume.filter(Volume.Columns.instanceId == id).fetchAll(db) {
-                volume.state = .available
+                try volume.move(to: .available)
                 volume.instanceId = nil
                 volume.device = nil
                 volume.deleteOnTermination = false
@@ -142,7 +140,7 @@ extension Catalog {
                 throw SnaplabError(.invalidState, "volume \(volumeId) is \(volume.state.rawValue); only an available volume can be attached",
                                    subject: volumeId, detail: volume.state == .inUse ? .inUse : nil)
             }
-            volume.state = .inUse
+            try volume.move(to: .inUse)
             volume.instanceId = instanceId
             volume.device = device
             volume.deleteOnTermination = false
@@ -153,7 +151,7 @@ extension Catalog {
     public func detach(_ volumeId: String) async throws(SnaplabError) {
         try await write { db in
             guard var volume = try Volume.fetchOne(db, key: volumeId) else { return }
-            volume.state = .available
+            try volume.move(to: .available)
             volume.instanceId = nil
             volume.device = nil
             volume.deleteOnTermination = false

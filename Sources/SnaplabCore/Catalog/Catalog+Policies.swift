@@ -40,10 +40,11 @@ extension Catalog {
                     if let pid = existing.ownerPid, let start = existing.ownerStartTime, isAlive(pid, start) {
                         return nil
                     }
+                    try existing.move(to: .interrupted)
                 case .interrupted:
                     break
                 }
-                existing.state = .running
+                try existing.move(to: .running)
                 existing.attempt += 1
                 existing.ownerPid = owner.pid
                 existing.ownerStartTime = owner.startTime

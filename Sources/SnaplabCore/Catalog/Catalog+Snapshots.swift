@@ -71,15 +71,38 @@ extension Catalog {
         }
     }
 
-    /// Records a completed snapshot and moves its volume's changed-block tracking base to it, atomically.
-    public func completeSnapshot(_ snapshot: Snapshot) async throws(SnaplabError) {
+    /// Records a completed snapshot (`pending` → `completed`, with what `change` sets from the copy) and moves
+    /// its volume's changed-block tracking base to it, atomically.
+    @discardableResult
+    public func completeSnapshot(_ id: String, _ change: @Sendable @escaping (inout Snapshot) -> Void)
+        async throws(SnaplabError) -> Snapshot
+    {
         try await write { db in
+            guard var snapshot = try Snapshot.fetchOne(db, key: id) else {
+                throw SnaplabError(.notFound, "snapshot \(id) was deleted while it was being copied")
+            }
+            try snapshot.move(to: .completed)
+            change(&snapshot)
             try snapshot.update(db)
             if var volume = try Volume.fetchOne(db, key: snapshot.volumeId) {
                 volume.lastSnapshotId = snapshot.id
                 volume.cbtBase = snapshot.checkpoint
                 try volume.update(db)
             }
+            return snapshot
+        }
+    }
+
+    /// Marks a pending snapshot `error` with why; its checkpoint and worker are forgotten.
+    @discardableResult
+    public func failSnapshot(_ id: String, reason: String, keepCheckpoint: Bool = true) async throws(SnaplabError)
+        -> Snapshot
+    {
+        try await transition(Snapshot.self, id, to: .error) { snapshot in
+            snapshot.errorMessage = reason
+            if !keepCheckpoint { snapshot.checkpoint = nil }
+            snapshot.workerPid = nil
+            snapshot.workerStartTime = nil
         }
     }
 

@@ -46,7 +46,7 @@ extension Catalog {
                 let attached = volume.instanceId.map { " (attached to \($0))" } ?? ""
                 throw SnaplabError(.invalidState, "volume \(id) is \(volume.state.rawValue)\(attached) and cannot become \(next.rawValue)")
             }
-            volume.state = next
+            try volume.move(to: next)
             try volume.update(db)
             return volume
         }

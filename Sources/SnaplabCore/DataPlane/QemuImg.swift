@@ -43,8 +43,8 @@ enum QemuImg {
 
     private static func run(_ arguments: [String], _ what: String) async throws(SnaplabError) -> Data {
         do {
-            return try await Subprocess.output(executable, arguments)
-        } catch let failure as Subprocess.Failure {
+            return try await ChildProcess.output(executable, arguments)
+        } catch let failure as ChildProcess.Failure {
             let detail = failure.logTail.trimmingCharacters(in: .whitespacesAndNewlines)
             let hint = detail.contains("lock") ? "; is the volume in use by a running instance?" : ""
             throw SnaplabError(.io, "\(what) failed: \(detail)\(hint)")

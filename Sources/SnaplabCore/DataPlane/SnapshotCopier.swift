@@ -15,9 +15,11 @@ struct SnapshotCopier: Sendable {
     /// Incremental: the parent snapshot and the dirty-bitmap context naming what changed since.
     let parent: Manifest?
     let dirtyContext: String?
-    let progress: @Sendable (Double) -> Void
 
-    func run(snapshotId: String) async throws(SnaplabError) -> SnapshotWriter.Result {
+    /// Copies the volume into a snapshot's chunks and table; `progress` hears the percentage done.
+    func run(snapshotId: String, progress: @escaping @Sendable (Double) -> Void) async throws(SnaplabError)
+        -> SnapshotWriter.Result
+    {
         let chunkSize = session.store.config.chunkSize
         let incremental = parent != nil && dirtyContext != nil
         let contexts = [NBDConnection.allocationContext] + (incremental ? [dirtyContext ?? ""] : [])
@@ -39,7 +41,6 @@ struct SnapshotCopier: Sendable {
         let writer = try await withStore { () async throws(StoreError) in
             try await session.makeSnapshotWriter(volumeSize: volumeSize, parent: parent)
         }
-        let progress = self.progress
         progress(0)
         return try await blockingCopy("reading the volume") { cancellation in
             let queue = NBDRequestQueue(connection, depth: Self.readsInFlight)

@@ -1,4 +1,5 @@
 import Foundation
+import Libvirt
 import NBD
 import SnapshotStore
 
@@ -56,5 +57,19 @@ struct VolumeRestorer: Sendable {
                 throw error
             }
         }
+    }
+}
+
+extension VolumeRestorer {
+    /// Creates a volume in `pool` and writes the snapshot into it (sparse qcow2; zero chunks are not written):
+    /// what a restore and the hydration of a base both do.
+    static func restore(_ manifest: Manifest, session: StoreSession, into pool: String, name: String,
+                        hypervisor: Hypervisor, progress: @escaping @Sendable (Double) -> Void)
+        async throws(SnaplabError) -> (path: String, info: StorageVolumeInfo)
+    {
+        let made = try await hypervisor.createVolume(pool: pool, name: name, capacity: manifest.volumeSize)
+        let connection = try await VolumeExport.openWritable(file: made.path)
+        try await VolumeRestorer(connection: connection, session: session, manifest: manifest, progress: progress).run()
+        return made
     }
 }

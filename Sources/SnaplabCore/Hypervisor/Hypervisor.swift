@@ -1,3 +1,4 @@
+import Blocking
 import Libvirt
 
 /// One libvirt host as the controller sees it: every call runs on the blocking pool and every libvirt error

@@ -1,48 +1,69 @@
 import Foundation
-import SnapshotStore
-import Synchronization
 
-/// The controller: every front end (CLI, API, daemon) drives the lab through this one object.
+/// The controller: every front end (CLI, API, daemon) holds this one object and drives the lab through its
+/// services. Each service owns its part and receives what it depends on in its initialiser; the order below is
+/// the dependency order (a service only uses those above it).
 public final class Lab: Sendable {
     public let paths: LabPaths
     public let catalog: Catalog
-    /// The host new resources go to until multi-host placement exists.
-    public let defaultHostName = "local"
-    private let hypervisors = Mutex<[String: Hypervisor]>([:])
-    let openStore = Mutex<SnapshotStore?>(nil)
-    /// Snapshot copies running in this process, by snapshot id.
-    let copies = Mutex<[String: Task<Snapshot, Never>]>([:])
+    /// The host new resources go to unless told otherwise.
+    public let defaultHostName = HostService.defaultName
 
-    public init(paths: LabPaths) throws(SnaplabError) {
+    public let background: BackgroundWork
+    public let hosts: HostService
+    public let store: StoreService
+    public let tags: TagService
+    let states: InstanceStates
+    let tracking: ChangeTracking
+    let copies: SnapshotCopies
+    let bases: BaseService
+    public let volumes: VolumeService
+    public let instances: InstanceService
+    public let snapshots: SnapshotService
+    public let images: ImageService
+    public let policies: PolicyService
+
+    public init(paths: LabPaths, background: BackgroundWork = BackgroundWork()) throws(SnaplabError) {
         self.paths = paths
         try Directories.create(paths.stateDirectory)
         try Directories.create(paths.consoles)
         try Directories.create(paths.bootArtifacts)
-        catalog = try Catalog(path: paths.catalog.path)
+        let catalog = try Catalog(path: paths.catalog.path)
+        self.catalog = catalog
+        self.background = background
+        hosts = HostService(catalog: catalog, paths: paths)
+        store = StoreService(catalog: catalog, paths: paths)
+        tags = TagService(catalog: catalog)
+        states = InstanceStates(catalog: catalog, hosts: hosts)
+        tracking = ChangeTracking(catalog: catalog, states: states)
+        copies = SnapshotCopies(catalog: catalog, paths: paths, hosts: hosts, tracking: tracking, background: background)
+        bases = BaseService(catalog: catalog, paths: paths, hosts: hosts, store: store)
+        volumes = VolumeService(catalog: catalog, paths: paths, hosts: hosts, copies: copies, bases: bases)
+        instances = InstanceService(catalog: catalog, paths: paths, hosts: hosts, states: states, tracking: tracking,
+                                    copies: copies, bases: bases, background: background)
+        snapshots = SnapshotService(catalog: catalog, paths: paths, hosts: hosts, store: store, states: states,
+                                    tracking: tracking, copies: copies, volumes: volumes)
+        images = ImageService(catalog: catalog, hosts: hosts, store: store, snapshots: snapshots, instances: instances,
+                              volumes: volumes, bases: bases, background: background)
+        policies = PolicyService(catalog: catalog, hosts: hosts, snapshots: snapshots, instances: instances,
+                                 volumes: volumes, images: images, bases: bases, copies: copies)
     }
 
     /// Opens the lab and settles what a previous process left unfinished (snapshots whose copy died, volumes
     /// and bases whose restore died).
-    public static func open(paths: LabPaths) async throws(SnaplabError) -> Lab {
-        let lab = try Lab(paths: paths)
-        try await lab.recoverInterruptedSnapshots()
-        try await lab.recoverInterruptedRestores()
+    public static func open(paths: LabPaths, background: BackgroundWork = BackgroundWork()) async throws(SnaplabError)
+        -> Lab
+    {
+        let lab = try Lab(paths: paths, background: background)
+        try await lab.recoverInterrupted()
         return lab
     }
 
-    /// The libvirt connection of `host`, opened on first use and kept.
-    public func hypervisor(for host: Host) async throws(SnaplabError) -> Hypervisor {
-        if let open = hypervisors.withLock({ $0[host.name] }), open.uri == host.uri { return open }
-        let connected = try await Hypervisor.connect(uri: host.uri)
-        remember(connected, for: host)
-        return connected
-    }
-
-    func remember(_ hypervisor: Hypervisor, for host: Host) {
-        hypervisors.withLock { $0[host.name] = hypervisor }
-    }
-
-    public func hypervisor(forHostNamed name: String) async throws(SnaplabError) -> Hypervisor {
-        try await hypervisor(for: try await catalog.host(named: name))
+    /// Marks `error` the pending snapshots whose copying process is gone and removes the volumes and bases a
+    /// killed restore or hydration left.
+    public func recoverInterrupted() async throws(SnaplabError) {
+        try await copies.recoverInterrupted()
+        try await volumes.recoverInterruptedRestores()
+        try await bases.recoverInterruptedHydrations()
     }
 }

@@ -25,7 +25,7 @@ extension EC2API {
         let registration = ImageRegistration(
             name: name, description: parameters["Description"], bootSnapshotId: bootSnapshot,
             dataDisks: data.sorted { $0.0 < $1.0 }.map(\.1), tags: parameters.tagSpecifications(for: "image"))
-        let image = try await call { () async throws(SnaplabError) in try await lab.registerImage(registration) }
+        let image = try await call { () async throws(SnaplabError) in try await lab.images.register(registration) }
         return [XMLElement("imageId", image.id)]
     }
 
@@ -33,7 +33,7 @@ extension EC2API {
         let instanceId = try parameters.required("InstanceId")
         let name = try parameters.required("Name")
         let image = try await call { () async throws(SnaplabError) in
-            try await lab.createImage(fromInstance: instanceId, name: name, description: parameters["Description"],
+            try await lab.images.create(fromInstance: instanceId, name: name, description: parameters["Description"],
                                       tags: parameters.tagSpecifications(for: "image"), wait: false)
         }
         return [XMLElement("imageId", image.id)]
@@ -41,10 +41,10 @@ extension EC2API {
 
     func deregisterImage(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let id = try parameters.required("ImageId")
-        let image = try await call { () async throws(SnaplabError) in try await lab.deregisterImage(id) }
+        let image = try await call { () async throws(SnaplabError) in try await lab.images.deregister(id) }
         if parameters.bool("DeleteAssociatedSnapshots") {
             for snapshotId in image.snapshotIds {
-                try await call { () async throws(SnaplabError) in try await lab.deleteSnapshot(snapshotId) }
+                try await call { () async throws(SnaplabError) in try await lab.snapshots.delete(snapshotId) }
             }
         }
         return [XMLElement("return", "true")]
@@ -52,12 +52,12 @@ extension EC2API {
 
     func describeImages(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let ids = parameters.list("ImageId")
-        var images = try await call { () async throws(SnaplabError) in try await lab.images() }
+        var images = try await call { () async throws(SnaplabError) in try await lab.images.list() }
         if ids.isEmpty {
             images = images.filter { $0.state != .deregistered }
         } else {
             for id in ids where !images.contains(where: { $0.id == id }) {
-                _ = try await call { () async throws(SnaplabError) in try await lab.image(id) }
+                _ = try await call { () async throws(SnaplabError) in try await lab.images.get(id) }
             }
             images = images.filter { ids.contains($0.id) }
         }

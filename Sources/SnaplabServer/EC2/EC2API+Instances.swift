@@ -24,7 +24,7 @@ extension EC2API {
             request.memoryMiB = shape.memory
             request.vcpus = shape.vcpus
         }
-        let launched = try await call { () async throws(SnaplabError) in try await lab.runInstances(request) }
+        let launched = try await call { () async throws(SnaplabError) in try await lab.images.launch(request) }
         var fields = [XMLElement("reservationId", "r-\(launched.first?.id.dropFirst(2) ?? "")"),
                       XMLElement("ownerId", Self.owner), XMLElement.set("groupSet", [])]
         var items: [[XMLElement]] = []
@@ -50,14 +50,14 @@ extension EC2API {
         let ids = parameters.list("InstanceId")
         guard !ids.isEmpty else { throw EC2Error(code: "MissingParameter", message: "The request must contain the parameter InstanceId") }
         var previous: [Instance] = []
-        for id in ids { previous.append(try await call { () async throws(SnaplabError) in try await lab.refreshedInstance(id) }) }
+        for id in ids { previous.append(try await call { () async throws(SnaplabError) in try await lab.instances.get(id) }) }
         var items: [[XMLElement]] = []
         for before in previous {
             let after = try await call { () async throws(SnaplabError) -> Instance in
                 switch change {
-                case .start: try await lab.startInstance(before.id, waitUntilReady: false)
-                case .stop(let force): try await lab.stopInstance(before.id, force: force, wait: false)
-                case .terminate: try await lab.terminateInstance(before.id)
+                case .start: try await lab.instances.start(before.id, waitUntilReady: false)
+                case .stop(let force): try await lab.instances.stop(before.id, force: force, wait: false)
+                case .terminate: try await lab.instances.terminate(before.id)
                 }
             }
             items.append([XMLElement("instanceId", before.id), Self.state("currentState", after.state),
@@ -68,15 +68,15 @@ extension EC2API {
 
     func describeInstances(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let ids = parameters.list("InstanceId")
-        var instances = try await call { () async throws(SnaplabError) in try await lab.instances() }
+        var instances = try await call { () async throws(SnaplabError) in try await lab.instances.list() }
         if !ids.isEmpty {
             for id in ids where !instances.contains(where: { $0.id == id }) {
-                _ = try await call { () async throws(SnaplabError) in try await lab.refreshedInstance(id) }
+                _ = try await call { () async throws(SnaplabError) in try await lab.instances.get(id) }
             }
             instances = instances.filter { ids.contains($0.id) }
         }
         var volumes: [String: [Volume]] = [:]
-        for volume in try await call({ () async throws(SnaplabError) in try await lab.volumes() }) {
+        for volume in try await call({ () async throws(SnaplabError) in try await lab.volumes.list() }) {
             if let owner = volume.instanceId { volumes[owner, default: []].append(volume) }
         }
         volumes = volumes.mapValues { $0.sorted { ($0.device ?? "") < ($1.device ?? "") } }

@@ -6,7 +6,7 @@ extension EC2API {
         let volumeId = try parameters.required("VolumeId")
         let options = SnapshotOptions(description: parameters["Description"], tags: parameters.tagSpecifications(for: "snapshot"))
         let snapshot = try await call { () async throws(SnaplabError) in
-            try await lab.createSnapshot(volumeId: volumeId, options: options)
+            try await lab.snapshots.create(volumeId: volumeId, options: options)
         }
         return Self.snapshotFields(snapshot)
     }
@@ -19,7 +19,7 @@ extension EC2API {
         let attached = try await call { () async throws(SnaplabError) in try await lab.catalog.volumes(attachedTo: instanceId) }
         let chosen = attached.filter { !(excludeBoot && $0.role == .boot) && !excluded.contains($0.id) }.map(\.id)
         let snapshots = try await call { () async throws(SnaplabError) in
-            try await lab.createSnapshotSet(instanceId: instanceId, volumeIds: chosen, options: options)
+            try await lab.snapshots.createSet(instanceId: instanceId, volumeIds: chosen, options: options)
         }
         return [XMLElement.set("snapshotSet", snapshots.map { snapshot in
             [XMLElement("snapshotId", snapshot.id), XMLElement("volumeId", snapshot.volumeId),
@@ -32,16 +32,16 @@ extension EC2API {
 
     func deleteSnapshot(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let id = try parameters.required("SnapshotId")
-        try await call { () async throws(SnaplabError) in try await lab.deleteSnapshot(id) }
+        try await call { () async throws(SnaplabError) in try await lab.snapshots.delete(id) }
         return [XMLElement("return", "true")]
     }
 
     func describeSnapshots(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let ids = parameters.list("SnapshotId")
-        var snapshots = try await call { () async throws(SnaplabError) in try await lab.snapshots() }
+        var snapshots = try await call { () async throws(SnaplabError) in try await lab.snapshots.list() }
         if !ids.isEmpty {
             for id in ids where !snapshots.contains(where: { $0.id == id }) {
-                _ = try await call { () async throws(SnaplabError) in try await lab.snapshot(id) }
+                _ = try await call { () async throws(SnaplabError) in try await lab.snapshots.get(id) }
             }
             snapshots = snapshots.filter { ids.contains($0.id) }
         }

@@ -7,7 +7,7 @@ extension EC2API {
         guard !resources.isEmpty, !tags.isEmpty else {
             throw EC2Error(code: "MissingParameter", message: "The request must contain ResourceId.N and Tag.N.Key")
         }
-        try await call { () async throws(SnaplabError) in try await lab.createTags(resources, tags) }
+        try await call { () async throws(SnaplabError) in try await lab.tags.create(resources, tags) }
         return [XMLElement("return", "true")]
     }
 
@@ -20,16 +20,16 @@ extension EC2API {
         }
         if tags.isEmpty {
             // No Tag.N: every tag of the resources goes, as in EC2.
-            for tag in try await call({ () async throws(SnaplabError) in try await lab.allTags() }) where resources.contains(tag.resourceId) {
+            for tag in try await call({ () async throws(SnaplabError) in try await lab.tags.all() }) where resources.contains(tag.resourceId) {
                 tags[tag.key] = .some(nil)
             }
         }
-        try await call { () async throws(SnaplabError) in try await lab.deleteTags(resources, tags) }
+        try await call { () async throws(SnaplabError) in try await lab.tags.delete(resources, tags) }
         return [XMLElement("return", "true")]
     }
 
     func describeTags(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
-        var tags = try await call { () async throws(SnaplabError) in try await lab.allTags() }
+        var tags = try await call { () async throws(SnaplabError) in try await lab.tags.all() }
         tags = try EC2Filtering.apply(tags, parameters.filters, tags: { _ in [:] }) { tag, name in
             switch name {
             case "resource-id": [tag.resourceId]

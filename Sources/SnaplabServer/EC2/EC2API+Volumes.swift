@@ -6,13 +6,13 @@ extension EC2API {
         let tags = parameters.tagSpecifications(for: "volume")
         let volume: Volume
         if let snapshotId = parameters["SnapshotId"] {
-            volume = try await call { () async throws(SnaplabError) in try await lab.restoreSnapshot(snapshotId, tags: tags) }
+            volume = try await call { () async throws(SnaplabError) in try await lab.snapshots.restore(snapshotId, tags: tags) }
         } else {
             guard let size = try parameters.int("Size"), size >= 1 else {
                 throw EC2Error(code: "MissingParameter", message: "The request must contain the parameter Size (GiB) or SnapshotId")
             }
             volume = try await call { () async throws(SnaplabError) in
-                try await lab.createVolume(role: .data, size: UInt64(size) << 30, tags: tags)
+                try await lab.volumes.create(role: .data, size: UInt64(size) << 30, tags: tags)
             }
         }
         return Self.volumeFields(volume, origin: parameters["SnapshotId"])
@@ -20,16 +20,16 @@ extension EC2API {
 
     func deleteVolume(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let id = try parameters.required("VolumeId")
-        try await call { () async throws(SnaplabError) in try await lab.deleteVolume(id) }
+        try await call { () async throws(SnaplabError) in try await lab.volumes.delete(id) }
         return [XMLElement("return", "true")]
     }
 
     func describeVolumes(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let ids = parameters.list("VolumeId")
-        var volumes = try await call { () async throws(SnaplabError) in try await lab.volumes() }
+        var volumes = try await call { () async throws(SnaplabError) in try await lab.volumes.list() }
         if !ids.isEmpty {
             for id in ids where !volumes.contains(where: { $0.id == id }) {
-                _ = try await call { () async throws(SnaplabError) in try await lab.volume(id) }
+                _ = try await call { () async throws(SnaplabError) in try await lab.volumes.get(id) }
             }
             volumes = volumes.filter { ids.contains($0.id) }
         }
@@ -56,16 +56,16 @@ extension EC2API {
         let instanceId = try parameters.required("InstanceId")
         let device = parameters["Device"]
         let volume = try await call { () async throws(SnaplabError) in
-            try await lab.attachVolume(volumeId, to: instanceId, device: device)
+            try await lab.instances.attach(volumeId, to: instanceId, device: device)
         }
         return Self.attachmentFields(volume, instanceId: instanceId, status: "attached")
     }
 
     func detachVolume(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let volumeId = try parameters.required("VolumeId")
-        let before = try await call { () async throws(SnaplabError) in try await lab.volume(volumeId) }
+        let before = try await call { () async throws(SnaplabError) in try await lab.volumes.get(volumeId) }
         _ = try await call { () async throws(SnaplabError) in
-            try await lab.detachVolume(volumeId, from: parameters["InstanceId"], force: parameters.bool("Force"))
+            try await lab.instances.detach(volumeId, from: parameters["InstanceId"], force: parameters.bool("Force"))
         }
         return Self.attachmentFields(before, instanceId: before.instanceId ?? "", status: "detached")
     }

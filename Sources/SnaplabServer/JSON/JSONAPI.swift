@@ -8,22 +8,22 @@ struct JSONAPI: Sendable {
     let keys: AccessKeys
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/api/volumes") { request, _ in try await guarded(request) { try await lab.volumes() } }
-        router.get("/api/snapshots") { request, _ in try await guarded(request) { try await lab.snapshots() } }
-        router.get("/api/images") { request, _ in try await guarded(request) { try await lab.images() } }
-        router.get("/api/instances") { request, _ in try await guarded(request) { try await lab.instances() } }
-        router.get("/api/policies") { request, _ in try await guarded(request) { try await lab.policies() } }
+        router.get("/api/volumes") { request, _ in try await guarded(request) { try await lab.volumes.list() } }
+        router.get("/api/snapshots") { request, _ in try await guarded(request) { try await lab.snapshots.list() } }
+        router.get("/api/images") { request, _ in try await guarded(request) { try await lab.images.list() } }
+        router.get("/api/instances") { request, _ in try await guarded(request) { try await lab.instances.list() } }
+        router.get("/api/policies") { request, _ in try await guarded(request) { try await lab.policies.list() } }
         router.post("/api/volumes/:id/snapshot") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await guarded(request) { [try await lab.createSnapshot(volumeId: id)] }
+            return try await guarded(request) { [try await lab.snapshots.create(volumeId: id)] }
         }
         router.post("/api/instances/:id/snapshot") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await guarded(request) { try await lab.createSnapshotSet(instanceId: id) }
+            return try await guarded(request) { try await lab.snapshots.createSet(instanceId: id) }
         }
         router.post("/api/snapshots/:id/restore") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await guarded(request) { try await lab.restoreSnapshot(id) }
+            return try await guarded(request) { try await lab.snapshots.restore(id) }
         }
         router.post("/api/snapshots/:id/register-image") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -32,11 +32,11 @@ struct JSONAPI: Sendable {
                 let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]
                 return object?["name"] as? String
             } ?? "image-of-\(id)"
-            return try await guarded(request) { try await lab.registerImage(ImageRegistration(name: name, bootSnapshotId: id)) }
+            return try await guarded(request) { try await lab.images.register(ImageRegistration(name: name, bootSnapshotId: id)) }
         }
         router.post("/api/images/:id/launch") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await guarded(request) { try await lab.runInstances(ImageLaunchRequest(image: id, waitUntilReady: false)) }
+            return try await guarded(request) { try await lab.images.launch(ImageLaunchRequest(image: id, waitUntilReady: false)) }
         }
     }
 

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 
 /// A store lock kept as an object under `locks/` (S3 has no flock): a writer's lock is shared, garbage
@@ -82,7 +83,7 @@ final class S3Lock: StoreLock {
     func release() async {
         // Stopped (and its last write finished) before the record goes, or a late refresh would bring it back.
         let refresher = self.refresher
-        await BlockingIO.runInfallible { refresher.stop(waiting: true) }
+        await BlockingPool.run { refresher.stop(waiting: true) }
         try? await backend.delete(key)
     }
 }

@@ -1,0 +1,160 @@
+import Foundation
+
+/// What `instance run --image` asks for (EC2 RunInstances).
+public struct ImageLaunchRequest: Sendable {
+    /// An image id, or a name (the newest available image of that name).
+    public var image: String
+    public var count: Int
+    public var memoryMiB: Int?
+    public var vcpus: Int?
+    public var fsck: FsckMode
+    /// Per device (`vdb`…): take the data disk from this snapshot instead of the image's mapping.
+    public var dataSnapshots: [String: String]
+    /// Per device: a new empty disk of this size instead of the image's mapping.
+    public var emptyDataSizes: [String: UInt64]
+    public var tags: [String: String]
+    public var readyTimeout: Duration
+    public var waitUntilReady: Bool
+    /// Records host-side instants of the (single) launch, for measurement.
+    public var timings: LaunchTimings?
+    /// The host to launch on; nil: the one running the fewest instances.
+    public var host: String?
+
+    public init(image: String, count: Int = 1, memoryMiB: Int? = nil, vcpus: Int? = nil, fsck: FsckMode = .auto,
+                dataSnapshots: [String: String] = [:], emptyDataSizes: [String: UInt64] = [:],
+                tags: [String: String] = [:],
+                readyTimeout: Duration = .seconds(300), waitUntilReady: Bool = true) {
+        self.image = image
+        self.count = count
+        self.memoryMiB = memoryMiB
+        self.vcpus = vcpus
+        self.fsck = fsck
+        self.dataSnapshots = dataSnapshots
+        self.emptyDataSizes = emptyDataSizes
+        self.tags = tags
+        self.readyTimeout = readyTimeout
+        self.waitUntilReady = waitUntilReady
+    }
+}
+
+extension ImageService {
+    /// Launches `count` instances of an image. The first launch on a host restores the image's snapshots into
+    /// read-only base volumes (once); every instance's volumes are copy-on-write overlays on them, made in
+    /// milliseconds, so its writes never reach the base or a sibling. All boot together; returns once every one
+    /// is ready (or started, unless asked to wait).
+    public func launch(_ request: ImageLaunchRequest) async throws(SnaplabError) -> [Instance] {
+        guard (1...20).contains(request.count) else {
+            throw SnaplabError(.invalidArgument, "count must be between 1 and 20; got \(request.count)")
+        }
+        let image = try await resolve(request.image)
+        guard image.state == .available else {
+            throw SnaplabError(.invalidState, "image \(image.id) is \(image.state.rawValue); it cannot launch instances")
+        }
+        for device in Set(request.dataSnapshots.keys).union(request.emptyDataSizes.keys)
+        where !image.blockDeviceMappings.contains(where: { $0.device == device }) {
+            throw SnaplabError(.invalidArgument, "image \(image.id) has no data disk \(device)")
+        }
+        let host = try await hosts.placement(request.host)
+        let boot = try await bases.bootFiles(of: image)
+        let bootBase = try await bases.ensure(snapshotId: image.bootSnapshotId, host: host)
+        var dataBases: [String: BaseVolume] = [:]
+        for mapping in image.blockDeviceMappings where request.emptyDataSizes[mapping.device] == nil {
+            if let snapshotId = request.dataSnapshots[mapping.device] ?? mapping.snapshotId {
+                dataBases[mapping.device] = try await bases.ensure(snapshotId: snapshotId, host: host)
+            }
+        }
+
+        var launched: [InstanceService.LaunchedInstance] = []
+        do throws(SnaplabError) {
+            for _ in 0..<request.count {
+                launched.append(try await launchOne(image, request: request, host: host, boot: boot,
+                                                    bootBase: bootBase, dataBases: dataBases))
+            }
+        } catch {
+            for instance in launched { _ = try? await instances.terminate(instance.instance.id, deleteDataVolumes: true) }
+            throw error
+        }
+        guard request.waitUntilReady else { return launched.map(\.instance) }
+        var ready: [Instance] = []
+        var failure: SnaplabError?
+        let instances = self.instances
+        await withTaskGroup(of: Result<Instance, SnaplabError>.self) { group in
+            for one in launched {
+                group.addTask {
+                    do throws(SnaplabError) {
+                        return .success(try await instances.awaitBoot(one.instance, hypervisor: one.hypervisor,
+                                                                 events: one.events, logOffset: 0,
+                                                                 timeout: request.readyTimeout))
+                    } catch {
+                        return .failure(error)
+                    }
+                }
+            }
+            for await result in group {
+                switch result {
+                case .success(let instance): ready.append(instance)
+                case .failure(let error): failure = failure ?? error
+                }
+            }
+        }
+        if let failure { throw failure }
+        let order = launched.map(\.instance.id)
+        return ready.sorted { (order.firstIndex(of: $0.id) ?? 0) < (order.firstIndex(of: $1.id) ?? 0) }
+    }
+
+    /// Hydrates an image's bases and fetches its boot files on this host ahead of time, so that launches (and
+    /// measurements of them) do not include that one-time work.
+    public func prepareLaunch(image reference: String, host hostName: String? = nil) async throws(SnaplabError) {
+        let image = try await resolve(reference)
+        let host = try await hosts.host(hostName)
+        _ = try await bases.bootFiles(of: image)
+        for snapshotId in image.snapshotIds { _ = try await bases.ensure(snapshotId: snapshotId, host: host) }
+    }
+
+    private func launchOne(_ image: MachineImage, request: ImageLaunchRequest, host: Host, boot: BootSettings,
+                           bootBase: BaseVolume, dataBases: [String: BaseVolume]) async throws(SnaplabError)
+        -> InstanceService.LaunchedInstance
+    {
+        var created: [Volume] = []
+        do throws(SnaplabError) {
+            created.append(try await overlay(on: bootBase, role: .boot, host: host, boot: boot, image: image))
+            var data: [LaunchRequest.DataVolume] = []
+            for mapping in image.blockDeviceMappings {
+                let volume: Volume
+                if let base = dataBases[mapping.device] {
+                    volume = try await overlay(on: base, role: .data, host: host, boot: nil, image: image)
+                } else {
+                    volume = try await volumes.create(role: .data,
+                                                    size: request.emptyDataSizes[mapping.device] ?? mapping.size ?? (1 << 30),
+                                                    host: host.name)
+                }
+                created.append(volume)
+                data.append(LaunchRequest.DataVolume(volumeId: volume.id, deleteOnTermination: mapping.deleteOnTermination))
+            }
+            var launch = LaunchRequest(bootVolumeId: created[0].id, dataVolumes: data,
+                                       memoryMiB: request.memoryMiB ?? image.memoryMiB,
+                                       vcpus: request.vcpus ?? image.vcpus, fsck: request.fsck,
+                                       deleteBootOnTermination: true, tags: request.tags,
+                                       readyTimeout: request.readyTimeout)
+            launch.waitUntilReady = false
+            launch.imageId = image.id
+            launch.timings = request.timings
+            return try await instances.launch(launch)
+        } catch {
+            for volume in created { try? await volumes.delete(volume.id) }
+            throw error
+        }
+    }
+
+    /// A copy-on-write qcow2 on a base volume: created in milliseconds whatever the base's size.
+    func overlay(on base: BaseVolume, role: VolumeRole, host: Host, boot: BootSettings?, image: MachineImage,
+                 tags: [String: String] = [:], origin: String? = nil) async throws(SnaplabError) -> Volume {
+        try await volumes.provision(role: role, size: base.size, host: host, tags: tags, boot: boot,
+                                  origin: origin ?? "image \(image.id) (\(base.snapshotId))",
+                                  baseSnapshotId: base.snapshotId) {
+            (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
+            try await hypervisor.createVolume(pool: host.poolName, name: VolumeService.poolVolumeName(id), capacity: base.size,
+                                              backingPath: base.path)
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import SnapshotStore
+
+/// What a capture established for one volume: where to read it from, and what it read against.
+struct CapturedVolume: Sendable {
+    enum Source: Sendable {
+        /// A running instance's pull-mode backup job, exported on `socket` as `device`.
+        case backup(domain: String, socket: String, device: String)
+        /// A volume no running instance uses: its qcow2 file, served by qemu-nbd.
+        case stopped(file: String)
+    }
+
+    var volume: Volume
+    var source: Source
+    /// The checkpoint / bitmap the copy is incremental from (nil: full copy).
+    var base: String?
+    var consistency: ConsistencyLevel
+    var consistencyNote: String?
+}
+
+/// Options of a snapshot request.
+public struct SnapshotOptions: Sendable {
+    public var description: String?
+    public var tags: [String: String]
+    /// Freeze the guest's filesystem through the agent (fall back to crash-consistent, recorded, if it cannot).
+    public var freeze: Bool
+
+    public init(description: String? = nil, tags: [String: String] = [:], freeze: Bool = true) {
+        self.description = description
+        self.tags = tags
+        self.freeze = freeze
+    }
+}
+
+extension SnapshotService {
+    /// Captures the volumes of a running instance at one instant: freeze their filesystems (if asked and the
+    /// agent answers), start one backup job over their disks with a checkpoint named `checkpoint`, thaw.
+    func captureRunning(_ volumes: [Volume], instance: Instance, checkpoint: String, options: SnapshotOptions,
+                        hypervisor: Hypervisor) async throws(SnaplabError) -> [CapturedVolume] {
+        let domain = instance.domainName
+        let allDevices = try await catalog.volumes(attachedTo: instance.id).compactMap(\.device)
+        let knownCheckpoints = Set(try await hypervisor.checkpointNames(domain: domain))
+        var bases: [String: String] = [:]
+        for volume in volumes {
+            if let base = try await incrementalBase(of: volume), knownCheckpoints.contains(base) {
+                bases[volume.id] = base
+            }
+        }
+        let directory = try makeExportDirectory(checkpoint)
+        let socket = directory.appendingPathComponent("nbd.sock").path
+        let backup = BackupXML(
+            socketPath: socket,
+            disks: volumes.map { volume in
+                BackupXML.Disk(device: volume.device ?? "", scratchPath: directory.appendingPathComponent("scratch-\(volume.device ?? "").qcow2").path,
+                               incrementalFrom: bases[volume.id])
+            },
+            allDevices: allDevices)
+        let checkpointXML = CheckpointXML(name: checkpoint, devices: volumes.compactMap(\.device),
+                                          allDevices: allDevices, creationTime: nil)
+
+        var levels: [String: (ConsistencyLevel, String?)] = [:]
+        var frozen = false
+        if options.freeze {
+            do throws(SnaplabError) {
+                let filesystems = try await hypervisor.filesystems(domain: domain)
+                var mountpoints: [String] = []
+                for volume in volumes {
+                    let mine = filesystems.filter { $0.disks.contains(volume.device ?? "") }.map(\.mountpoint)
+                    if mine.isEmpty {
+                        levels[volume.id] = (.crash, "no mounted filesystem on \(volume.device ?? "?") in the guest")
+                    } else {
+                        mountpoints += mine
+                        levels[volume.id] = (.fsFrozen, "froze \(mine.joined(separator: ", ")) through the guest agent")
+                    }
+                }
+                if !mountpoints.isEmpty {
+                    do throws(SnaplabError) {
+                        _ = try await hypervisor.freeze(domain: domain, mountpoints: mountpoints)
+                        frozen = true
+                    } catch {
+                        // The agent may have frozen before it failed (a timeout): never leave the guest frozen.
+                        try? await hypervisor.thaw(domain: domain)
+                        throw error
+                    }
+                }
+            } catch {
+                for volume in volumes {
+                    levels[volume.id] = (.crash, "the guest agent could not freeze: \(error.message)")
+                }
+            }
+        } else {
+            for volume in volumes { levels[volume.id] = (.crash, "freezing was not asked for") }
+        }
+        do throws(SnaplabError) {
+            try await hypervisor.beginBackup(domain: domain, backup: backup, checkpoint: checkpointXML)
+        } catch {
+            if frozen { try? await hypervisor.thaw(domain: domain) }
+            try? FileManager.default.removeItem(at: directory)
+            throw error
+        }
+        var thawProblem: String?
+        if frozen {
+            // The capture already happened; a failing thaw hook must not lose it (qemu-ga thaws before it runs
+            // the hook), but it is worth saying.
+            do throws(SnaplabError) {
+                try await hypervisor.thaw(domain: domain)
+            } catch {
+                thawProblem = "thaw reported: \(error.message)"
+            }
+        }
+        return volumes.map { volume in
+            var (level, note) = levels[volume.id] ?? (.crash, nil)
+            if let thawProblem { note = [note, thawProblem].compactMap { $0 }.joined(separator: "; ") }
+            return CapturedVolume(volume: volume, source: .backup(domain: domain, socket: socket, device: volume.device ?? ""),
+                                  base: bases[volume.id], consistency: level, consistencyNote: note)
+        }
+    }
+
+    /// Captures volumes no running instance uses: a new dirty bitmap in each qcow2 marks the instant; the
+    /// previous snapshot's bitmap, when still there and consistent, says what changed since.
+    func captureStopped(_ volumes: [Volume], checkpoint: String, instance: Instance?) async throws(SnaplabError)
+        -> [CapturedVolume]
+    {
+        var captured: [CapturedVolume] = []
+        for volume in volumes {
+            var base: String?
+            do throws(SnaplabError) {
+                if let candidate = try await incrementalBase(of: volume) {
+                    let bitmaps = try await QemuImg.bitmaps(of: volume.path)
+                    if bitmaps.contains(where: { $0.name == candidate && $0.isConsistent }) { base = candidate }
+                }
+                try await QemuImg.addBitmap(checkpoint, to: volume.path)
+            } catch {
+                // The bitmaps already added mark an instant no snapshot will use.
+                for done in captured { await tracking.removeBitmapIfPresent(checkpoint, from: done.volume.path) }
+                throw error
+            }
+            let forced = instance?.stateReason?.contains("powered off") == true
+                || instance?.stateReason?.contains("forced") == true
+            captured.append(CapturedVolume(
+                volume: volume, source: .stopped(file: volume.path), base: base,
+                consistency: forced ? .crash : .fsFrozen,
+                consistencyNote: forced ? "its instance was powered off without a clean shutdown"
+                    : "not in use by a running instance"))
+        }
+        return captured
+    }
+
+    /// The checkpoint a volume's next copy can be incremental from: the one of its last completed snapshot,
+    /// while that snapshot's manifest is still in the store.
+    func incrementalBase(of volume: Volume) async throws(SnaplabError) -> String? {
+        guard let base = volume.cbtBase, let parentId = volume.lastSnapshotId,
+              let parent = try await catalog.findSnapshot(parentId), parent.state == .completed
+        else { return nil }
+        guard try await store.hasManifest(parentId) else { return nil }
+        return base
+    }
+
+    /// A directory qemu (running as another user) can create its socket and scratch files in.
+    func makeExportDirectory(_ name: String) throws(SnaplabError) -> URL {
+        let directory = paths.exports.appendingPathComponent(name)
+        try Directories.create(paths.exports)
+        try Directories.create(directory)
+        do {
+            try FileManager.default.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: directory.path)
+        } catch {
+            throw SnaplabError(.io, "cannot open \(directory.path) to the qemu user", cause: error)
+        }
+        return directory
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import SnapshotStore
+import Synchronization
+
+/// The snapshot store as the controller uses it: the one the catalog names, opened once, its local index kept in
+/// the state directory. Every `StoreError` becomes a `SnaplabError` here, once.
+public final class StoreService: Sendable {
+    static let setting = "store"
+    /// Image definitions, kept next to the snapshots so a rebuilt catalog (or another host) finds them.
+    static let imageDocumentKind = "images"
+
+    let catalog: Catalog
+    let paths: LabPaths
+    private let opened = Mutex<SnapshotStore?>(nil)
+
+    init(catalog: Catalog, paths: LabPaths) {
+        self.catalog = catalog
+        self.paths = paths
+    }
+
+    /// The snapshot store's URL: the one recorded in the catalog, else `dir://STATE_DIR/store`.
+    public func url() async throws(SnaplabError) -> String {
+        if let configured = try await catalog.setting(Self.setting) { return configured }
+        return "dir://\(paths.stateDirectory.appendingPathComponent("store").path)"
+    }
+
+    /// Records where snapshots go (before the first snapshot; moving a store is `store copy`'s job).
+    public func setURL(_ url: String) async throws(SnaplabError) {
+        _ = try withStoreSync { () throws(StoreError) in try SnapshotStore.backend(for: url) }
+        let current = try await self.url()
+        if current != url, !(try await catalog.snapshots().isEmpty) {
+            throw SnaplabError(.invalidState, "the lab already has snapshots in \(current); it cannot switch stores")
+        }
+        try await catalog.setSetting(Self.setting, url)
+        opened.withLock { $0 = nil }
+    }
+
+    /// The opened store (cached; its chunk index is brought up to date by every session).
+    public func open() async throws(SnaplabError) -> SnapshotStore {
+        if let store = opened.withLock({ $0 }) { return store }
+        let store = try await open(url: try await url())
+        opened.withLock { $0 = store }
+        return store
+    }
+
+    /// Opens the store at `url`, its local chunk index kept under STATE_DIR/cache (one directory per store).
+    func open(url: String) async throws(SnaplabError) -> SnapshotStore {
+        let cache = paths.stateDirectory.appendingPathComponent("cache/stores")
+            .appendingPathComponent(String(ChunkHash.of(Data(url.utf8)).hex.prefix(16)))
+        return try await withStore { () async throws(StoreError) in
+            try await SnapshotStore.open(try SnapshotStore.backend(for: url), cacheDirectory: cache)
+        }
+    }
+
+    /// A session on the store (its shared lock, a fresh index), for a copy whose end another task sees.
+    func session() async throws(SnaplabError) -> StoreSession {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.openSession() }
+    }
+
+    /// Runs `body` in a store session, so garbage collection cannot move or remove packs under it.
+    func withSession<T: Sendable>(_ body: (StoreSession) async throws(SnaplabError) -> T) async throws(SnaplabError) -> T {
+        let session = try await session()
+        do throws(SnaplabError) {
+            let result = try await body(session)
+            await session.release()
+            return result
+        } catch {
+            await session.release()
+            throw error
+        }
+    }
+
+    func manifest(_ id: String) async throws(SnaplabError) -> Manifest {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.manifest(id) }
+    }
+
+    func hasManifest(_ id: String) async throws(SnaplabError) -> Bool {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.hasManifest(id) }
+    }
+
+    func deleteSnapshot(_ id: String) async throws(SnaplabError) {
+        let store = try await open()
+        try await withStore { () async throws(StoreError) in try await store.deleteSnapshot(id) }
+    }
+
+    func changedChunks(_ first: Manifest, _ second: Manifest) async throws(SnaplabError) -> [Range<UInt32>] {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.changedChunks(first, second) }
+    }
+
+    func putArtifact(_ data: Data) async throws(SnaplabError) -> String {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.putArtifact(data) }
+    }
+
+    func artifact(_ digest: String) async throws(SnaplabError) -> Data {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.artifact(digest) }
+    }
+
+    func putImageDocument(_ id: String, _ data: Data) async throws(SnaplabError) {
+        let store = try await open()
+        try await withStore { () async throws(StoreError) in try await store.putDocument(kind: Self.imageDocumentKind, id: id, data) }
+    }
+
+    func deleteImageDocument(_ id: String) async throws(SnaplabError) {
+        let store = try await open()
+        try await withStore { () async throws(StoreError) in try await store.deleteDocument(kind: Self.imageDocumentKind, id: id) }
+    }
+
+    public func verify(sample: Double = 1.0, progress: (@Sendable (Double) -> Void)? = nil)
+        async throws(SnaplabError) -> VerifyReport
+    {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.verify(sample: sample, progress: progress) }
+    }
+
+    public func collectGarbage(timeout: Duration = .seconds(600)) async throws(SnaplabError) -> GarbageReport {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.collectGarbage(timeout: timeout) }
+    }
+
+    /// Recreates catalog rows for every completed snapshot and registered image the store holds (the store
+    /// describes itself).
+    public func rebuildCatalog() async throws(SnaplabError) -> (added: Int, kept: Int) {
+        let store = try await open()
+        var added = 0
+        var kept = 0
+        for id in try await withStore({ () async throws(StoreError) in try await store.snapshotIds() }) {
+            if let existing = try await catalog.findSnapshot(id), existing.state == .completed {
+                kept += 1
+                continue
+            }
+            try await catalog.upsert(Snapshot(manifest: try await manifest(id)))
+            added += 1
+        }
+        let known = Set(try await catalog.images().map(\.id))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        for id in try await withStore({ () async throws(StoreError) in try await store.documentIds(kind: Self.imageDocumentKind) }) {
+            if known.contains(id) {
+                kept += 1
+                continue
+            }
+            let data = try await withStore { () async throws(StoreError) in try await store.document(kind: Self.imageDocumentKind, id: id) }
+            guard let image = try? decoder.decode(MachineImage.self, from: data) else {
+                throw SnaplabError(.store, "image document \(id) in the store does not parse")
+            }
+            try await catalog.insert(image)
+            added += 1
+        }
+        return (added, kept)
+    }
+
+    /// Copies snapshots (all completed ones, or the listed ones), their image definitions and boot artifacts
+    /// into another store (`dir://…` or `s3://…`).
+    public func copy(to url: String, snapshotIds: [String]? = nil,
+                     progress: (@Sendable (String) -> Void)? = nil) async throws(SnaplabError) -> CopyReport {
+        let source = try await open()
+        let destination = try await open(url: url)
+        var ids = snapshotIds
+        if ids == nil { ids = try await catalog.snapshots().filter { $0.state == .completed }.map(\.id) }
+        let chosen = ids
+        return try await withStore { () async throws(StoreError) in
+            try await source.copy(chosen, to: destination, progress: progress)
+        }
+    }
+}
+
+func withStoreSync<T>(_ body: () throws(StoreError) -> T) throws(SnaplabError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw SnaplabError(store: error)
+    }
+}
+
+extension Snapshot {
+    static let bootAttribute = "boot"
+    static let instanceAttribute = "instance"
+    static let consistencyNoteAttribute = "consistencyNote"
+
+    /// The catalog row of a completed snapshot, from its manifest alone.
+    init(manifest: Manifest) {
+        let boot = manifest.attributes[Self.bootAttribute].flatMap {
+            try? JSONDecoder().decode(BootSettings.self, from: Data($0.utf8))
+        }
+        self.init(id: manifest.snapshotId, volumeId: manifest.volumeId,
+                  volumeRole: VolumeRole(rawValue: manifest.volumeRole) ?? .data, volumeSize: manifest.volumeSize,
+                  state: .completed, progress: 100, parentId: manifest.parentId,
+                  incremental: manifest.bytesRead < manifest.allocatedBytes, setId: manifest.setId,
+                  consistency: ConsistencyLevel(rawValue: manifest.consistency),
+                  consistencyNote: manifest.attributes[Self.consistencyNoteAttribute],
+                  instanceId: manifest.attributes[Self.instanceAttribute], createdAt: manifest.createdAt,
+                  completedAt: manifest.completedAt, bytesRead: manifest.bytesRead,
+                  bytesChanged: manifest.bytesChanged, bytesStored: manifest.bytesStored,
+                  allocatedBytes: manifest.allocatedBytes, description: manifest.description, tags: manifest.tags,
+                  boot: boot)
+    }
+}
