@@ -4,7 +4,7 @@
 
 SWIFT ?= swift
 
-.PHONY: setup build demo test clean
+.PHONY: setup build demo lint test clean
 
 setup:
 	sh scripts/setup.sh
@@ -15,7 +15,11 @@ build: setup
 demo: build
 	sh scripts/demo.sh
 
-test: setup
+# The toolchain's formatter, configured by .swift-format; `swift format format -i -r Sources Tests` fixes most of it.
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+
+test: setup lint
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

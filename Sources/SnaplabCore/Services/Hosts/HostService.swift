@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// What `host init` found and prepared.
@@ -12,6 +13,7 @@ public struct HostReport: Sendable, Codable {
 
 /// The lab's libvirt hosts: their records, their pools, and one open connection each.
 public final class HostService: Sendable {
+    let logger = Logger(label: "snaplab.hosts")
     /// The host `host init` records, and where resources go unless told otherwise.
     public static let defaultName = "local"
 

@@ -1,10 +1,12 @@
 import Blocking
 import Foundation
+import Logging
 import SnapshotStore
 
 /// Bases: a snapshot restored once per host as a read-only volume that instances' overlays sit on, and the
 /// image boot files each host keeps.
 final class BaseService: Sendable {
+    let logger = Logger(label: "snaplab.bases")
     let catalog: Catalog
     let paths: LabPaths
     let hosts: HostService
@@ -26,7 +28,7 @@ final class BaseService: Sendable {
                 if let pid = base.workerPid, let start = base.workerStartTime,
                    !ProcessIdentity(pid: pid, startTime: start).isAlive {
                     // Its hydrator died: start over.
-                    try? await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: base.poolVolume)
+                    await logger.bestEffort("hosts.hypervisor.deleteVolume") { try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: base.poolVolume) }
                     try await catalog.deleteBase(snapshot: snapshotId, host: host.name)
                     continue
                 }
@@ -50,8 +52,8 @@ final class BaseService: Sendable {
                 try await catalog.update(base)
                 return base
             } catch {
-                try? await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: name)
-                try? await catalog.deleteBase(snapshot: snapshotId, host: host.name)
+                await logger.bestEffort("hosts.hypervisor.deleteVolume") { try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: name) }
+                await logger.bestEffort("catalog.deleteBase") { try await catalog.deleteBase(snapshot: snapshotId, host: host.name) }
                 throw error
             }
         }
@@ -78,8 +80,8 @@ final class BaseService: Sendable {
             guard let host = try? await catalog.host(named: base.host),
                   let hypervisor = try? await hosts.hypervisor(for: host)
             else { continue }
-            try? await hypervisor.deleteVolume(pool: host.poolName, name: base.poolVolume)
-            try? await catalog.deleteBase(snapshot: snapshotId, host: base.host)
+            await logger.bestEffort("hypervisor.deleteVolume") { try await hypervisor.deleteVolume(pool: host.poolName, name: base.poolVolume) }
+            await logger.bestEffort("catalog.deleteBase") { try await catalog.deleteBase(snapshot: snapshotId, host: base.host) }
         }
     }
 

@@ -71,7 +71,11 @@ extension ImageService {
                                                     bootBase: bootBase, dataBases: dataBases))
             }
         } catch {
-            for instance in launched { _ = try? await instances.terminate(instance.instance.id, deleteDataVolumes: true) }
+            for instance in launched {
+                await logger.bestEffort("terminating \(instance.instance.id) after the failed launch") {
+                    _ = try await self.instances.terminate(instance.instance.id, deleteDataVolumes: true)
+                }
+            }
             throw error
         }
         guard request.waitUntilReady else { return launched.map(\.instance) }
@@ -141,7 +145,9 @@ extension ImageService {
             launch.timings = request.timings
             return try await instances.launch(launch)
         } catch {
-            for volume in created { try? await volumes.delete(volume.id) }
+            for volume in created {
+                await logger.bestEffort("deleting \(volume.id) after the failed launch") { try await volumes.delete(volume.id) }
+            }
             throw error
         }
     }

@@ -1,9 +1,11 @@
 import Blocking
 import Foundation
+import Logging
 
 /// Machine images: boot snapshots with boot settings and data-disk mappings; and launching instances of them
 /// (overlays on bases hydrated once per host).
 public final class ImageService: Sendable {
+    let logger = Logger(label: "snaplab.images")
     let catalog: Catalog
     let hosts: HostService
     let store: StoreService
@@ -124,7 +126,7 @@ public final class ImageService: Sendable {
                 row.stateReason = failure
             }
         } catch {
-            background.logger.error("cannot record the image's end", metadata: ["image": "\(image.id)", "error": "\(error.message)"])
+            logger.error("cannot record the image's end", metadata: ["image": "\(image.id)", "error": "\(error.message)"])
         }
         return image
     }

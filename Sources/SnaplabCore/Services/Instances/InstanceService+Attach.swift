@@ -31,7 +31,7 @@ extension InstanceService {
         do throws(SnaplabError) {
             try await hosts.hypervisor(named: instance.host).attachDisk(domain: instance.domainName, xml: xml, live: running)
         } catch {
-            try? await catalog.detach(volumeId)
+            await logger.bestEffort("catalog.detach") { try await catalog.detach(volumeId) }
             throw error
         }
         return try await catalog.volume(volumeId)

@@ -32,8 +32,8 @@ extension InstanceService {
         } catch {
             let failure = error as? SnaplabError
                 ?? SnaplabError(.internal, "waiting for \(instance.id) failed", cause: error)
-            try? await hypervisor.destroyDomain(name: domainName)
-            _ = try? await catalog.transitionInstance(instance.id, to: .stopped, reason: failure.message)
+            await logger.bestEffort("hypervisor.destroyDomain") { try await hypervisor.destroyDomain(name: domainName) }
+            await logger.bestEffort("catalog.transitionInstance") { _ = try await catalog.transitionInstance(instance.id, to: .stopped, reason: failure.message) }
             throw failure
         }
         return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
@@ -52,8 +52,10 @@ extension InstanceService {
         guard let state = try await hypervisor.domainState(name: domainName), state != .shutoff else { return nil }
         // The guest powers off through its agent (the tiny OS has no ACPI daemon); give a freshly booted agent a
         // moment to answer before asking.
-        try? await GuestAgent(hypervisor: hypervisor, domain: domainName)
-            .waitUntilResponsive(deadline: ContinuousClock.now + .seconds(30))
+        await logger.bestEffort("waiting for the guest agent") {
+            try await GuestAgent(hypervisor: hypervisor, domain: domainName)
+                .waitUntilResponsive(deadline: ContinuousClock.now + .seconds(30))
+        }
         do throws(SnaplabError) {
             try await hypervisor.requestShutdown(name: domainName)
         } catch {

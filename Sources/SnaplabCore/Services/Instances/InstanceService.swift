@@ -1,8 +1,11 @@
+import Blocking
 import Foundation
+import Logging
 import Libvirt
 
 /// Instances: libvirt domains booting a boot volume with data volumes, their lifecycle, console and agent.
 public final class InstanceService: Sendable {
+    let logger = Logger(label: "snaplab.instances")
     let catalog: Catalog
     let paths: LabPaths
     let hosts: HostService
@@ -96,9 +99,9 @@ public final class InstanceService: Sendable {
             request.timings?.record("started")
         } catch {
             // Nothing ran: undo the definition and the catalog rows so the failed launch changes nothing.
-            try? await hypervisor.undefineDomain(name: instance.domainName)
-            try? await catalog.abandonLaunch(id)
-            try? FileManager.default.removeItem(atPath: console.path)
+            await logger.bestEffort("hypervisor.undefineDomain") { try await hypervisor.undefineDomain(name: instance.domainName) }
+            await logger.bestEffort("catalog.abandonLaunch") { try await catalog.abandonLaunch(id) }
+            logger.bestEffort("removeItem") { try FileManager.default.removeItem(atPath: console.path) }
             throw error
         }
         return LaunchedInstance(instance: instance, hypervisor: hypervisor, events: events)
@@ -119,7 +122,7 @@ public final class InstanceService: Sendable {
             return try await self.catalog.transitionInstance(id, to: .stopped, reason: reason)
         }
         guard wait else {
-            let logger = background.logger
+            let logger = self.logger
             background.submit("stop \(id)") {
                 do throws(SnaplabError) { _ = try await finish() } catch {
                     logger.error("stopping an instance failed", metadata: ["instance": "\(id)", "error": "\(error.message)"])
@@ -147,7 +150,7 @@ public final class InstanceService: Sendable {
         do throws(SnaplabError) {
             try await hypervisor.startDomain(name: instance.domainName)
         } catch {
-            _ = try? await catalog.transitionInstance(id, to: .stopped, reason: "start failed: \(error.message)")
+            await logger.bestEffort("catalog.transitionInstance") { _ = try await catalog.transitionInstance(id, to: .stopped, reason: "start failed: \(error.message)") }
             throw error
         }
         guard waitUntilReady else { return try await catalog.instance(id) }
@@ -196,14 +199,16 @@ public final class InstanceService: Sendable {
     public func describe(_ id: String) async throws(SnaplabError) -> InstanceDescription {
         let instance = try await states.refreshed(id)
         let volumes = try await catalog.volumes(attachedTo: id)
-        let markers = ConsoleLog(path: instance.consolePath).latestBootMarkers()
+        let console = ConsoleLog(path: instance.consolePath)
+        let markers = await BlockingPool.run { console.latestBootMarkers() }
         return InstanceDescription(instance: instance, volumes: volumes, bootMarkers: markers)
     }
 
     /// The serial console log (every boot, oldest first).
     public func console(_ id: String) async throws(SnaplabError) -> String {
         let instance = try await catalog.instance(id)
-        return ConsoleLog(path: instance.consolePath).text()
+        let console = ConsoleLog(path: instance.consolePath)
+        return await BlockingPool.run { console.text() }
     }
 
     /// Runs a program in a running instance through the guest agent.

@@ -1,3 +1,4 @@
+import Blocking
 import Foundation
 
 /// Reconciles instance rows with libvirt: a domain that went away or powered itself off is recorded as stopped,
@@ -33,7 +34,8 @@ final class InstanceStates: Sendable {
             // Launched or started without waiting: running once the latest boot said ready; stopped if its
             // domain went away before that.
             let console = ConsoleLog(path: instance.consolePath)
-            if state == .running, console.latestBootMarkers().contains(where: { $0.phase == "ready" }) {
+            let markers = await BlockingPool.run { console.latestBootMarkers() }
+            if state == .running, markers.contains(where: { $0.phase == "ready" }) {
                 return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
             }
             // A launch defines the domain and starts it right after writing the boot marker: give it time.

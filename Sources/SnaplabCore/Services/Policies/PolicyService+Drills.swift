@@ -52,8 +52,14 @@ extension PolicyService {
         } catch {
             result.error = error.message
         }
-        if let instanceId { _ = try? await instances.terminate(instanceId, deleteDataVolumes: true) }
-        for volume in restored { try? await volumes.delete(volume.id) }
+        if let instanceId {
+            await logger.bestEffort("terminating drill instance \(instanceId)") {
+                _ = try await instances.terminate(instanceId, deleteDataVolumes: true)
+            }
+        }
+        for volume in restored {
+            await logger.bestEffort("deleting drill volume \(volume.id)") { try await volumes.delete(volume.id) }
+        }
         result.endedAt = Date()
         return try await catalog.insert(result)
     }
@@ -80,9 +86,9 @@ extension PolicyService {
         } catch {
             // A guest that did not boot stays defined (to read its console): remove it with its overlay.
             if let stuck = try? await catalog.volume(overlay.id).instanceId {
-                _ = try? await instances.terminate(stuck)
+                await logger.bestEffort("instances.terminate") { _ = try await instances.terminate(stuck) }
             }
-            try? await volumes.delete(overlay.id)
+            await logger.bestEffort("volumes.delete") { try await volumes.delete(overlay.id) }
             throw error
         }
     }

@@ -1,8 +1,10 @@
 import Foundation
+import Logging
 
 /// Changed-block tracking: the checkpoints of running domains and the qcow2 bitmaps of stopped volumes that
 /// let a volume's next snapshot read only what changed.
 final class ChangeTracking: Sendable {
+    let logger = Logger(label: "snaplab.change-tracking")
     let catalog: Catalog
     let states: InstanceStates
 
@@ -22,10 +24,10 @@ final class ChangeTracking: Sendable {
             guard !attached.contains(where: { $0.cbtBase == name }) else { return }
             let running = (try? await hypervisor.domainState(name: instance.domainName)) == .running
             if running {
-                try? await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: name, metadataOnly: false)
+                await logger.bestEffort("hypervisor.deleteCheckpoint") { try await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: name, metadataOnly: false) }
             } else {
                 for disk in attached { await removeBitmapIfPresent(name, from: disk.path) }
-                try? await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: name, metadataOnly: true)
+                await logger.bestEffort("hypervisor.deleteCheckpoint") { try await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: name, metadataOnly: true) }
             }
             return
         }
@@ -38,7 +40,7 @@ final class ChangeTracking: Sendable {
     func discardCheckpoint(_ name: String, capture: CapturedVolume, hypervisor: Hypervisor) async {
         switch capture.source {
         case .backup(let domain, _, _):
-            try? await hypervisor.deleteCheckpoint(domain: domain, checkpoint: name, metadataOnly: false)
+            await logger.bestEffort("hypervisor.deleteCheckpoint") { try await hypervisor.deleteCheckpoint(domain: domain, checkpoint: name, metadataOnly: false) }
         case .stopped(let file):
             await removeBitmapIfPresent(name, from: file)
         }
@@ -48,7 +50,7 @@ final class ChangeTracking: Sendable {
         guard let bitmaps = try? await QemuImg.bitmaps(of: file), bitmaps.contains(where: { $0.name == name }) else {
             return
         }
-        try? await QemuImg.removeBitmap(name, from: file)
+        await logger.bestEffort("QemuImg.removeBitmap") { try await QemuImg.removeBitmap(name, from: file) }
     }
 
     func volumeIsInRunningUse(_ volume: Volume) async throws -> Bool {
@@ -70,10 +72,12 @@ final class ChangeTracking: Sendable {
             devicesByBase[base, default: []].append(device)
         }
         for (base, devices) in devicesByBase {
-            try? await hypervisor.redefineCheckpoint(
-                domain: instance.domainName,
-                checkpoint: CheckpointXML(name: base, devices: devices, allDevices: allDevices,
-                                          creationTime: Int(Date().timeIntervalSince1970)))
+            await logger.bestEffort("redefining checkpoint \(base) of \(instance.id)") {
+                try await hypervisor.redefineCheckpoint(
+                    domain: instance.domainName,
+                    checkpoint: CheckpointXML(name: base, devices: devices, allDevices: allDevices,
+                                              creationTime: Int(Date().timeIntervalSince1970)))
+            }
         }
     }
 
@@ -81,7 +85,7 @@ final class ChangeTracking: Sendable {
     /// directory of its NBD socket.
     func endBackupJob(of captures: [CapturedVolume], hypervisor: Hypervisor) async {
         guard case .backup(let domain, let socket, _)? = captures.first?.source else { return }
-        try? await hypervisor.endBackup(domain: domain)
-        try? FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent)
+        await logger.bestEffort("hypervisor.endBackup") { try await hypervisor.endBackup(domain: domain) }
+        logger.bestEffort("removeItem") { try FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent) }
     }
 }

@@ -34,12 +34,18 @@ extension SnapshotCopies {
             let otherCopies = ((try? await catalog.snapshots(state: .pending)) ?? []).contains {
                 $0.instanceId == instanceId
             }
-            if !otherCopies { try? await hypervisor.endBackup(domain: instance.domainName) }
-            if !stillNeeded {
-                try? await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: checkpoint,
-                                                       metadataOnly: false)
+            if !otherCopies {
+                await logger.bestEffort("ending the backup job of \(instance.id)") {
+                    try await hypervisor.endBackup(domain: instance.domainName)
+                }
             }
-            try? FileManager.default.removeItem(at: paths.exports.appendingPathComponent(checkpoint))
+            if !stillNeeded {
+                await logger.bestEffort("deleting checkpoint \(checkpoint) of \(instance.id)") {
+                    try await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: checkpoint,
+                                                          metadataOnly: false)
+                }
+            }
+            logger.bestEffort("removeItem") { try FileManager.default.removeItem(at: paths.exports.appendingPathComponent(checkpoint)) }
         } else if !stillNeeded, (try? await tracking.volumeIsInRunningUse(volume)) == false {
             await tracking.removeBitmapIfPresent(checkpoint, from: volume.path)
         }

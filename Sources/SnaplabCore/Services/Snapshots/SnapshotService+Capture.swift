@@ -79,7 +79,7 @@ extension SnapshotService {
                         frozen = true
                     } catch {
                         // The agent may have frozen before it failed (a timeout): never leave the guest frozen.
-                        try? await hypervisor.thaw(domain: domain)
+                        await logger.bestEffort("hypervisor.thaw") { try await hypervisor.thaw(domain: domain) }
                         throw error
                     }
                 }
@@ -94,8 +94,8 @@ extension SnapshotService {
         do throws(SnaplabError) {
             try await hypervisor.beginBackup(domain: domain, backup: backup, checkpoint: checkpointXML)
         } catch {
-            if frozen { try? await hypervisor.thaw(domain: domain) }
-            try? FileManager.default.removeItem(at: directory)
+            if frozen { await logger.bestEffort("thawing \(domain)") { try await hypervisor.thaw(domain: domain) } }
+            logger.bestEffort("removeItem") { try FileManager.default.removeItem(at: directory) }
             throw error
         }
         var thawProblem: String?

@@ -1,9 +1,11 @@
 import Foundation
 import Libvirt
+import Logging
 import SnapshotStore
 
 /// Snapshots: capture (the instant), copy into the store (in the background), wait, restore, diff, delete.
 public final class SnapshotService: Sendable {
+    let logger = Logger(label: "snaplab.snapshots")
     let catalog: Catalog
     let paths: LabPaths
     let hosts: HostService
@@ -129,7 +131,7 @@ public final class SnapshotService: Sendable {
                     try await catalog.failSnapshot(snapshot.id, reason: "capture failed: \(error.message)",
                                                    keepCheckpoint: false)
                 } catch {
-                    copies.logger.error("cannot record the failed capture",
+                    logger.error("cannot record the failed capture",
                                         metadata: ["snapshot": "\(snapshot.id)", "error": "\(error.message)"])
                 }
             }

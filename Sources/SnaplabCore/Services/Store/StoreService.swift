@@ -1,10 +1,12 @@
 import Foundation
+import Logging
 import SnapshotStore
 import Synchronization
 
 /// The snapshot store as the controller uses it: the one the catalog names, opened once, its local index kept in
 /// the state directory. Every `StoreError` becomes a `SnaplabError` here, once.
 public final class StoreService: Sendable {
+    let logger = Logger(label: "snaplab.store")
     static let setting = "store"
     /// Image definitions, kept next to the snapshots so a rebuilt catalog (or another host) finds them.
     static let imageDocumentKind = "images"

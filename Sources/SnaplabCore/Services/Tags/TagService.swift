@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// A tag on a resource (EC2's DescribeTags row).
 public struct ResourceTag: Sendable, Codable, Equatable {
@@ -11,6 +12,7 @@ public struct ResourceTag: Sendable, Codable, Equatable {
 
 /// Tags on volumes, snapshots, images and instances (EC2's CreateTags, DeleteTags, DescribeTags).
 public final class TagService: Sendable {
+    let logger = Logger(label: "snaplab.tags")
     let catalog: Catalog
 
     init(catalog: Catalog) {

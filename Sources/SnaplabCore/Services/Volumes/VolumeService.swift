@@ -1,10 +1,12 @@
 import Blocking
-import Libvirt
 import Crypto
 import Foundation
+import Libvirt
+import Logging
 
 /// Volumes: qcow2 files in a host's pool, created empty, from an image build, restored or as overlays.
 public final class VolumeService: Sendable {
+    let logger = Logger(label: "snaplab.volumes")
     let catalog: Catalog
     let paths: LabPaths
     let hosts: HostService
@@ -76,8 +78,8 @@ public final class VolumeService: Sendable {
             try await catalog.update(volume)
             return volume
         } catch {
-            try? await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)
-            try? await catalog.deleteVolume(id)
+            await logger.bestEffort("hypervisor.deleteVolume") { try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume) }
+            await logger.bestEffort("catalog.deleteVolume") { try await catalog.deleteVolume(id) }
             throw error
         }
     }
@@ -157,7 +159,7 @@ public final class VolumeService: Sendable {
             try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: temporary.path)
             if rename(temporary.path, target.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
+            try? FileManager.default.removeItem(at: temporary)  // The error thrown next says what went wrong.
             throw error
         }
     }
