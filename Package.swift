@@ -32,7 +32,8 @@ let package = Package(
         .systemLibrary(name: "CLinux"),
         .systemLibrary(name: "CNBD", pkgConfig: "libnbd", providers: [.apt(["libnbd-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
-        .target(name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
+        .target(
+            name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
         .target(name: "NBD", dependencies: ["CNBD"], swiftSettings: strict),
         .target(
@@ -90,7 +91,8 @@ let package = Package(
         .executableTarget(name: "snaplab", dependencies: ["SnaplabCommands"], swiftSettings: strict),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: strict),
         .target(name: "SnaplabTestSupport", path: "Tests/Support", swiftSettings: strict),
-        .testTarget(name: "SnapshotStoreTests", dependencies: ["SnapshotStore", "SnaplabTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SnapshotStoreTests", dependencies: ["SnapshotStore", "SnaplabTestSupport"], swiftSettings: strict),
         .testTarget(name: "SnaplabCoreTests", dependencies: ["SnaplabCore"], swiftSettings: strict),
         .testTarget(
             name: "SnaplabServerTests",
@@ -100,7 +102,8 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer", "SnaplabTestSupport",
+                "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer",
+                "SnaplabTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict

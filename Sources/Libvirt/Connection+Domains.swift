@@ -1,5 +1,5 @@
-import Foundation
 import CLibvirt
+import Foundation
 
 extension Connection {
     /// Defines a persistent domain from XML (it stays known to libvirt when shut off).
@@ -17,15 +17,16 @@ extension Connection {
     }
 
     public func lookupDomain(uuid: String) throws(LibvirtError) -> Domain {
-        Domain(try check(virDomainLookupByUUIDString(pointer, uuid), "virDomainLookupByUUIDString(\(uuid))"),
-               connection: self)
+        Domain(
+            try check(virDomainLookupByUUIDString(pointer, uuid), "virDomainLookupByUUIDString(\(uuid))"),
+            connection: self)
     }
 
     /// The domain of that name, or nil if libvirt knows none.
     public func findDomain(name: String) throws(LibvirtError) -> Domain? {
         do throws(LibvirtError) {
             return try lookupDomain(name: name)
-        } catch where error.isNotFound {
+        } catch  where error.isNotFound {
             return nil
         }
     }

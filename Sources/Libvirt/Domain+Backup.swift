@@ -27,8 +27,9 @@ extension Domain {
     @discardableResult
     public func createCheckpoint(xml: String, redefine: Bool = false) throws(LibvirtError) -> String {
         let flags = redefine ? VIR_DOMAIN_CHECKPOINT_CREATE_REDEFINE.rawValue : 0
-        let checkpoint = try check(virDomainCheckpointCreateXML(pointer, xml, flags),
-                                   "virDomainCheckpointCreateXML(\(name))")
+        let checkpoint = try check(
+            virDomainCheckpointCreateXML(pointer, xml, flags),
+            "virDomainCheckpointCreateXML(\(name))")
         defer { virDomainCheckpointFree(checkpoint) }
         return virDomainCheckpointGetName(checkpoint).map { String(cString: $0) } ?? ""
     }
@@ -47,8 +48,9 @@ extension Domain {
     /// Deletes a checkpoint: with `metadataOnly`, libvirt forgets it but leaves the disks' bitmaps alone (the
     /// only way on a shut-off domain); otherwise it also removes its bitmaps from the running disks.
     public func deleteCheckpoint(named checkpointName: String, metadataOnly: Bool) throws(LibvirtError) {
-        let checkpoint = try check(virDomainCheckpointLookupByName(pointer, checkpointName, 0),
-                                   "virDomainCheckpointLookupByName(\(checkpointName))")
+        let checkpoint = try check(
+            virDomainCheckpointLookupByName(pointer, checkpointName, 0),
+            "virDomainCheckpointLookupByName(\(checkpointName))")
         defer { virDomainCheckpointFree(checkpoint) }
         let flags = metadataOnly ? VIR_DOMAIN_CHECKPOINT_DELETE_METADATA_ONLY.rawValue : 0
         try check(virDomainCheckpointDelete(checkpoint, flags), "virDomainCheckpointDelete(\(checkpointName))")

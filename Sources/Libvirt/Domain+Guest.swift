@@ -21,8 +21,9 @@ extension Domain {
             let disks = (0..<Int(info.pointee.ndevAlias)).compactMap { position in
                 info.pointee.devAlias?[position].map { String(cString: $0) }
             }
-            return GuestFilesystem(mountpoint: info.pointee.mountpoint.map { String(cString: $0) } ?? "",
-                                   fstype: info.pointee.fstype.map { String(cString: $0) } ?? "", disks: disks)
+            return GuestFilesystem(
+                mountpoint: info.pointee.mountpoint.map { String(cString: $0) } ?? "",
+                fstype: info.pointee.fstype.map { String(cString: $0) } ?? "", disks: disks)
         }
     }
 
@@ -30,7 +31,7 @@ extension Domain {
     @discardableResult
     public func freezeFilesystems(_ mountpoints: [String]) throws(LibvirtError) -> Int {
         var cStrings: [UnsafePointer<CChar>?] = mountpoints.map { UnsafePointer(strdup($0)) }
-        defer { cStrings.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+        defer { for cString in cStrings { free(UnsafeMutablePointer(mutating: cString)) } }
         let frozen = cStrings.withUnsafeMutableBufferPointer { buffer in
             virDomainFSFreeze(pointer, buffer.baseAddress, UInt32(mountpoints.count), 0)
         }

@@ -86,8 +86,9 @@ public final class Domain: @unchecked Sendable {
     /// Sends one JSON command to the qemu guest agent and returns its JSON reply.
     /// `timeoutSeconds` follows libvirt: -2 blocks, -1 default, 0 no wait, >0 seconds.
     public func agentCommand(_ json: String, timeoutSeconds: Int32 = 30) throws(LibvirtError) -> String {
-        try takeString(virDomainQemuAgentCommand(pointer, json, timeoutSeconds, 0),
-                       "virDomainQemuAgentCommand(\(name))")
+        try takeString(
+            virDomainQemuAgentCommand(pointer, json, timeoutSeconds, 0),
+            "virDomainQemuAgentCommand(\(name))")
     }
 
     /// Hot-plugs (and, with `persistent`, also records in the definition) a device given as XML.
@@ -108,7 +109,8 @@ public final class Domain: @unchecked Sendable {
 
 /// `virDomainState`.
 public enum DomainState: Int32, Sendable, CustomStringConvertible {
-    case noState = 0, running, blocked, paused, shutdown, shutoff, crashed, pmSuspended
+    case noState = 0
+    case running, blocked, paused, shutdown, shutoff, crashed, pmSuspended
 
     public var description: String {
         switch self {

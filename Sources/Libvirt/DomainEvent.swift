@@ -11,7 +11,8 @@ public struct DomainEvent: Sendable, Equatable, CustomStringConvertible {
     public let detail: Int32
 
     public enum Kind: Int32, Sendable {
-        case defined = 0, undefined, started, suspended, resumed, stopped, shutdown, pmSuspended, crashed
+        case defined = 0
+        case undefined, started, suspended, resumed, stopped, shutdown, pmSuspended, crashed
         case unknown = -1
     }
 
@@ -64,9 +65,11 @@ extension Connection {
                     var buffer = [CChar](repeating: 0, count: Int(VIR_UUID_STRING_BUFLEN))
                     _ = virDomainGetUUIDString(domain, &buffer)
                     let uuid = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                    broadcaster.publish(DomainEvent(domainName: name, domainUUID: uuid,
-                                                    kind: DomainEvent.Kind(rawValue: event) ?? .unknown,
-                                                    detail: detail))
+                    broadcaster.publish(
+                        DomainEvent(
+                            domainName: name, domainUUID: uuid,
+                            kind: DomainEvent.Kind(rawValue: event) ?? .unknown,
+                            detail: detail))
                 },
                 opaque,
                 { opaque in

@@ -1,5 +1,5 @@
-import Foundation
 import CLibvirt
+import Foundation
 
 /// A failed libvirt call: libvirt's own error code, domain and message, plus the call that failed.
 public struct LibvirtError: Error, Sendable, CustomStringConvertible {
@@ -24,8 +24,9 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
     static func last(_ operation: @autoclosure () -> String) -> LibvirtError {
         guard let error = virGetLastError() else {
             let name = operation()
-            return LibvirtError(code: -1, domain: 0, message: "\(name) failed without an error report",
-                                operation: name)
+            return LibvirtError(
+                code: -1, domain: 0, message: "\(name) failed without an error report",
+                operation: name)
         }
         let code = error.pointee.code
         let domain = error.pointee.domain
@@ -35,8 +36,10 @@ public struct LibvirtError: Error, Sendable, CustomStringConvertible {
     }
 
     public var isNotFound: Bool {
-        [VIR_ERR_NO_DOMAIN, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL, VIR_ERR_NO_DOMAIN_CHECKPOINT,
-         VIR_ERR_NO_DOMAIN_SNAPSHOT].map { Int32($0.rawValue) }.contains(code)
+        [
+            VIR_ERR_NO_DOMAIN, VIR_ERR_NO_STORAGE_POOL, VIR_ERR_NO_STORAGE_VOL, VIR_ERR_NO_DOMAIN_CHECKPOINT,
+            VIR_ERR_NO_DOMAIN_SNAPSHOT,
+        ].map { Int32($0.rawValue) }.contains(code)
     }
 
     public var isAgentUnavailable: Bool {

@@ -1,5 +1,5 @@
-import Foundation
 import CLibvirt
+import Foundation
 
 /// A libvirt storage pool handle (`virStoragePoolPtr`).
 ///
@@ -65,26 +65,30 @@ public final class StoragePool: @unchecked Sendable {
     public func info() throws(LibvirtError) -> StoragePoolInfo {
         var info = virStoragePoolInfo()
         try check(virStoragePoolGetInfo(pointer, &info), "virStoragePoolGetInfo(\(name))")
-        return StoragePoolInfo(capacity: UInt64(info.capacity), allocation: UInt64(info.allocation),
-                               available: UInt64(info.available))
+        return StoragePoolInfo(
+            capacity: UInt64(info.capacity), allocation: UInt64(info.allocation),
+            available: UInt64(info.available))
     }
 
     /// Creates a volume from XML (format, capacity, `<compat>`, `<backingStore>`…).
     public func createVolume(xml: String) throws(LibvirtError) -> StorageVolume {
-        StorageVolume(try check(virStorageVolCreateXML(pointer, xml, 0), "virStorageVolCreateXML(\(name))"),
-                      connection: connection)
+        StorageVolume(
+            try check(virStorageVolCreateXML(pointer, xml, 0), "virStorageVolCreateXML(\(name))"),
+            connection: connection)
     }
 
     public func lookupVolume(name volumeName: String) throws(LibvirtError) -> StorageVolume {
-        StorageVolume(try check(virStorageVolLookupByName(pointer, volumeName),
-                                "virStorageVolLookupByName(\(volumeName))"), connection: connection)
+        StorageVolume(
+            try check(
+                virStorageVolLookupByName(pointer, volumeName),
+                "virStorageVolLookupByName(\(volumeName))"), connection: connection)
     }
 
     /// The volume of that name, or nil if the pool has none.
     public func findVolume(name volumeName: String) throws(LibvirtError) -> StorageVolume? {
         do throws(LibvirtError) {
             return try lookupVolume(name: volumeName)
-        } catch where error.isNotFound {
+        } catch  where error.isNotFound {
             return nil
         }
     }

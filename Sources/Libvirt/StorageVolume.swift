@@ -49,8 +49,9 @@ public final class StorageVolume: @unchecked Sendable {
     /// volume on a remote host). For a qcow2 volume, upload a qcow2 file.
     public func upload(contentsOf file: URL, bufferSize: Int = 4 << 20) throws(LibvirtError) {
         guard let handle = FileHandle(forReadingAtPath: file.path) else {
-            throw LibvirtError(code: -1, domain: 0, message: "cannot read \(file.path)",
-                               operation: "virStorageVolUpload(\(name))")
+            throw LibvirtError(
+                code: -1, domain: 0, message: "cannot read \(file.path)",
+                operation: "virStorageVolUpload(\(name))")
         }
         defer { try? handle.close() }
         let stream = try Stream(connection: connection)
@@ -61,8 +62,9 @@ public final class StorageVolume: @unchecked Sendable {
                 do {
                     data = try handle.read(upToCount: bufferSize) ?? Data()
                 } catch {
-                    throw LibvirtError(code: -1, domain: 0, message: "reading \(file.path): \(error)",
-                                       operation: "virStorageVolUpload(\(name))")
+                    throw LibvirtError(
+                        code: -1, domain: 0, message: "reading \(file.path): \(error)",
+                        operation: "virStorageVolUpload(\(name))")
                 }
                 if data.isEmpty { break }
                 try stream.sendAll(data)

@@ -11,7 +11,10 @@ final class Stream {
     }
 
     deinit {
-        if !finished { _ = virStreamAbort(pointer); virResetLastError() }
+        if !finished {
+            _ = virStreamAbort(pointer)
+            virResetLastError()
+        }
         virStreamFree(pointer)
     }
 
@@ -19,8 +22,9 @@ final class Stream {
         var offset = 0
         while offset < data.count {
             let sent = data.withUnsafeBytes { buffer in
-                virStreamSend(pointer, buffer.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self),
-                              data.count - offset)
+                virStreamSend(
+                    pointer, buffer.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self),
+                    data.count - offset)
             }
             if sent < 0 { throw LibvirtError.last("virStreamSend") }
             offset += Int(sent)

@@ -67,8 +67,9 @@ extension NBDConnection {
                     end = kept.end
                 }
                 if end == start && start == next {
-                    throw NBDError(operation: "nbd_block_status(\(next))",
-                                   message: "the server reported no extents for \(context)", errno: 0)
+                    throw NBDError(
+                        operation: "nbd_block_status(\(next))",
+                        message: "the server reported no extents for \(context)", errno: 0)
                 }
                 covered[context] = end
             }

@@ -37,7 +37,7 @@ public final class NBDConnection: @unchecked Sendable {
     public func connect(socketActivating argv: [String]) throws(NBDError) {
         var cStrings: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cStrings.append(nil)
-        defer { cStrings.forEach { free($0) } }
+        defer { for cString in cStrings { free(cString) } }
         let result = cStrings.withUnsafeMutableBufferPointer { buffer in
             nbd_connect_systemd_socket_activation(handle, buffer.baseAddress)
         }

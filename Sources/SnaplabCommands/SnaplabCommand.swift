@@ -7,10 +7,12 @@ public struct SnaplabCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "snaplab",
         abstract: "A private cloud lab for the snapshot pattern: volumes, snapshots, images and instances on libvirt.",
-        subcommands: [HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self, SnapshotCommand.self,
-                      StoreCommand.self, CatalogCommand.self, EnvironmentUp.self, EnvironmentDown.self,
-                      PolicyCommand.self, DaemonCommand.self, ServeCommand.self, CredentialsCommand.self,
-                      BenchCommand.self]
+        subcommands: [
+            HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self, SnapshotCommand.self,
+            StoreCommand.self, CatalogCommand.self, EnvironmentUp.self, EnvironmentDown.self,
+            PolicyCommand.self, DaemonCommand.self, ServeCommand.self, CredentialsCommand.self,
+            BenchCommand.self,
+        ]
     )
 
     public init() {}

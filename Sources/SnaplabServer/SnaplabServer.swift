@@ -24,11 +24,17 @@ public enum SnaplabServer {
     {
         let keys = try AccessKeys.load(lab.paths)
         if !configuration.isLoopback && keys.keys.isEmpty {
-            throw SnaplabError(.invalidArgument, "refusing to listen on \(configuration.host) without credentials: anyone could drive the lab. Run `snaplab credentials create` first, or listen on 127.0.0.1")
+            throw SnaplabError(
+                .invalidArgument,
+                "refusing to listen on \(configuration.host) without credentials: anyone could drive the lab. Run `snaplab credentials create` first, or listen on 127.0.0.1"
+            )
         }
         let router = buildRouter(lab: lab, keys: keys)
-        return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port),
-                                                                serverName: "snaplab"))
+        return Application(
+            router: router,
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: "snaplab"))
     }
 
     public static func buildRouter(lab: Lab, keys: AccessKeys) -> Router<BasicRequestContext> {
@@ -46,8 +52,10 @@ public enum SnaplabServer {
                 headers["host"] = request.head.authority ?? headers["host"]
                 let path = request.uri.path
                 do throws(EC2Error) {
-                    try verifier.verify(SigV4Verifier.SignedRequest(method: "POST", path: path, query: request.uri.query ?? "",
-                                                                    headers: headers, body: data))
+                    try verifier.verify(
+                        SigV4Verifier.SignedRequest(
+                            method: "POST", path: path, query: request.uri.query ?? "",
+                            headers: headers, body: data))
                 } catch {
                     return xml(error.xml(requestId: requestId), status: error.status)
                 }
@@ -59,15 +67,17 @@ public enum SnaplabServer {
         JSONAPI(lab: lab, keys: keys).register(on: router)
         router.get("/") { request, _ -> Response in
             if let denied = BasicAuth.check(request, keys: keys) { return denied }
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: ConsolePage.html)))
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: ConsolePage.html)))
         }
         return router
     }
 
     static func xml(_ body: String, status: Int) -> Response {
-        Response(status: HTTPResponse.Status(code: status), headers: [.contentType: "text/xml;charset=UTF-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: body)))
+        Response(
+            status: HTTPResponse.Status(code: status), headers: [.contentType: "text/xml;charset=UTF-8"],
+            body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }
 
@@ -76,11 +86,13 @@ enum BasicAuth {
     static func check(_ request: Request, keys: AccessKeys) -> Response? {
         guard !keys.keys.isEmpty else { return nil }
         if let header = request.headers[.authorization], header.hasPrefix("Basic "),
-           let decoded = Data(base64Encoded: String(header.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) }) {
+            let decoded = Data(base64Encoded: String(header.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) })
+        {
             let parts = decoded.split(separator: ":", maxSplits: 1).map(String.init)
             if parts.count == 2, keys.secret(for: parts[0]) == parts[1] { return nil }
         }
-        return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"snaplab\""],
-                        body: .init(byteBuffer: ByteBuffer(string: "sign in with an access key id and its secret\n")))
+        return Response(
+            status: .unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"snaplab\""],
+            body: .init(byteBuffer: ByteBuffer(string: "sign in with an access key id and its secret\n")))
     }
 }

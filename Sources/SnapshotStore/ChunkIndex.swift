@@ -28,7 +28,8 @@ public final class ChunkIndex: @unchecked Sendable {
             self.directory = directory.path
             ownsDirectory = false
         } else {
-            self.directory = FileManager.default.temporaryDirectory
+            self.directory =
+                FileManager.default.temporaryDirectory
                 .appendingPathComponent("snaplab-index-\(UUID().uuidString)").path
             ownsDirectory = true
         }
@@ -136,7 +137,7 @@ public final class ChunkIndex: @unchecked Sendable {
     /// A new local file from the listed objects alone, merged at most `mergeFanIn` at a time.
     private func build(from keys: [String], io: ThreadIO) throws(StoreError) -> LocalIndexFile {
         var pieces: [LocalIndexFile] = []
-        defer { pieces.forEach { unlink($0.path) } }
+        defer { for piece in pieces { unlink(piece.path) } }
         var start = 0
         repeat {
             let group = Array(keys[start..<min(start + Self.mergeFanIn, keys.count)])
@@ -155,9 +156,10 @@ public final class ChunkIndex: @unchecked Sendable {
             let group = Array(pieces.prefix(Self.mergeFanIn))
             var merged = MergedEntryStream(group.map { $0.entries() })
             let sources = group.reduce(into: Set<String>()) { $0.formUnion($1.sources) }
-            let made = try LocalIndexFile.write(&merged, expected: group.reduce(0) { $0 + $1.count }, sources: sources,
-                                                to: newFilePath())
-            group.forEach { unlink($0.path) }
+            let made = try LocalIndexFile.write(
+                &merged, expected: group.reduce(0) { $0 + $1.count }, sources: sources,
+                to: newFilePath())
+            for piece in group { unlink(piece.path) }
             pieces = [made] + pieces.dropFirst(group.count)
         }
         let only = pieces.removeFirst()
@@ -192,7 +194,9 @@ public final class ChunkIndex: @unchecked Sendable {
         }
         lock.unlock()
         let temporary = pointerPath + ".tmp-\(UUID().uuidString)"
-        if FileManager.default.createFile(atPath: temporary, contents: Data((made.path as NSString).lastPathComponent.utf8)) {
+        if FileManager.default.createFile(
+            atPath: temporary, contents: Data((made.path as NSString).lastPathComponent.utf8))
+        {
             rename(temporary, pointerPath)
         }
         if let old, old.path != made.path { unlink(old.path) }
@@ -201,9 +205,9 @@ public final class ChunkIndex: @unchecked Sendable {
     /// The file another process left current, if everything it holds is still in the store.
     private func adoptSharedFile(within keys: Set<String>) -> LocalIndexFile? {
         guard let name = try? String(contentsOfFile: pointerPath, encoding: .utf8),
-              !name.isEmpty, !name.contains("/"),
-              let shared = try? LocalIndexFile(path: (directory as NSString).appendingPathComponent(name)),
-              shared.sources.isSubset(of: keys)
+            !name.isEmpty, !name.contains("/"),
+            let shared = try? LocalIndexFile(path: (directory as NSString).appendingPathComponent(name)),
+            shared.sources.isSubset(of: keys)
         else { return nil }
         return shared
     }

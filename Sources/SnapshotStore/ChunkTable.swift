@@ -53,7 +53,8 @@ public struct ChunkTable: Sendable, Equatable {
             var hashes: [ChunkHash] = []
             for position in stride(from: 0, to: bytes.count, by: 36) {
                 indices.append(bytes.readUInt32(at: position))
-                hashes.append(ChunkHash(bytes: UnsafeRawBufferPointer(rebasing: bytes[(position + 4)..<(position + 36)])))
+                hashes.append(
+                    ChunkHash(bytes: UnsafeRawBufferPointer(rebasing: bytes[(position + 4)..<(position + 36)])))
             }
             return (indices, hashes)
         }

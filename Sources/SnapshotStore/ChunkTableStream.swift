@@ -37,15 +37,18 @@ final class ChunkTableReader {
         }
         let position = positionInBlock * Self.entrySize
         let entry = block.withUnsafeBytes { bytes in
-            (bytes.readUInt32(at: position),
-             ChunkHash(bytes: UnsafeRawBufferPointer(rebasing: bytes[(position + 4)..<(position + 36)])))
+            (
+                bytes.readUInt32(at: position),
+                ChunkHash(bytes: UnsafeRawBufferPointer(rebasing: bytes[(position + 4)..<(position + 36)]))
+            )
         }
         positionInBlock += 1
         if let previous, entry.0 <= previous {
             throw StoreError(.corrupt, "the chunk table of \(manifest.snapshotId) is not in chunk order")
         }
         guard entry.0 < manifest.chunkCount else {
-            throw StoreError(.corrupt, "the chunk table of \(manifest.snapshotId) names chunk \(entry.0), past the volume's end")
+            throw StoreError(
+                .corrupt, "the chunk table of \(manifest.snapshotId) names chunk \(entry.0), past the volume's end")
         }
         previous = entry.0
         return entry
@@ -58,11 +61,17 @@ final class ChunkTableReader {
         guard let (number, hash) = try next() else { return nil }
         guard let location = index.location(of: hash) else {
             while try next() != nil {}
-            throw StoreError(.notFound, "snapshot \(manifest.snapshotId) needs chunk \(hash), which the store does not have; run `snaplab store verify`")
+            throw StoreError(
+                .notFound,
+                "snapshot \(manifest.snapshotId) needs chunk \(hash), which the store does not have; run `snaplab store verify`"
+            )
         }
         guard Int(location.rawLength) == manifest.chunkLength(number) else {
             while try next() != nil {}
-            throw StoreError(.corrupt, "chunk \(hash) holds \(location.rawLength) bytes but chunk \(number) of \(manifest.snapshotId) has \(manifest.chunkLength(number)); the store is damaged")
+            throw StoreError(
+                .corrupt,
+                "chunk \(hash) holds \(location.rawLength) bytes but chunk \(number) of \(manifest.snapshotId) has \(manifest.chunkLength(number)); the store is damaged"
+            )
         }
         return PlannedChunk(index: number, hash: hash, location: location)
     }
@@ -94,9 +103,12 @@ final class ChunkTableReader {
         finished = true
         let size = try io.size(key)
         guard size == UInt64(manifest.table.entries) * UInt64(Self.entrySize),
-              ChunkHash(digest: digest.finalize()).hex == manifest.table.sha256
+            ChunkHash(digest: digest.finalize()).hex == manifest.table.sha256
         else {
-            throw StoreError(.corrupt, "the chunk table of \(manifest.snapshotId) does not match its checksum; the store is damaged (`snaplab store verify` lists what it breaks)")
+            throw StoreError(
+                .corrupt,
+                "the chunk table of \(manifest.snapshotId) does not match its checksum; the store is damaged (`snaplab store verify` lists what it breaks)"
+            )
         }
     }
 }
@@ -157,8 +169,9 @@ final class ChunkTableSpool {
     /// what the manifest says about it.
     func publish(as key: String, io: ThreadIO) throws(StoreError) -> ChunkTableInfo {
         try flush()
-        let info = ChunkTableInfo(entries: entries, sha256: ChunkHash(digest: digest.finalize()).hex,
-                                  allocatedBytes: allocatedBytes)
+        let info = ChunkTableInfo(
+            entries: entries, sha256: ChunkHash(digest: digest.finalize()).hex,
+            allocatedBytes: allocatedBytes)
         if let directory = io.backend as? DirectoryBackend {
             if fsync(descriptor) != 0 { throw StoreError(.io, "cannot fsync \(path): \(DirectoryBackend.errorText())") }
             let target = directory.path(key)
@@ -175,7 +188,8 @@ final class ChunkTableSpool {
         let descriptor = self.descriptor
         let path = self.path
         try data.withMutableBytes { (bytes) throws(StoreError) in
-            try FileIO.readExactly(descriptor, UnsafeMutableRawBufferPointer(rebasing: bytes[0..<size]), at: 0, path: path)
+            try FileIO.readExactly(
+                descriptor, UnsafeMutableRawBufferPointer(rebasing: bytes[0..<size]), at: 0, path: path)
         }
         try io.put(key, data)
         discard()

@@ -87,7 +87,8 @@ public struct DirectoryBackend: BlockingObjectBackend {
     /// to `length`. Falls back to a plain write where the filesystem refuses O_DIRECT.
     func putNewDirectSync(_ key: String, _ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(StoreError) {
         let padded = (length + Self.directAlignment - 1) / Self.directAlignment * Self.directAlignment
-        guard let base = buffer.baseAddress, Int(bitPattern: base) % Self.directAlignment == 0, padded <= buffer.count else {
+        guard let base = buffer.baseAddress, Int(bitPattern: base) % Self.directAlignment == 0, padded <= buffer.count
+        else {
             return try putNewSync(key, UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
         }
         let target = path(key)
@@ -116,7 +117,7 @@ public struct DirectoryBackend: BlockingObjectBackend {
         let end = (offset + UInt64(length) + alignment - 1) / alignment * alignment
         let target = path(key)
         guard let base = buffer.baseAddress, Int(bitPattern: base) % Self.directAlignment == 0,
-              Int(end - start) <= buffer.count
+            Int(end - start) <= buffer.count
         else {
             try readSync(key, offset: offset, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<length]))
             return 0
@@ -152,7 +153,9 @@ public struct DirectoryBackend: BlockingObjectBackend {
     {
         var failure: StoreError?
         do throws(StoreError) { try write() } catch { failure = error }
-        if failure == nil, fsync(descriptor) != 0 { failure = StoreError(.io, "cannot fsync \(target): \(errorText())") }
+        if failure == nil, fsync(descriptor) != 0 {
+            failure = StoreError(.io, "cannot fsync \(target): \(errorText())")
+        }
         close(descriptor)
         if let failure {
             unlink(target)
@@ -186,7 +189,7 @@ public struct DirectoryBackend: BlockingObjectBackend {
                 let full = (start as NSString).appendingPathComponent(relative)
                 var isDirectory: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
-                      !(relative as NSString).lastPathComponent.hasPrefix(".tmp-")
+                    !(relative as NSString).lastPathComponent.hasPrefix(".tmp-")
                 else { continue }
                 keys.append(String(full.dropFirst(base.count + 1)))
             }
@@ -248,9 +251,11 @@ public struct DirectoryBackend: BlockingObjectBackend {
             }
             if clock.now >= deadline || Task.isCancelled {
                 close(descriptor)
-                throw StoreError(.busy, exclusive
-                    ? "the store at \(rootPath) is in use by snapshots being written; try again when they finish"
-                    : "the store at \(rootPath) is being garbage-collected; try again shortly")
+                throw StoreError(
+                    .busy,
+                    exclusive
+                        ? "the store at \(rootPath) is in use by snapshots being written; try again when they finish"
+                        : "the store at \(rootPath) is being garbage-collected; try again shortly")
             }
             try? await Task.sleep(for: .milliseconds(200))
         }
@@ -268,7 +273,9 @@ public struct DirectoryBackend: BlockingObjectBackend {
         } catch {
             failure = error
         }
-        if failure == nil, fsync(descriptor) != 0 { failure = StoreError(.io, "cannot fsync \(target): \(errorText())") }
+        if failure == nil, fsync(descriptor) != 0 {
+            failure = StoreError(.io, "cannot fsync \(target): \(errorText())")
+        }
         close(descriptor)
         if failure == nil, rename(temporary, target) != 0 {
             failure = StoreError(.io, "cannot rename into \(target): \(errorText())")

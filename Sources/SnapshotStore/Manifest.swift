@@ -35,10 +35,12 @@ public struct Manifest: Sendable, Equatable {
     /// A format 1 manifest's own table.
     var embeddedChunks: ChunkTable?
 
-    public init(snapshotId: String, volumeId: String, volumeRole: String, volumeSize: UInt64, chunkSize: Int,
-                parentId: String?, setId: String?, createdAt: Date, completedAt: Date, consistency: String,
-                bytesRead: UInt64, bytesChanged: UInt64, bytesStored: UInt64, description: String?,
-                tags: [String: String], attributes: [String: String], table: ChunkTableInfo) {
+    public init(
+        snapshotId: String, volumeId: String, volumeRole: String, volumeSize: UInt64, chunkSize: Int,
+        parentId: String?, setId: String?, createdAt: Date, completedAt: Date, consistency: String,
+        bytesRead: UInt64, bytesChanged: UInt64, bytesStored: UInt64, description: String?,
+        tags: [String: String], attributes: [String: String], table: ChunkTableInfo
+    ) {
         format = Self.currentFormat
         self.snapshotId = snapshotId
         self.volumeId = volumeId
@@ -142,6 +144,7 @@ extension Manifest: Codable {
             var allocated: UInt64 = 0
             let size = UInt64(chunkSize)
             let volumeSize = self.volumeSize
+            // swift-format-ignore: ReplaceForEachWithForLoop
             chunks.forEach { index, _ in allocated += min(size, volumeSize - min(volumeSize, UInt64(index) * size)) }
             table = ChunkTableInfo(entries: chunks.count, sha256: "", allocatedBytes: allocated)
         } else {

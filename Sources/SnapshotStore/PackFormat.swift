@@ -32,8 +32,10 @@ enum PackFormat {
     static let legacyIndexEntrySize = 32 + 4 + 4 + 4 + 1
 
     /// Writes a record header at `position`; the payload follows it.
-    static func writeRecordHeader(_ bytes: UnsafeMutableRawBufferPointer, at position: Int, hash: ChunkHash,
-                                  codec: ChunkCodec, rawLength: Int, length: Int) {
+    static func writeRecordHeader(
+        _ bytes: UnsafeMutableRawBufferPointer, at position: Int, hash: ChunkHash,
+        codec: ChunkCodec, rawLength: Int, length: Int
+    ) {
         for (offset, byte) in recordMagic.enumerated() { bytes[position + offset] = byte }
         hash.write(to: UnsafeMutableRawBufferPointer(rebasing: bytes[(position + 4)..<(position + 36)]))
         bytes[position + 36] = codec.rawValue
@@ -43,8 +45,10 @@ enum PackFormat {
 
     /// Checks the record header in front of `location`, found at `position` of `bytes` (a piece of the pack),
     /// and returns the payload.
-    static func payload(in bytes: UnsafeRawBufferPointer, recordAt position: Int, location: ChunkLocation,
-                        hash: ChunkHash) throws(StoreError) -> UnsafeRawBufferPointer {
+    static func payload(
+        in bytes: UnsafeRawBufferPointer, recordAt position: Int, location: ChunkLocation,
+        hash: ChunkHash
+    ) throws(StoreError) -> UnsafeRawBufferPointer {
         let start = position + recordHeaderSize
         guard position >= 0, start + Int(location.length) <= bytes.count else {
             throw StoreError(.corrupt, "chunk \(hash) lies outside pack \(location.packId)")
@@ -84,7 +88,8 @@ enum PackFormat {
             entries.reserveCapacity(count)
             if version == 2 {
                 for number in 0..<count {
-                    entries.append(try IndexEntry(reading: bytes, at: indexHeaderSize + number * entrySize, source: key))
+                    entries.append(
+                        try IndexEntry(reading: bytes, at: indexHeaderSize + number * entrySize, source: key))
                 }
                 guard zip(entries, entries.dropFirst()).allSatisfy({ $0.hash < $1.hash }) else {
                     throw StoreError(.corrupt, "\(key) is not sorted by hash")
@@ -100,9 +105,13 @@ enum PackFormat {
                 guard let codec = ChunkCodec(rawValue: bytes[position + 44]) else {
                     throw StoreError(.corrupt, "\(key) names an unknown codec")
                 }
-                entries.append(IndexEntry(hash, ChunkLocation(
-                    pack: pack, offset: bytes.readUInt32(at: position + 32), length: bytes.readUInt32(at: position + 36),
-                    rawLength: bytes.readUInt32(at: position + 40), codec: codec)))
+                entries.append(
+                    IndexEntry(
+                        hash,
+                        ChunkLocation(
+                            pack: pack, offset: bytes.readUInt32(at: position + 32),
+                            length: bytes.readUInt32(at: position + 36),
+                            rawLength: bytes.readUInt32(at: position + 40), codec: codec)))
             }
             entries.sort { $0.hash < $1.hash }
             return entries
@@ -111,7 +120,7 @@ enum PackFormat {
 
     static func indexVersion(_ bytes: UnsafeRawBufferPointer, key: String) throws(StoreError) -> UInt8 {
         guard bytes.count >= indexHeaderSize, indexMagic.enumerated().allSatisfy({ bytes[$0.offset] == $0.element }),
-              [1, 2].contains(bytes[4])
+            [1, 2].contains(bytes[4])
         else {
             throw StoreError(.corrupt, "\(key) has no valid index header")
         }

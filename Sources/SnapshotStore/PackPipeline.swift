@@ -62,7 +62,9 @@ final class PackPipeline: @unchecked Sendable {
         lock.unlock()
         if repeated { return }
         if current == nil {
-            guard let next = free.take() else { throw failure.current ?? StoreError(.io, "the snapshot writer was stopped") }
+            guard let next = free.take() else {
+                throw failure.current ?? StoreError(.io, "the snapshot writer was stopped")
+            }
             next.start()
             current = next
         }
@@ -142,7 +144,8 @@ final class PackBuffer: @unchecked Sendable {
     init(config: StoreConfig) {
         let bytes = config.packSize + PackFormat.recordHeaderSize + config.chunkSize
         let page = DirectoryBackend.directAlignment
-        memory = UnsafeMutableRawBufferPointer.allocate(byteCount: (bytes + page - 1) / page * page + page, alignment: page)
+        memory = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: (bytes + page - 1) / page * page + page, alignment: page)
     }
 
     deinit {
@@ -157,13 +160,15 @@ final class PackBuffer: @unchecked Sendable {
     }
 
     func append(hash: ChunkHash, codec: ChunkCodec, rawLength: Int, payload: UnsafeRawBufferPointer) -> ChunkLocation {
-        PackFormat.writeRecordHeader(memory, at: used, hash: hash, codec: codec, rawLength: rawLength,
-                                     length: payload.count)
+        PackFormat.writeRecordHeader(
+            memory, at: used, hash: hash, codec: codec, rawLength: rawLength,
+            length: payload.count)
         let offset = used + PackFormat.recordHeaderSize
         UnsafeMutableRawBufferPointer(rebasing: memory[offset..<(offset + payload.count)]).copyMemory(from: payload)
         used = offset + payload.count
-        let location = ChunkLocation(pack: id, offset: UInt32(offset), length: UInt32(payload.count),
-                                     rawLength: UInt32(rawLength), codec: codec)
+        let location = ChunkLocation(
+            pack: id, offset: UInt32(offset), length: UInt32(payload.count),
+            rawLength: UInt32(rawLength), codec: codec)
         entries.append(IndexEntry(hash, location))
         return location
     }

@@ -112,7 +112,8 @@ public final class SnapshotReader: @unchecked Sendable {
 
     private func decodeLoop() {
         let coder = ChunkCoder()
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.scratchBytes(manifest.chunkSize), alignment: 4096)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: Self.scratchBytes(manifest.chunkSize), alignment: 4096)
         defer { scratch.deallocate() }
         // The slot first, then the window: windows are taken in order by decoders that can finish them, so the
         // one the caller waits for never waits for a slot held by later ones.
@@ -130,8 +131,10 @@ public final class SnapshotReader: @unchecked Sendable {
         }
     }
 
-    private func decode(_ window: PlannedWindow, into slot: Int, scratch: UnsafeMutableRawBufferPointer,
-                        coder: ChunkCoder) throws(StoreError) -> DecodedWindow {
+    private func decode(
+        _ window: PlannedWindow, into slot: Int, scratch: UnsafeMutableRawBufferPointer,
+        coder: ChunkCoder
+    ) throws(StoreError) -> DecodedWindow {
         let chunkSize = manifest.chunkSize
         let base = slot * slotBytes
         for read in Self.reads(window.chunks, limit: scratch.count - Self.alignmentSlack) {
@@ -140,18 +143,25 @@ public final class SnapshotReader: @unchecked Sendable {
             let bytes = UnsafeRawBufferPointer(rebasing: scratch[at..<(at + span)])
             for position in read.positions {
                 let chunk = window.chunks[position]
-                let payload = try PackFormat.payload(in: bytes, recordAt: Int(chunk.location.recordStart - read.start),
-                                                     location: chunk.location, hash: chunk.hash)
+                let payload = try PackFormat.payload(
+                    in: bytes, recordAt: Int(chunk.location.recordStart - read.start),
+                    location: chunk.location, hash: chunk.hash)
                 let start = base + position * chunkSize
                 let destination = UnsafeMutableRawBufferPointer(
                     rebasing: memory[start..<(start + Int(chunk.location.rawLength))])
                 do throws(StoreError) {
                     try coder.decode(payload, codec: chunk.location.codec, into: destination)
                 } catch {
-                    throw StoreError(.corrupt, "chunk \(chunk.hash) in pack \(chunk.location.packId) is damaged (\(error.message)); `snaplab store verify` lists what it breaks")
+                    throw StoreError(
+                        .corrupt,
+                        "chunk \(chunk.hash) in pack \(chunk.location.packId) is damaged (\(error.message)); `snaplab store verify` lists what it breaks"
+                    )
                 }
                 guard ChunkHash.of(UnsafeRawBufferPointer(destination)) == chunk.hash else {
-                    throw StoreError(.corrupt, "chunk \(chunk.hash) in pack \(chunk.location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)")
+                    throw StoreError(
+                        .corrupt,
+                        "chunk \(chunk.hash) in pack \(chunk.location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)"
+                    )
                 }
             }
         }
@@ -164,8 +174,11 @@ public final class SnapshotReader: @unchecked Sendable {
             }
             let start = base + first * chunkSize
             let end = base + last * chunkSize + Int(window.chunks[last].location.rawLength)
-            runs.append((UInt64(window.chunks[first].index) * UInt64(chunkSize),
-                         UnsafeRawBufferPointer(rebasing: memory[start..<end])))
+            runs.append(
+                (
+                    UInt64(window.chunks[first].index) * UInt64(chunkSize),
+                    UnsafeRawBufferPointer(rebasing: memory[start..<end])
+                ))
             first = last + 1
         }
         return DecodedWindow(slot: slot, runs: runs, chunkCount: window.chunks.count)
@@ -189,13 +202,16 @@ public final class SnapshotReader: @unchecked Sendable {
         for position in order {
             let location = chunks[position].location
             if var last = reads.last, last.pack == location.pack, location.recordStart <= last.end + UInt64(gapBytes),
-               max(last.end, location.recordEnd) - last.start <= UInt64(limit) {
+                max(last.end, location.recordEnd) - last.start <= UInt64(limit)
+            {
                 last.end = max(last.end, location.recordEnd)
                 last.positions.append(position)
                 reads[reads.count - 1] = last
             } else {
-                reads.append(PackRead(pack: location.pack, start: location.recordStart, end: location.recordEnd,
-                                      positions: [position]))
+                reads.append(
+                    PackRead(
+                        pack: location.pack, start: location.recordStart, end: location.recordEnd,
+                        positions: [position]))
             }
         }
         return reads

@@ -16,23 +16,33 @@ extension SnapshotStore {
     /// records the destination lacks, moved verbatim (each checked against its hash on the way, never
     /// recompressed), then the chunk table, then the manifest, last. Artifacts and documents (image
     /// definitions) go along. Holds both stores' shared locks.
-    public func copy(_ snapshotIds: [String]? = nil, to destination: SnapshotStore,
-                     progress: (@Sendable (String) -> Void)? = nil) async throws(StoreError) -> CopyReport {
+    public func copy(
+        _ snapshotIds: [String]? = nil, to destination: SnapshotStore,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) async throws(StoreError) -> CopyReport {
         var report = try await withSession { (_) async throws(StoreError) -> CopyReport in
             try await destination.withSession { (target) async throws(StoreError) -> CopyReport in
                 try await copyLocked(snapshotIds, to: target, progress: progress)
             }
         }
-        for key in try await backend.list(prefix: StoreLayout.artifactsPrefix) + backend.list(prefix: StoreLayout.documentsPrefix) {
+        for key in try await backend.list(prefix: StoreLayout.artifactsPrefix)
+            + backend.list(prefix: StoreLayout.documentsPrefix)
+        {
             if try await destination.backend.exists(key) { continue }
             try await destination.backend.put(key, try await backend.get(key))
-            if key.hasPrefix(StoreLayout.artifactsPrefix) { report.artifactsCopied += 1 } else { report.documentsCopied += 1 }
+            if key.hasPrefix(StoreLayout.artifactsPrefix) {
+                report.artifactsCopied += 1
+            } else {
+                report.documentsCopied += 1
+            }
         }
         return report
     }
 
-    private func copyLocked(_ snapshotIds: [String]?, to target: StoreSession,
-                            progress: (@Sendable (String) -> Void)?) async throws(StoreError) -> CopyReport {
+    private func copyLocked(
+        _ snapshotIds: [String]?, to target: StoreSession,
+        progress: (@Sendable (String) -> Void)?
+    ) async throws(StoreError) -> CopyReport {
         var report = CopyReport()
         let ids: [String]
         if let snapshotIds { ids = snapshotIds } else { ids = try await self.snapshotIds() }
@@ -43,7 +53,10 @@ extension SnapshotStore {
             }
             let manifest = try await self.manifest(id)
             guard manifest.chunkSize == target.store.config.chunkSize else {
-                throw StoreError(.unsupported, "snapshot \(id) uses \(manifest.chunkSize)-byte chunks; the destination store uses \(target.store.config.chunkSize)")
+                throw StoreError(
+                    .unsupported,
+                    "snapshot \(id) uses \(manifest.chunkSize)-byte chunks; the destination store uses \(target.store.config.chunkSize)"
+                )
             }
             let source = self
             let destination = target.store
@@ -81,16 +94,18 @@ struct RecordCopy {
     func run(_ manifest: Manifest) throws(StoreError) -> (Int, UInt64) {
         let failure = PipelineFailure()
         let threads = StageThreads()
-        let packs = PackPipeline(store: destination, io: ThreadIO(backend: destination.backend),
-                                 uploaders: destination.backend is DirectoryBackend ? 1 : 2, failure: failure)
+        let packs = PackPipeline(
+            store: destination, io: ThreadIO(backend: destination.backend),
+            uploaders: destination.backend is DirectoryBackend ? 1 : 2, failure: failure)
         failure.whenFailed { [weak packs] in packs?.stop() }
         packs.start(threads)
         var copied = 0
         do throws(StoreError) {
             let table = ChunkTableReader(manifest, io: ThreadIO(backend: source.backend))
             let coder = ChunkCoder()
-            let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: SnapshotReader.scratchBytes(manifest.chunkSize),
-                                                                 alignment: DirectoryBackend.directAlignment)
+            let scratch = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: SnapshotReader.scratchBytes(manifest.chunkSize),
+                alignment: DirectoryBackend.directAlignment)
             let check = UnsafeMutableRawBufferPointer.allocate(byteCount: manifest.chunkSize, alignment: 64)
             defer {
                 scratch.deallocate()
@@ -121,8 +136,10 @@ struct RecordCopy {
         return (copied, packs.bytesStored)
     }
 
-    private func copy(_ batch: [PlannedChunk], packs: PackPipeline, coder: ChunkCoder,
-                      scratch: UnsafeMutableRawBufferPointer, check: UnsafeMutableRawBufferPointer) throws(StoreError) {
+    private func copy(
+        _ batch: [PlannedChunk], packs: PackPipeline, coder: ChunkCoder,
+        scratch: UnsafeMutableRawBufferPointer, check: UnsafeMutableRawBufferPointer
+    ) throws(StoreError) {
         let io = ThreadIO(backend: source.backend)
         for read in SnapshotReader.reads(batch, limit: scratch.count - SnapshotReader.alignmentSlack) {
             let span = Int(read.end - read.start)
@@ -131,14 +148,19 @@ struct RecordCopy {
             for position in read.positions {
                 let chunk = batch[position]
                 let location = chunk.location
-                let payload = try PackFormat.payload(in: bytes, recordAt: Int(location.recordStart - read.start),
-                                                     location: location, hash: chunk.hash)
+                let payload = try PackFormat.payload(
+                    in: bytes, recordAt: Int(location.recordStart - read.start),
+                    location: location, hash: chunk.hash)
                 let raw = UnsafeMutableRawBufferPointer(rebasing: check[0..<Int(location.rawLength)])
                 try coder.decode(payload, codec: location.codec, into: raw)
                 guard ChunkHash.of(UnsafeRawBufferPointer(raw)) == chunk.hash else {
-                    throw StoreError(.corrupt, "chunk \(chunk.hash) in pack \(location.packId) does not match its hash; the source store is damaged (`snaplab store verify` lists what it breaks)")
+                    throw StoreError(
+                        .corrupt,
+                        "chunk \(chunk.hash) in pack \(location.packId) does not match its hash; the source store is damaged (`snaplab store verify` lists what it breaks)"
+                    )
                 }
-                try packs.add(hash: chunk.hash, codec: location.codec, rawLength: Int(location.rawLength), payload: payload)
+                try packs.add(
+                    hash: chunk.hash, codec: location.codec, rawLength: Int(location.rawLength), payload: payload)
             }
         }
     }

@@ -1,4 +1,5 @@
 import Blocking
+
 extension SnapshotStore {
     /// The runs of chunk numbers whose contents differ between two snapshots of the same chunk size, from their
     /// chunk tables read side by side (EBS ListChangedBlocks).

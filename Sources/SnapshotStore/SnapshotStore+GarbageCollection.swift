@@ -42,14 +42,19 @@ extension SnapshotStore {
                     return marked
                 }
             } catch {
-                throw StoreError(.corrupt, "garbage collection stopped: snapshot \(snapshotId) cannot be read (\(error.message)); repair or delete that snapshot first")
+                throw StoreError(
+                    .corrupt,
+                    "garbage collection stopped: snapshot \(snapshotId) cannot be read (\(error.message)); repair or delete that snapshot first"
+                )
             }
         }
         report.referencedChunks = referenced.count
 
         // Files a killed writer left half-written, and tables whose manifest is gone (deleted or never-completed
         // snapshots).
-        if let directory = backend as? DirectoryBackend { report.bytesReclaimed += try await directory.removeTemporaryFiles() }
+        if let directory = backend as? DirectoryBackend {
+            report.bytesReclaimed += try await directory.removeTemporaryFiles()
+        }
         let listed = Set(snapshots)
         for key in try await backend.list(prefix: StoreLayout.tablesPrefix) {
             guard let id = StoreLayout.snapshotId(ofTable: key), !listed.contains(id) else { continue }
@@ -58,7 +63,9 @@ extension SnapshotStore {
         }
 
         // What every pack holds, live or dead, by the index objects.
-        let indexKeys = try await backend.list(prefix: StoreLayout.indexPrefix).filter { StoreLayout.packId(ofIndex: $0) != nil }
+        let indexKeys = try await backend.list(prefix: StoreLayout.indexPrefix).filter {
+            StoreLayout.packId(ofIndex: $0) != nil
+        }
         var packs: [PackID: PackUse] = [:]
         var seen = Set<ChunkHash>()
         for key in indexKeys.sorted() {
@@ -149,13 +156,17 @@ extension SnapshotStore {
         for (pack, use) in packs {
             let size = Int(try io.size(StoreLayout.pack(pack)))
             var old = [UInt8](repeating: 0, count: size)
-            try old.withMutableBytes { (bytes) throws(StoreError) in try io.read(StoreLayout.pack(pack), offset: 0, into: bytes) }
+            try old.withMutableBytes { (bytes) throws(StoreError) in
+                try io.read(StoreLayout.pack(pack), offset: 0, into: bytes)
+            }
             for entry in use.live {
                 try old.withBytes { (bytes) throws(StoreError) in
-                    let payload = try PackFormat.payload(in: bytes, recordAt: Int(entry.location.recordStart),
-                                                         location: entry.location, hash: entry.hash)
-                    _ = buffer.append(hash: entry.hash, codec: entry.location.codec,
-                                      rawLength: Int(entry.location.rawLength), payload: payload)
+                    let payload = try PackFormat.payload(
+                        in: bytes, recordAt: Int(entry.location.recordStart),
+                        location: entry.location, hash: entry.hash)
+                    _ = buffer.append(
+                        hash: entry.hash, codec: entry.location.codec,
+                        rawLength: Int(entry.location.rawLength), payload: payload)
                 }
                 if buffer.used >= config.packSize { try flush() }
             }

@@ -106,8 +106,9 @@ extension SnapshotStore {
                 for position in stride(from: worker, to: entries.count, by: workers) {
                     let entry = entries[position]
                     do throws(StoreError) {
-                        _ = try decodeChunk(pack, recordAt: Int(entry.location.recordStart), location: entry.location,
-                                            hash: entry.hash, coder: coder)
+                        _ = try decodeChunk(
+                            pack, recordAt: Int(entry.location.recordStart), location: entry.location,
+                            hash: entry.hash, coder: coder)
                     } catch {
                         failures.set(position, error.message)
                     }

@@ -44,10 +44,14 @@ public final class SnapshotStore: Sendable {
             do {
                 config = try JSONDecoder.store.decode(StoreConfig.self, from: data)
             } catch {
-                throw StoreError(.corrupt, "\(backend.location)/config.json is not a snaplab store config", cause: error)
+                throw StoreError(
+                    .corrupt, "\(backend.location)/config.json is not a snaplab store config", cause: error)
             }
             guard config.format == StoreConfig.formatName, config.version <= StoreConfig.currentVersion else {
-                throw StoreError(.unsupported, "\(backend.location) is a \(config.format) v\(config.version) store; this snaplab reads \(StoreConfig.formatName) v\(StoreConfig.currentVersion)")
+                throw StoreError(
+                    .unsupported,
+                    "\(backend.location) is a \(config.format) v\(config.version) store; this snaplab reads \(StoreConfig.formatName) v\(StoreConfig.currentVersion)"
+                )
             }
         } else {
             config = StoreConfig()
@@ -71,7 +75,8 @@ public final class SnapshotStore: Sendable {
     /// Brings the chunk index up to date with the store's index objects (packs written by other processes
     /// become visible; packs garbage collection removed disappear).
     public func reloadIndex() async throws(StoreError) {
-        let keys = Set(try await backend.list(prefix: StoreLayout.indexPrefix).filter { StoreLayout.packId(ofIndex: $0) != nil })
+        let keys = Set(
+            try await backend.list(prefix: StoreLayout.indexPrefix).filter { StoreLayout.packId(ofIndex: $0) != nil })
         let io = ThreadIO(backend: backend)
         let index = self.index
         try await BlockingPool.run { () throws(StoreError) in try index.synchronize(keys: keys, io: io) }
@@ -121,23 +126,29 @@ public final class SnapshotStore: Sendable {
         guard let location = index.location(of: hash) else {
             throw StoreError(.notFound, "chunk \(hash) is not in the store; run `snaplab store verify`")
         }
-        let record = try await backend.get(StoreLayout.pack(location.pack), offset: location.recordStart,
-                                           length: Int(location.recordEnd - location.recordStart))
+        let record = try await backend.get(
+            StoreLayout.pack(location.pack), offset: location.recordStart,
+            length: Int(location.recordEnd - location.recordStart))
         return try record.withBytes { (bytes) throws(StoreError) -> Data in
             try Self.decodeChunk(bytes, recordAt: 0, location: location, hash: hash, coder: ChunkCoder())
         }
     }
 
     /// Decodes and verifies the chunk whose record starts at `position` of `bytes` (part of its pack).
-    static func decodeChunk(_ bytes: UnsafeRawBufferPointer, recordAt position: Int, location: ChunkLocation,
-                            hash: ChunkHash, coder: ChunkCoder) throws(StoreError) -> Data {
+    static func decodeChunk(
+        _ bytes: UnsafeRawBufferPointer, recordAt position: Int, location: ChunkLocation,
+        hash: ChunkHash, coder: ChunkCoder
+    ) throws(StoreError) -> Data {
         let payload = try PackFormat.payload(in: bytes, recordAt: position, location: location, hash: hash)
         var raw = Data(count: Int(location.rawLength))
         try raw.withMutableBytes { (destination) throws(StoreError) in
             try coder.decode(payload, codec: location.codec, into: destination)
         }
         guard ChunkHash.of(raw) == hash else {
-            throw StoreError(.corrupt, "chunk \(hash) in pack \(location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)")
+            throw StoreError(
+                .corrupt,
+                "chunk \(hash) in pack \(location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)"
+            )
         }
         return raw
     }
@@ -157,9 +168,11 @@ enum StoreDates {
 
     static func format(_ date: Date) -> String {
         let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let seconds = Date(timeIntervalSince1970: TimeInterval(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient))
+        let seconds = Date(
+            timeIntervalSince1970: TimeInterval(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient))
         let whole = ISO8601DateFormatter().string(from: seconds)
-        return whole.dropLast() + String(format: ".%03dZ", Int(milliseconds.quotientAndRemainder(dividingBy: 1000).remainder))
+        return whole.dropLast()
+            + String(format: ".%03dZ", Int(milliseconds.quotientAndRemainder(dividingBy: 1000).remainder))
     }
 
     static func parse(_ text: String) -> Date? {
@@ -189,7 +202,8 @@ extension JSONDecoder {
             let container = try decoder.singleValueContainer()
             let text = try container.decode(String.self)
             guard let date = StoreDates.parse(text) else {
-                throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not an ISO 8601 date")
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "'\(text)' is not an ISO 8601 date")
             }
             return date
         }
@@ -200,8 +214,10 @@ extension JSONDecoder {
 extension SnapshotStore {
     /// Runs `body` holding the store lock (shared for writers and verify, exclusive for garbage collection),
     /// releasing it however `body` ends.
-    public func withStoreLock<T: Sendable>(exclusive: Bool, timeout: Duration,
-                                           _ body: () async throws(StoreError) -> T) async throws(StoreError) -> T {
+    public func withStoreLock<T: Sendable>(
+        exclusive: Bool, timeout: Duration,
+        _ body: () async throws(StoreError) -> T
+    ) async throws(StoreError) -> T {
         let lock = try await backend.lock(exclusive: exclusive, timeout: timeout)
         do {
             let result = try await body()

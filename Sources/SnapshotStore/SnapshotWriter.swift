@@ -49,8 +49,9 @@ public final class SnapshotWriter: @unchecked Sendable {
     private var finished = false
 
     // Packer state (packer thread only).
-    private var statistics = Result(table: ChunkTableInfo(entries: 0, sha256: "", allocatedBytes: 0), bytesRead: 0,
-                                    bytesChanged: 0, bytesStored: 0)
+    private var statistics = Result(
+        table: ChunkTableInfo(entries: 0, sha256: "", allocatedBytes: 0), bytesRead: 0,
+        bytesChanged: 0, bytesStored: 0)
     private var parentNext: (UInt32, ChunkHash)?
 
     /// Bytes one lease holds.
@@ -61,7 +62,9 @@ public final class SnapshotWriter: @unchecked Sendable {
         let io = ThreadIO(backend: store.backend)
         let chunkSize = store.config.chunkSize
         if let parent, parent.chunkSize != chunkSize {
-            throw StoreError(.unsupported, "snapshot \(parent.snapshotId) uses \(parent.chunkSize)-byte chunks; this store uses \(chunkSize)")
+            throw StoreError(
+                .unsupported,
+                "snapshot \(parent.snapshotId) uses \(parent.chunkSize)-byte chunks; this store uses \(chunkSize)")
         }
         self.store = store
         self.io = io
@@ -104,10 +107,13 @@ public final class SnapshotWriter: @unchecked Sendable {
     public func submit(_ lease: Lease, firstChunk: UInt32, length: Int) throws(StoreError) {
         let end = UInt64(firstChunk) * UInt64(chunkSize) + UInt64(length)
         guard length > 0, length <= runBytes, firstChunk >= nextChunk, end <= volumeSize,
-              length % chunkSize == 0 || end == volumeSize
+            length % chunkSize == 0 || end == volumeSize
         else {
             freeSlots.put(lease.slot)
-            throw StoreError(.io, "a run of \(length) bytes at chunk \(firstChunk) is not whole chunks after the last run, inside the \(volumeSize)-byte volume and the writer's \(runBytes)-byte buffers")
+            throw StoreError(
+                .io,
+                "a run of \(length) bytes at chunk \(firstChunk) is not whole chunks after the last run, inside the \(volumeSize)-byte volume and the writer's \(runBytes)-byte buffers"
+            )
         }
         let run = SubmittedRun(sequence: submitted, slot: lease.slot, firstChunk: firstChunk, length: length)
         submitted += 1
@@ -152,7 +158,8 @@ public final class SnapshotWriter: @unchecked Sendable {
 
     private func hashLoop() {
         let coder = ChunkCoder()
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: ChunkCoder.compressedLimit(chunkSize), alignment: 64)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: ChunkCoder.compressedLimit(chunkSize), alignment: 64)
         defer { scratch.deallocate() }
         while let run = input.take() {
             if failure.current != nil {
@@ -165,7 +172,8 @@ public final class SnapshotWriter: @unchecked Sendable {
 
     /// Tests, hashes and (when new) compresses each chunk of a run. A compressed chunk is smaller than its raw
     /// bytes, so it goes back into the run's buffer where the raw chunk was: no second buffer per run.
-    private func prepare(_ run: SubmittedRun, coder: ChunkCoder, scratch: UnsafeMutableRawBufferPointer) -> PreparedRun {
+    private func prepare(_ run: SubmittedRun, coder: ChunkCoder, scratch: UnsafeMutableRawBufferPointer) -> PreparedRun
+    {
         let buffer = buffers.input(run.slot)
         let bytes = UnsafeRawBufferPointer(buffer)
         var chunks: [PreparedChunk] = []
@@ -174,7 +182,8 @@ public final class SnapshotWriter: @unchecked Sendable {
         while start < run.length {
             let length = min(chunkSize, run.length - start)
             let chunk = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
-            var result = PreparedChunk(length: length, hash: nil, codec: .raw, payloadStart: start, payloadLength: length)
+            var result = PreparedChunk(
+                length: length, hash: nil, codec: .raw, payloadStart: start, payloadLength: length)
             if !ChunkCoder.isZero(chunk) {
                 let hash = ChunkHash.of(chunk)
                 result.hash = hash

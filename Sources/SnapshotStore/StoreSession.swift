@@ -23,7 +23,8 @@ public final class StoreSession: Sendable {
     /// A writer for a new snapshot of a `volumeSize`-byte volume; with `parent`, an incremental one (chunks not
     /// submitted are the parent's).
     public func makeSnapshotWriter(volumeSize: UInt64, parent: Manifest?) async throws(StoreError) -> SnapshotWriter {
-        let scratch = store.backend is DirectoryBackend
+        let scratch =
+            store.backend is DirectoryBackend
             ? (store.backend as? DirectoryBackend)?.path(StoreLayout.tablesPrefix) ?? store.scratchDirectory
             : store.scratchDirectory
         return try await BlockingPool.run { () throws(StoreError) in
@@ -34,7 +35,10 @@ public final class StoreSession: Sendable {
     /// Makes a snapshot visible: call only after its writer finished (every chunk and the table are durable).
     public func commit(_ manifest: Manifest) async throws(StoreError) {
         guard isHeld else {
-            throw StoreError(.busy, "the store lock was lost during the copy (the store could not be reached to refresh it); take the snapshot again")
+            throw StoreError(
+                .busy,
+                "the store lock was lost during the copy (the store could not be reached to refresh it); take the snapshot again"
+            )
         }
         try SnapshotStore.checkId(manifest.snapshotId)
         try await store.backend.put(StoreLayout.manifest(manifest.snapshotId), try manifest.encoded())
@@ -61,8 +65,10 @@ extension SnapshotStore {
     }
 
     /// Runs `body` in a session, released however `body` ends.
-    public func withSession<T: Sendable>(timeout: Duration = .seconds(600),
-                                         _ body: (StoreSession) async throws(StoreError) -> T)
+    public func withSession<T: Sendable>(
+        timeout: Duration = .seconds(600),
+        _ body: (StoreSession) async throws(StoreError) -> T
+    )
         async throws(StoreError) -> T
     {
         let session = try await openSession(timeout: timeout)

@@ -14,10 +14,12 @@ extension RealGuestTests {
                 let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: boot.id).id)
                 let key = try AccessKeys.create(lab.paths)
                 try await Server.with(stateDirectory: testLab.directory) { endpoint in
-                    let outcome = try Pytest.run("Tests/api", environment: [
-                        "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_BOOT_SNAPSHOT": snapshot.id,
-                        "SNAPLAB_ACCESS_KEY_ID": key.accessKeyId, "SNAPLAB_SECRET_ACCESS_KEY": key.secretAccessKey,
-                    ])
+                    let outcome = try Pytest.run(
+                        "Tests/api",
+                        environment: [
+                            "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_BOOT_SNAPSHOT": snapshot.id,
+                            "SNAPLAB_ACCESS_KEY_ID": key.accessKeyId, "SNAPLAB_SECRET_ACCESS_KEY": key.secretAccessKey,
+                        ])
                     #expect(outcome.status == 0, "pytest Tests/api:\n\(outcome.output)")
                 }
             }
@@ -28,9 +30,11 @@ extension RealGuestTests {
                 let volume = try await testLab.lab.volumes.create(role: .data, size: 32 << 20)
                 try HostTools.fillRandom(volume.path, mebibytes: 4)
                 try await Server.with(stateDirectory: testLab.directory) { endpoint in
-                    let outcome = try Pytest.run("Tests/console", environment: [
-                        "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_VOLUME": volume.id,
-                    ])
+                    let outcome = try Pytest.run(
+                        "Tests/console",
+                        environment: [
+                            "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_VOLUME": volume.id,
+                        ])
                     #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
                 }
                 let snapshots = try await testLab.lab.snapshots.list().filter { $0.volumeId == volume.id }
@@ -61,7 +65,11 @@ extension RealGuestTests {
             // Ready when it answers.
             let deadline = ContinuousClock.now + .seconds(60)
             while ContinuousClock.now < deadline {
-                if (try? HostTools.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "\(endpoint)/api/volumes"]))?.status == 0 { break }
+                if (try? HostTools.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "\(endpoint)/api/volumes"]))?.status
+                    == 0
+                {
+                    break
+                }
                 try await Task.sleep(for: .milliseconds(200))
             }
             try await body(endpoint)

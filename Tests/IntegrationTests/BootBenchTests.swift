@@ -1,9 +1,10 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import SnaplabCore
 import Testing
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 extension RealGuestTests {
     /// The boot bench end to end on real guests: a small sweep, its CSV and its plot.
@@ -11,20 +12,25 @@ extension RealGuestTests {
         @Test func aSmallSweepRecordsOrderedPhasesFromBothSides() async throws {
             try await TestLab.with { testLab in
                 let sweep = BootSweep(sizes: [256 << 20, 512 << 20], fills: [0], modes: [.force, .skip], repeats: 1)
-                let recipe = try ImageRecipe(directory: ImageFixture.repositoryRoot.appendingPathComponent("images/tiny"))
+                let recipe = try ImageRecipe(
+                    directory: ImageFixture.repositoryRoot.appendingPathComponent("images/tiny"))
                 let records = try await BootBench(lab: testLab.lab).runSweep(sweep, recipe: recipe) { _, _, _ in }
                 #expect(records.count == 4)
                 #expect(records.allSatisfy { $0.error == nil }, "\(records.compactMap(\.error))")
 
-                let csv = BootReport.csv(records).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+                let csv = BootReport.csv(records).split(separator: "\n").map {
+                    $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                }
                 let header = try #require(csv.first)
                 let rows = csv.dropFirst()
                 #expect(rows.count == 4, "one row per boot")
                 func value(_ row: [String], _ column: String) -> Double? {
                     header.firstIndex(of: column).flatMap { Double(row[$0]) }
                 }
-                let ordered = ["defined", "start_returned", "kernel_start", "initramfs", "fsck_start", "fsck_end",
-                               "root_mounted", "data_mounted", "ready", "shutdown_requested", "shutdown_event", "stopped"]
+                let ordered = [
+                    "defined", "start_returned", "kernel_start", "initramfs", "fsck_start", "fsck_end",
+                    "root_mounted", "data_mounted", "ready", "shutdown_requested", "shutdown_event", "stopped",
+                ]
                 for row in rows {
                     let times = ordered.compactMap { value(row, $0) }
                     #expect(times.allSatisfy { $0 >= 0 }, "non-negative: \(row)")
@@ -34,13 +40,17 @@ extension RealGuestTests {
                     let returned = try #require(value(row, "start_returned"))
                     #expect(started <= kernel)
                     // Firmware and loading the kernel take a while: the guest's clock starts after the start call.
-                    #expect(kernel > returned + 0.1, "kernel start \(kernel) must come after the start call \(returned)")
+                    #expect(
+                        kernel > returned + 0.1, "kernel start \(kernel) must come after the start call \(returned)")
                     let mode = row[header.firstIndex(of: "fsck") ?? 0]
                     if mode == "force" {
-                        #expect(value(row, "fsck_start") != nil && value(row, "fsck_end") != nil, "fsck phase when forced")
+                        #expect(
+                            value(row, "fsck_start") != nil && value(row, "fsck_end") != nil, "fsck phase when forced")
                         #expect(["0", "1"].contains(row[header.firstIndex(of: "fsck_status") ?? 0]))
                     } else {
-                        #expect(value(row, "fsck_start") == nil && value(row, "fsck_end") == nil, "no fsck phase when skipped")
+                        #expect(
+                            value(row, "fsck_start") == nil && value(row, "fsck_end") == nil,
+                            "no fsck phase when skipped")
                     }
                     #expect(value(row, "ready") != nil && value(row, "stopped") != nil)
                 }

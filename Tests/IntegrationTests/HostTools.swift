@@ -18,8 +18,9 @@ enum HostTools {
         process.waitUntilExit()
         let output = String(decoding: data, as: UTF8.self)
         guard allowedStatuses.contains(process.terminationStatus) else {
-            throw ToolFailure(command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
-                              output: output)
+            throw ToolFailure(
+                command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus,
+                output: output)
         }
         return (process.terminationStatus, output)
     }

@@ -11,9 +11,12 @@ extension RealGuestTests {
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
                 let data = try await lab.volumes.create(role: .data, size: 64 << 20)
-                let source = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id,
-                                                                     dataVolumes: [.init(volumeId: data.id)]))
-                _ = try await testLab.shell(source.id, "echo boot-marker > /root/marker && echo release-1 > /data/app && sync")
+                let source = try await lab.instances.run(
+                    LaunchRequest(
+                        bootVolumeId: boot.id,
+                        dataVolumes: [.init(volumeId: data.id)]))
+                _ = try await testLab.shell(
+                    source.id, "echo boot-marker > /root/marker && echo release-1 > /data/app && sync")
 
                 let image = try await lab.images.create(fromInstance: source.id, name: "web", description: "test image")
                 #expect(image.state == .available && image.blockDeviceMappings.count == 1)
@@ -24,7 +27,9 @@ extension RealGuestTests {
                 let three = try await lab.images.launch(ImageLaunchRequest(image: "web", count: 3))
                 #expect(three.count == 3 && three.allSatisfy { $0.state == .running && $0.imageId == image.id })
                 for instance in three {
-                    #expect(try await testLab.shell(instance.id, "cat /root/marker /data/app") == "boot-marker\nrelease-1\n")
+                    #expect(
+                        try await testLab.shell(instance.id, "cat /root/marker /data/app") == "boot-marker\nrelease-1\n"
+                    )
                     let volumes = try await lab.catalog.volumes(attachedTo: instance.id)
                     #expect(volumes.count == 2 && volumes.allSatisfy { $0.baseSnapshotId != nil })
                 }
@@ -35,7 +40,8 @@ extension RealGuestTests {
                 let writer = three[0]
                 _ = try await testLab.shell(writer.id, "echo mine > /data/app && echo mine > /root/marker && sync")
                 for sibling in three.dropFirst() {
-                    #expect(try await testLab.shell(sibling.id, "cat /root/marker /data/app") == "boot-marker\nrelease-1\n")
+                    #expect(
+                        try await testLab.shell(sibling.id, "cat /root/marker /data/app") == "boot-marker\nrelease-1\n")
                 }
                 let fourth = try #require(try await lab.images.launch(ImageLaunchRequest(image: image.id)).first)
                 #expect(try await testLab.shell(fourth.id, "cat /root/marker /data/app") == "boot-marker\nrelease-1\n")
@@ -80,12 +86,14 @@ extension RealGuestTests {
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
                 let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: boot.id).id)
-                _ = try await lab.images.register(ImageRegistration(
-                    name: "app", bootSnapshotId: snapshot.id,
-                    dataDisks: [ImageRegistration.DataDisk(size: 16 << 20)]))
+                _ = try await lab.images.register(
+                    ImageRegistration(
+                        name: "app", bootSnapshotId: snapshot.id,
+                        dataDisks: [ImageRegistration.DataDisk(size: 16 << 20)]))
                 let unrelated = try #require(try await lab.images.launch(ImageLaunchRequest(image: "app")).first)
 
-                let spec = try EnvironmentSpec.parse("""
+                let spec = try EnvironmentSpec.parse(
+                    """
                     name: env-test
                     instances:
                       - name: web
@@ -101,7 +109,9 @@ extension RealGuestTests {
                 #expect(second.created.isEmpty && second.kept.count == 2)
                 #expect(Set(second.kept.map(\.id)) == Set(first.created.map(\.id)))
                 for instance in first.created {
-                    #expect(try await lab.catalog.volumes(attachedTo: instance.id).first { $0.device == "vdb" }?.size == 32 << 20)
+                    #expect(
+                        try await lab.catalog.volumes(attachedTo: instance.id).first { $0.device == "vdb" }?.size == 32
+                            << 20)
                 }
 
                 let down = try await Environments(lab: lab).down(spec)

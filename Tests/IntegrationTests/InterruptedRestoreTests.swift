@@ -17,20 +17,27 @@ extension RealGuestTests {
                 try #require(snapshot.state == .completed)
 
                 // A restore, killed once its new volume holds a quarter of the snapshot.
-                let restore = try CommandLineTests.start(["snapshot", "restore", snapshot.id], stateDirectory: testLab.directory)
-                let partial = try await waitForFile(in: pool, excluding: [source.path], atLeast: 384 << 20, while: restore)
+                let restore = try CommandLineTests.start(
+                    ["snapshot", "restore", snapshot.id], stateDirectory: testLab.directory)
+                let partial = try await waitForFile(
+                    in: pool, excluding: [source.path], atLeast: 384 << 20, while: restore)
                 kill(restore.processIdentifier, SIGKILL)
                 restore.waitUntilExit()
                 let leftover = try await lab.volumes.list().filter { $0.id != source.id }
-                #expect(leftover.allSatisfy { $0.state == .creating }, "a killed restore's volume never reads available")
+                #expect(
+                    leftover.allSatisfy { $0.state == .creating }, "a killed restore's volume never reads available")
 
                 // A hydration (the first launch of an image on this host), killed the same way.
                 let build = try await ImageFixture.shared.build()
-                let image = try await lab.images.register(ImageRegistration(
-                    name: "interrupted", bootSnapshotId: snapshot.id,
-                    bootOverride: BootSettings(kernel: build.kernel.path, initrd: build.initrd.path, cmdline: build.cmdline)))
-                let launch = try CommandLineTests.start(["instance", "run", "--image", image.id], stateDirectory: testLab.directory)
-                let base = try await waitForFile(in: pool, excluding: [source.path, partial], atLeast: 384 << 20, while: launch)
+                let image = try await lab.images.register(
+                    ImageRegistration(
+                        name: "interrupted", bootSnapshotId: snapshot.id,
+                        bootOverride: BootSettings(
+                            kernel: build.kernel.path, initrd: build.initrd.path, cmdline: build.cmdline)))
+                let launch = try CommandLineTests.start(
+                    ["instance", "run", "--image", image.id], stateDirectory: testLab.directory)
+                let base = try await waitForFile(
+                    in: pool, excluding: [source.path, partial], atLeast: 384 << 20, while: launch)
                 #expect(base.contains("base-\(snapshot.id)"))
                 kill(launch.processIdentifier, SIGKILL)
                 launch.waitUntilExit()
@@ -42,12 +49,15 @@ extension RealGuestTests {
                 #expect(try await restarted.catalog.bases().isEmpty)
                 #expect(!FileManager.default.fileExists(atPath: partial), "the partial restore is gone")
                 #expect(!FileManager.default.fileExists(atPath: base), "the partial base is gone")
-                #expect(try HostTools.processes(matching: partial).isEmpty && HostTools.processes(matching: base).isEmpty)
+                #expect(
+                    try HostTools.processes(matching: partial).isEmpty && HostTools.processes(matching: base).isEmpty)
 
                 // And both work from scratch.
                 let restored = try await restarted.snapshots.restore(snapshot.id)
-                try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", source.path, restored.path])
-                let launched = try await restarted.images.launch(ImageLaunchRequest(image: image.id, waitUntilReady: false))
+                try HostTools.run(
+                    "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", source.path, restored.path])
+                let launched = try await restarted.images.launch(
+                    ImageLaunchRequest(image: image.id, waitUntilReady: false))
                 #expect(try await restarted.catalog.bases().map(\.state) == [.ready])
                 for instance in launched { _ = try await restarted.instances.terminate(instance.id) }
             }

@@ -14,9 +14,11 @@ extension RealGuestTests {
                 let lab = testLab.lab
                 let volume = try await lab.volumes.create(role: .data, size: 16 << 20, tags: ["backup": "hourly"])
                 try HostTools.fillRandom(volume.path, mebibytes: 1)
-                let (policy, warnings) = try await lab.policies.create(PolicyRequest(
-                    name: "hourly", targetTags: ["backup": "hourly"], schedule: PolicySchedule(intervalSeconds: 3600),
-                    anchor: Self.anchor, retention: Retention(keepHourly: 24, keepDaily: 7)))
+                let (policy, warnings) = try await lab.policies.create(
+                    PolicyRequest(
+                        name: "hourly", targetTags: ["backup": "hourly"],
+                        schedule: PolicySchedule(intervalSeconds: 3600),
+                        anchor: Self.anchor, retention: Retention(keepHourly: 24, keepDaily: 7)))
                 #expect(warnings.isEmpty)
 
                 var slotSnapshots: [Int: String] = [:]
@@ -31,7 +33,9 @@ extension RealGuestTests {
                         _ = try await lab.snapshots.setPinned(id, true)
                     }
                     if hour == 30 {
-                        manual = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id).id
+                        manual = try await lab.snapshots.wait(
+                            for: try await lab.snapshots.create(volumeId: volume.id).id
+                        ).id
                     }
                     // A second look within the same hour runs nothing.
                     #expect(try await lab.policies.runDue(now: Self.hour(hour).addingTimeInterval(1800)).isEmpty)
@@ -39,10 +43,14 @@ extension RealGuestTests {
 
                 // Independently: slot k falls on day (10 + k) / 24 (the anchor is 10:00 UTC). keep-hourly 24 keeps
                 // slots 48–71; keep-daily 7 keeps the newest slot of each day: 13, 37, 61 and 71.
-                let newestOfEachDay = Dictionary(grouping: 0..<72, by: { (10 + $0) / 24 }).values.compactMap { $0.max() }
+                let newestOfEachDay = Dictionary(grouping: 0..<72, by: { (10 + $0) / 24 }).values.compactMap {
+                    $0.max()
+                }
                 let expectedSlots = Set(48...71).union(newestOfEachDay)
                 let expected = Set(expectedSlots.compactMap { slotSnapshots[$0] } + [pinned, manual])
-                let remaining = Set(try await lab.snapshots.list().filter { $0.state == .completed && $0.volumeId == volume.id }.map(\.id))
+                let remaining = Set(
+                    try await lab.snapshots.list().filter { $0.state == .completed && $0.volumeId == volume.id }.map(
+                        \.id))
                 #expect(newestOfEachDay.sorted() == [13, 37, 61, 71])
                 #expect(remaining == expected)
                 #expect(remaining.contains(pinned) && remaining.contains(manual))
@@ -63,27 +71,35 @@ extension RealGuestTests {
                 let manual = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id)
 
                 await #expect {
-                    _ = try await lab.policies.create(PolicyRequest(
-                        name: "bad-cron", targetTags: ["backup": "daily"], schedule: PolicySchedule(cron: "0 25 * * *"),
-                        retention: Retention(keepLast: 3)))
+                    _ = try await lab.policies.create(
+                        PolicyRequest(
+                            name: "bad-cron", targetTags: ["backup": "daily"],
+                            schedule: PolicySchedule(cron: "0 25 * * *"),
+                            retention: Retention(keepLast: 3)))
                 } throws: { error in
-                    (error as? SnaplabError)?.code == .invalidArgument && (error as? SnaplabError)?.message.contains("hour") == true
+                    (error as? SnaplabError)?.code == .invalidArgument
+                        && (error as? SnaplabError)?.message.contains("hour") == true
                 }
                 await #expect {
-                    _ = try await lab.policies.create(PolicyRequest(
-                        name: "keeps-nothing", targetTags: ["backup": "daily"], schedule: PolicySchedule(intervalSeconds: 60),
-                        retention: Retention()))
+                    _ = try await lab.policies.create(
+                        PolicyRequest(
+                            name: "keeps-nothing", targetTags: ["backup": "daily"],
+                            schedule: PolicySchedule(intervalSeconds: 60),
+                            retention: Retention()))
                 } throws: { ($0 as? SnaplabError)?.message.contains("keeps nothing") == true }
                 await #expect {
-                    _ = try await lab.policies.create(PolicyRequest(
-                        name: "bad-zone", targetTags: ["backup": "daily"],
-                        schedule: PolicySchedule(cron: "0 2 * * *", timeZone: "Mars/Olympus"), retention: Retention(keepLast: 1)))
+                    _ = try await lab.policies.create(
+                        PolicyRequest(
+                            name: "bad-zone", targetTags: ["backup": "daily"],
+                            schedule: PolicySchedule(cron: "0 2 * * *", timeZone: "Mars/Olympus"),
+                            retention: Retention(keepLast: 1)))
                 } throws: { ($0 as? SnaplabError)?.message.contains("time zone") == true }
                 #expect(try await lab.policies.list().isEmpty, "nothing half-created")
 
-                let (nothing, warnings) = try await lab.policies.create(PolicyRequest(
-                    name: "nobody", targetTags: ["backup": "never"], schedule: PolicySchedule(intervalSeconds: 60),
-                    retention: Retention(keepLast: 1)))
+                let (nothing, warnings) = try await lab.policies.create(
+                    PolicyRequest(
+                        name: "nobody", targetTags: ["backup": "never"], schedule: PolicySchedule(intervalSeconds: 60),
+                        retention: Retention(keepLast: 1)))
                 #expect(warnings.first?.contains("backup=never") == true)
                 let run = try #require(try await lab.policies.run(nothing.id))
                 #expect(run.state == .succeeded && run.snapshotsTaken.isEmpty && run.snapshotsPruned.isEmpty)
@@ -91,9 +107,11 @@ extension RealGuestTests {
                 #expect(try await lab.snapshots.list().map(\.id) == [manual.id], "the manual snapshot is untouched")
 
                 // Two runners for one slot: only one runs it.
-                let (daily, _) = try await lab.policies.create(PolicyRequest(
-                    name: "daily", targetTags: ["backup": "daily"], schedule: PolicySchedule(intervalSeconds: 86_400),
-                    retention: Retention(keepLast: 1)))
+                let (daily, _) = try await lab.policies.create(
+                    PolicyRequest(
+                        name: "daily", targetTags: ["backup": "daily"],
+                        schedule: PolicySchedule(intervalSeconds: 86_400),
+                        retention: Retention(keepLast: 1)))
                 let slot = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
                 async let first = lab.policies.run(daily.id, slot: slot)
                 async let second = lab.policies.run(daily.id, slot: slot)
@@ -101,7 +119,9 @@ extension RealGuestTests {
                 #expect(results.compactMap { $0 }.count == 1)
                 let taken = try await lab.snapshots.list().filter { $0.tags["snaplab:policy"] == daily.id }
                 #expect(taken.count == 1)
-                #expect(try await lab.snapshots.get(manual.id).state == .completed, "keep-last 1 never prunes a manual snapshot")
+                #expect(
+                    try await lab.snapshots.get(manual.id).state == .completed,
+                    "keep-last 1 never prunes a manual snapshot")
             }
         }
 
@@ -113,15 +133,19 @@ extension RealGuestTests {
                 let big = try await lab.volumes.create(role: .data, size: 2 << 30, tags: ["backup": "nightly"])
                 try HostTools.fillRandom(small.path, mebibytes: 4)
                 try HostTools.fillRandom(big.path, mebibytes: 1536)
-                let (policy, _) = try await lab.policies.create(PolicyRequest(
-                    name: "nightly", targetTags: ["backup": "nightly"], schedule: PolicySchedule(intervalSeconds: 86_400),
-                    retention: Retention(keepLast: 3)))
+                let (policy, _) = try await lab.policies.create(
+                    PolicyRequest(
+                        name: "nightly", targetTags: ["backup": "nightly"],
+                        schedule: PolicySchedule(intervalSeconds: 86_400),
+                        retention: Retention(keepLast: 3)))
 
                 let first = try Daemon.start(stateDirectory: testLab.directory)
                 var victim: Snapshot?
                 let deadline = ContinuousClock.now + .seconds(120)
                 while victim == nil, ContinuousClock.now < deadline {
-                    victim = try await lab.catalog.snapshots().first { $0.volumeId == big.id && $0.state == .pending && $0.progress >= 3 }
+                    victim = try await lab.catalog.snapshots().first {
+                        $0.volumeId == big.id && $0.state == .pending && $0.progress >= 3
+                    }
                     if victim == nil { try await Task.sleep(for: .milliseconds(20)) }
                 }
                 let interrupted = try #require(victim, "the daemon never got to the big volume")
@@ -158,15 +182,21 @@ extension RealGuestTests {
             try await TestLab.with { testLab in
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
-                let bootSnapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: boot.id).id)
-                let image = try await lab.images.register(ImageRegistration(name: "drill-os", bootSnapshotId: bootSnapshot.id))
+                let bootSnapshot = try await lab.snapshots.wait(
+                    for: try await lab.snapshots.create(volumeId: boot.id).id)
+                let image = try await lab.images.register(
+                    ImageRegistration(name: "drill-os", bootSnapshotId: bootSnapshot.id))
                 let data = try await lab.volumes.create(role: .data, size: 32 << 20, tags: ["backup": "often"])
-                let instance = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id, dataVolumes: [.init(volumeId: data.id)],
-                                                                       deleteBootOnTermination: false))
+                let instance = try await lab.instances.run(
+                    LaunchRequest(
+                        bootVolumeId: boot.id, dataVolumes: [.init(volumeId: data.id)],
+                        deleteBootOnTermination: false))
                 _ = try await testLab.shell(instance.id, "echo precious > /data/file && sync")
-                let (policy, _) = try await lab.policies.create(PolicyRequest(
-                    name: "often", targetTags: ["backup": "often"], schedule: PolicySchedule(intervalSeconds: 3),
-                    retention: Retention(keepLast: 2), drill: DrillSettings(image: image.id, command: "grep -q precious file")))
+                let (policy, _) = try await lab.policies.create(
+                    PolicyRequest(
+                        name: "often", targetTags: ["backup": "often"], schedule: PolicySchedule(intervalSeconds: 3),
+                        retention: Retention(keepLast: 2),
+                        drill: DrillSettings(image: image.id, command: "grep -q precious file")))
 
                 let daemon = try Daemon.start(stateDirectory: testLab.directory)
                 defer { if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) } }
@@ -189,7 +219,8 @@ extension RealGuestTests {
                 #expect(drill.passed, "\(drill.error ?? "") \(drill.targets.map(\.output))")
                 #expect(drill.targets.first?.filesystemCheck == 0 && drill.targets.first?.commandStatus == 0)
                 #expect(try await lab.policies.drills(of: policy.id).count == 1)
-                #expect(try await lab.volumes.list().allSatisfy { $0.tags["snaplab:drill"] == nil }, "the drill cleaned up")
+                #expect(
+                    try await lab.volumes.list().allSatisfy { $0.tags["snaplab:drill"] == nil }, "the drill cleaned up")
                 #expect(try await lab.instances.list().filter { $0.state != .terminated }.map(\.id) == [instance.id])
             }
         }

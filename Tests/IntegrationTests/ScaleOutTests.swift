@@ -21,15 +21,18 @@ extension RealGuestTests {
                 let lab = testLab.lab
                 try await lab.store.setURL(Self.bucketURL(try await MotoServer.shared.endpoint()))
                 let suffix = testLab.poolName.replacingOccurrences(of: "snaplab-test-", with: "")
-                _ = try await lab.hosts.add(name: "b", uri: "qemu:///session", poolName: "snaplab-b-\(suffix)",
-                                          poolPath: testLab.directory.appendingPathComponent("pool-b").path)
+                _ = try await lab.hosts.add(
+                    name: "b", uri: "qemu:///session", poolName: "snaplab-b-\(suffix)",
+                    poolPath: testLab.directory.appendingPathComponent("pool-b").path)
                 #expect(try await lab.hosts.summaries().map(\.host.name).sorted() == ["b", "local"])
 
                 let boot = try await testLab.bootVolume()
                 let data = try await lab.volumes.create(role: .data, size: 32 << 20)
-                let onA = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id, dataVolumes: [.init(volumeId: data.id)]))
+                let onA = try await lab.instances.run(
+                    LaunchRequest(bootVolumeId: boot.id, dataVolumes: [.init(volumeId: data.id)]))
                 #expect(onA.host == "local")
-                _ = try await testLab.shell(onA.id, "echo written-on-a > /data/origin && echo os-of-a > /root/os && sync")
+                _ = try await testLab.shell(
+                    onA.id, "echo written-on-a > /data/origin && echo os-of-a > /root/os && sync")
                 let image = try await lab.images.create(fromInstance: onA.id, name: "from-a")
                 let store = try await lab.store.open()
                 #expect(store.backend.location.hasPrefix("s3://"))
@@ -78,7 +81,8 @@ extension RealGuestTests {
                 #expect(survived.state == .completed, "\(survived.errorMessage ?? "")")
                 #expect(try await lab.store.verify().isClean)
                 let restored = try await lab.snapshots.restore(first.id)
-                try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", volume.path, restored.path])
+                try HostTools.run(
+                    "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", volume.path, restored.path])
                 try await lab.volumes.delete(restored.id)
 
                 // The server itself dies (moto keeps nothing): the copy cannot finish and says so.
@@ -89,8 +93,9 @@ extension RealGuestTests {
                 let failed = try await lab.snapshots.wait(for: second.id)
                 #expect(failed.state == .error)
                 #expect(failed.errorMessage?.isEmpty == false)
-                #expect(try await lab.snapshots.list().filter { $0.state == .completed }.map(\.id) == [first.id],
-                        "nothing half-written is listed as completed")
+                #expect(
+                    try await lab.snapshots.list().filter { $0.state == .completed }.map(\.id) == [first.id],
+                    "nothing half-written is listed as completed")
                 proxy.kill()
             }
         }

@@ -14,17 +14,21 @@ extension RealGuestTests {
                 try HostTools.fillRandom(volume.path, mebibytes: 768)
 
                 let port = Int.random(in: 20_000..<40_000)
-                let serve = try CommandLineTests.start(["serve", "--port", String(port)], stateDirectory: testLab.directory)
+                let serve = try CommandLineTests.start(
+                    ["serve", "--port", String(port)], stateDirectory: testLab.directory)
                 defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
                 let endpoint = "http://127.0.0.1:\(port)"
                 let deadline = ContinuousClock.now + .seconds(120)
-                while try HostTools.run("/usr/bin/curl", ["-sf", "-o", "/dev/null", "\(endpoint)/api/volumes"],
-                                        allowedStatuses: Set(0...255)).status != 0 {
+                while try HostTools.run(
+                    "/usr/bin/curl", ["-sf", "-o", "/dev/null", "\(endpoint)/api/volumes"],
+                    allowedStatuses: Set(0...255)
+                ).status != 0 {
                     try #require(ContinuousClock.now < deadline && serve.isRunning, "serve did not answer")
                     try await Task.sleep(for: .milliseconds(200))
                 }
 
-                let created = try HostTools.run("/usr/bin/curl", ["-sf", "-X", "POST", "\(endpoint)/api/volumes/\(volume.id)/snapshot"])
+                let created = try HostTools.run(
+                    "/usr/bin/curl", ["-sf", "-X", "POST", "\(endpoint)/api/volumes/\(volume.id)/snapshot"])
                 let decoder = JSONDecoder()
                 decoder.dateDecodingStrategy = .iso8601
                 let pending = try #require(try decoder.decode([Snapshot].self, from: Data(created.output.utf8)).first)
@@ -49,7 +53,8 @@ extension RealGuestTests {
                 let settled = try await lab.snapshots.get(pending.id)
                 #expect(settled.state == .completed, "drained: \(settled.state) \(settled.errorMessage ?? "")")
                 let restored = try await lab.snapshots.restore(pending.id)
-                try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", volume.path, restored.path])
+                try HostTools.run(
+                    "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", volume.path, restored.path])
             }
         }
     }

@@ -26,10 +26,15 @@ extension RealGuestTests {
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
                 let data = try await lab.volumes.create(role: .data, size: 64 << 20)
-                let instance = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id,
-                                                                       dataVolumes: [.init(volumeId: data.id)]))
+                let instance = try await lab.instances.run(
+                    LaunchRequest(
+                        bootVolumeId: boot.id,
+                        dataVolumes: [.init(volumeId: data.id)]))
                 let hook = Self.freezeHook.replacingOccurrences(of: "'", with: "'\\''")
-                _ = try await testLab.shell(instance.id, "printf '%s\\n' '\(hook)' > /etc/qemu/fsfreeze-hook.d/10-records && chmod +x /etc/qemu/fsfreeze-hook.d/10-records")
+                _ = try await testLab.shell(
+                    instance.id,
+                    "printf '%s\\n' '\(hook)' > /etc/qemu/fsfreeze-hook.d/10-records && chmod +x /etc/qemu/fsfreeze-hook.d/10-records"
+                )
                 _ = try await testLab.shell(instance.id, Self.writer)
 
                 var frozen: [Snapshot] = []
@@ -38,7 +43,8 @@ extension RealGuestTests {
                 for round in 0..<4 {
                     seen = try await waitForRecords(beyond: seen + 200, testLab: testLab, instance: instance.id)
                     let freeze = round % 2 == 0
-                    let created = try await lab.snapshots.create(volumeId: data.id, options: SnapshotOptions(freeze: freeze))
+                    let created = try await lab.snapshots.create(
+                        volumeId: data.id, options: SnapshotOptions(freeze: freeze))
                     let finished = try await lab.snapshots.wait(for: created.id)
                     #expect(finished.state == .completed, "\(finished.errorMessage ?? "")")
                     if freeze {
@@ -59,22 +65,26 @@ extension RealGuestTests {
                 for (snapshot, expected) in zip(frozen, counts) {
                     let records = try await restoredRecords(snapshot, lab: lab, repair: false)
                     #expect(records.fsck == 0, "a frozen filesystem needs no repair (e2fsck -fn exit \(records.fsck))")
-                    #expect(records.lines == (1...max(1, expected)).map { "record \($0)" },
-                            "exactly the \(expected) records written before the freeze; got \(records.lines.count)")
+                    #expect(
+                        records.lines == (1...max(1, expected)).map { "record \($0)" },
+                        "exactly the \(expected) records written before the freeze; got \(records.lines.count)")
                 }
                 for snapshot in crash {
                     let records = try await restoredRecords(snapshot, lab: lab, repair: true)
                     #expect([0, 1].contains(records.fsck), "journal replay at most (e2fsck -fy exit \(records.fsck))")
-                    #expect(records.lines == (0..<records.lines.count).map { "record \($0 + 1)" },
-                            "a gap-free prefix of the records")
+                    #expect(
+                        records.lines == (0..<records.lines.count).map { "record \($0 + 1)" },
+                        "a gap-free prefix of the records")
                 }
             }
         }
 
         private func waitForRecords(beyond count: Int, testLab: TestLab, instance: String) async throws -> Int {
             while true {
-                let lines = Int(try await testLab.shell(instance, "wc -l < /data/records")
-                    .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+                let lines =
+                    Int(
+                        try await testLab.shell(instance, "wc -l < /data/records")
+                            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
                 if lines >= count { return lines }
                 try await Task.sleep(for: .milliseconds(200))
             }

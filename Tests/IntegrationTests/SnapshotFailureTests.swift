@@ -20,7 +20,9 @@ extension RealGuestTests {
                 let process = Process()
                 process.executableURL = CommandLineTests.binary
                 process.arguments = ["snapshot", "create", big.id, "--wait"]
-                process.environment = ["SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"]
+                process.environment = [
+                    "SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+                ]
                 process.standardOutput = FileHandle.nullDevice
                 process.standardError = FileHandle.nullDevice
                 try process.run()
@@ -50,13 +52,15 @@ extension RealGuestTests {
                 #expect(try await restarted.store.verify().isClean)
                 for snapshot in try await restarted.snapshots.list() where snapshot.state == .completed {
                     let restored = try await restarted.snapshots.restore(snapshot.id)
-                    try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", small.path, restored.path])
+                    try HostTools.run(
+                        "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", small.path, restored.path])
                 }
                 _ = try await restarted.store.collectGarbage()
                 #expect(try await restarted.store.verify().isClean)
 
                 // And the volume can be snapshotted again.
-                let retried = try await restarted.snapshots.wait(for: try await restarted.snapshots.create(volumeId: big.id).id)
+                let retried = try await restarted.snapshots.wait(
+                    for: try await restarted.snapshots.create(volumeId: big.id).id)
                 #expect(retried.state == .completed && !retried.incremental)
                 #expect(retried.allocatedBytes >= 1536 << 20)
             }
@@ -99,7 +103,8 @@ extension RealGuestTests {
                 }
                 #expect(try await lab.volumes.list().count == volumesBefore, "a failed restore leaves no volume")
                 let restored = try await lab.snapshots.restore(intact.id)
-                try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", second.path, restored.path])
+                try HostTools.run(
+                    "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", second.path, restored.path])
             }
         }
     }

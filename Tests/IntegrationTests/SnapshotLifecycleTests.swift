@@ -9,9 +9,12 @@ extension RealGuestTests {
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
                 let data = try await lab.volumes.create(role: .data, size: 64 << 20)
-                let instance = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id,
-                                                                       dataVolumes: [.init(volumeId: data.id)]))
-                _ = try await testLab.shell(instance.id, "echo boot-marker > /root/marker && echo data-v1 > /data/file && sync")
+                let instance = try await lab.instances.run(
+                    LaunchRequest(
+                        bootVolumeId: boot.id,
+                        dataVolumes: [.init(volumeId: data.id)]))
+                _ = try await testLab.shell(
+                    instance.id, "echo boot-marker > /root/marker && echo data-v1 > /data/file && sync")
 
                 let bootOnly = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: boot.id).id)
                 let dataOnly = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: data.id).id)
@@ -37,8 +40,10 @@ extension RealGuestTests {
                 let restoredBoot = try await lab.snapshots.restore(setBoot.id)
                 let restoredData = try await lab.snapshots.restore(setData.id)
                 #expect(restoredBoot.role == .boot && restoredBoot.boot == boot.boot)
-                let copy = try await lab.instances.run(LaunchRequest(bootVolumeId: restoredBoot.id,
-                                                                   dataVolumes: [.init(volumeId: restoredData.id)]))
+                let copy = try await lab.instances.run(
+                    LaunchRequest(
+                        bootVolumeId: restoredBoot.id,
+                        dataVolumes: [.init(volumeId: restoredData.id)]))
                 #expect(try await testLab.shell(copy.id, "cat /root/marker /data/file") == "boot-marker\ndata-v2\n")
 
                 // The single data snapshot still restores the older content.
@@ -54,22 +59,28 @@ extension RealGuestTests {
                 let lab = testLab.lab
                 let boot = try await testLab.bootVolume()
                 let data = try await lab.volumes.create(role: .data, size: 384 << 20)
-                let instance = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id,
-                                                                       dataVolumes: [.init(volumeId: data.id)]))
-                _ = try await testLab.shell(instance.id, "dd if=/dev/urandom of=/data/big bs=1M count=256 2>/dev/null && sync")
+                let instance = try await lab.instances.run(
+                    LaunchRequest(
+                        bootVolumeId: boot.id,
+                        dataVolumes: [.init(volumeId: data.id)]))
+                _ = try await testLab.shell(
+                    instance.id, "dd if=/dev/urandom of=/data/big bs=1M count=256 2>/dev/null && sync")
                 let full = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: data.id).id)
                 #expect(full.state == .completed && !full.incremental)
 
                 // ~1 % of the volume: 60 scattered 64 KiB writes.
                 let changed: UInt64 = 60 * 65536
-                _ = try await testLab.shell(instance.id, """
+                _ = try await testLab.shell(
+                    instance.id,
+                    """
                     i=0; while [ $i -lt 60 ]; do
                       dd if=/dev/urandom of=/data/big bs=64k count=1 seek=$(( (i * 67) % 4096 )) conv=notrunc 2>/dev/null
                       i=$((i+1)); done; sync
                     """)
                 let next = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: data.id).id)
                 #expect(next.state == .completed && next.incremental && next.parentId == full.id)
-                print("""
+                print(
+                    """
                     incremental: volume \(ByteSize.format(data.size)), allocated \(ByteSize.format(next.allocatedBytes)); \
                     full read \(ByteSize.format(full.bytesRead)), stored \(ByteSize.format(full.bytesStored)); \
                     after writing \(ByteSize.format(changed)): read \(ByteSize.format(next.bytesRead)), \
@@ -93,10 +104,12 @@ extension RealGuestTests {
                 try await lab.snapshots.delete(full.id)
                 try await lab.snapshots.delete(next.id)
                 let collected = try await lab.store.collectGarbage()
-                #expect(collected.bytesReclaimed + collected.deadBytesKept >= changed, "the overwritten data is garbage")
+                #expect(
+                    collected.bytesReclaimed + collected.deadBytesKept >= changed, "the overwritten data is garbage")
                 #expect(try await lab.store.verify().isClean)
                 let restored = try await lab.snapshots.restore(offline.id)
-                try HostTools.run("/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", data.path, restored.path])
+                try HostTools.run(
+                    "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", data.path, restored.path])
             }
         }
     }

@@ -89,8 +89,9 @@ struct TestLab {
 /// The tiny guest image, built once per test run (and cached across runs).
 actor ImageFixture {
     static let shared = ImageFixture()
-    static let cache = URL(fileURLWithPath: ProcessInfo.processInfo.environment["SNAPLAB_IMAGE_CACHE"]
-        ?? "/tmp/snaplab-test-image-cache")
+    static let cache = URL(
+        fileURLWithPath: ProcessInfo.processInfo.environment["SNAPLAB_IMAGE_CACHE"]
+            ?? "/tmp/snaplab-test-image-cache")
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 

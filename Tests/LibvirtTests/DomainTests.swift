@@ -49,7 +49,10 @@ import Testing
     @Test func startingARunningDomainCarriesLibvirtsCodeAndMessage() throws {
         let connection = try Connection(uri: "test:///default")
         let domain = try connection.defineDomain(xml: Self.testDomainXML(Self.uniqueName("twice")))
-        defer { try? domain.destroy(); try? domain.undefine(Self.testDriverUndefine) }
+        defer {
+            try? domain.destroy()
+            try? domain.undefine(Self.testDriverUndefine)
+        }
         try domain.start()
         #expect {
             try domain.start()

@@ -1,18 +1,23 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
-@testable import SnaplabCore
 import Testing
+
+@testable import SnaplabCore
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// The plot's axes: disk sizes on a log scale for a size sweep; the variants, unjoined, for a variant sweep.
 @Suite struct BootPlotTests {
     func record(size: UInt64, variant: String, repeatIndex: Int, fsckSeconds: Double) -> BootRecord {
-        BootRecord(bootSize: size, fillPercent: 50, smallFiles: 100, variant: variant, fsck: .force,
-                   repeatIndex: repeatIndex, allocatedBytes: size / 2,
-                   phases: ["defined": 0.01, "start-returned": 0.3, "started-event": 0.3, "kernel-start": 2.9,
-                            "initramfs": 4.7, "fsck-start": 5.2, "fsck-end": 5.2 + fsckSeconds,
-                            "root-mounted": 5.3 + fsckSeconds, "ready": 5.6 + fsckSeconds])
+        BootRecord(
+            bootSize: size, fillPercent: 50, smallFiles: 100, variant: variant, fsck: .force,
+            repeatIndex: repeatIndex, allocatedBytes: size / 2,
+            phases: [
+                "defined": 0.01, "start-returned": 0.3, "started-event": 0.3, "kernel-start": 2.9,
+                "initramfs": 4.7, "fsck-start": 5.2, "fsck-end": 5.2 + fsckSeconds,
+                "root-mounted": 5.3 + fsckSeconds, "ready": 5.6 + fsckSeconds,
+            ])
     }
 
     func texts(_ svg: String) throws -> (texts: [String], polylines: Int) {

@@ -17,7 +17,8 @@ import Testing
         #expect {
             _ = try ByteSize.parse(text)
         } throws: { error in
-            (error as? SnaplabError)?.code == .invalidArgument && (error as? SnaplabError)?.message.contains("256M") == true
+            (error as? SnaplabError)?.code == .invalidArgument
+                && (error as? SnaplabError)?.message.contains("256M") == true
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
-@testable import SnaplabCore
 import Testing
+
+@testable import SnaplabCore
 
 @Suite struct CatalogTests {
     let catalog: Catalog
@@ -15,13 +16,15 @@ import Testing
 
     func volume(_ role: VolumeRole = .data, state: VolumeState = .available) -> Volume {
         let id = ResourceID.generate(.volume)
-        return Volume(id: id, host: "local", role: role, size: 1 << 20, state: state, poolVolume: "\(id).qcow2",
-                      path: "/p/\(id).qcow2", createdAt: Self.now, tags: ["team": "a"])
+        return Volume(
+            id: id, host: "local", role: role, size: 1 << 20, state: state, poolVolume: "\(id).qcow2",
+            path: "/p/\(id).qcow2", createdAt: Self.now, tags: ["team": "a"])
     }
 
     func instance() -> Instance {
-        Instance(id: ResourceID.generate(.instance), host: "local", state: .pending, memoryMiB: 128, vcpus: 1,
-                 boot: BootSettings(kernel: "/k", initrd: "/i", cmdline: "c"), fsck: .auto, consolePath: "/c")
+        Instance(
+            id: ResourceID.generate(.instance), host: "local", state: .pending, memoryMiB: 128, vcpus: 1,
+            boot: BootSettings(kernel: "/k", initrd: "/i", cmdline: "c"), fsck: .auto, consolePath: "/c")
     }
 
     @Test func volumesRoundTripWithTagsAndBootSettings() async throws {
@@ -51,11 +54,13 @@ import Testing
         for item in [boot, free, busy] { try await catalog.insert(item) }
         let first = instance()
         await #expect {
-            try await catalog.insert(first, attaching: [
-                VolumeAttachment(volumeId: boot.id, device: "vda", deleteOnTermination: true),
-                VolumeAttachment(volumeId: free.id, device: "vdb", deleteOnTermination: false),
-                VolumeAttachment(volumeId: busy.id, device: "vdc", deleteOnTermination: false),
-            ])
+            try await catalog.insert(
+                first,
+                attaching: [
+                    VolumeAttachment(volumeId: boot.id, device: "vda", deleteOnTermination: true),
+                    VolumeAttachment(volumeId: free.id, device: "vdb", deleteOnTermination: false),
+                    VolumeAttachment(volumeId: busy.id, device: "vdc", deleteOnTermination: false),
+                ])
         } throws: { ($0 as? SnaplabError)?.code == .invalidState }
         // Nothing of the failed launch remains.
         #expect(try await catalog.instances().isEmpty)
@@ -63,10 +68,12 @@ import Testing
         #expect(try await catalog.volume(free.id).instanceId == nil)
 
         let second = instance()
-        try await catalog.insert(second, attaching: [
-            VolumeAttachment(volumeId: boot.id, device: "vda", deleteOnTermination: true),
-            VolumeAttachment(volumeId: free.id, device: "vdb", deleteOnTermination: false),
-        ])
+        try await catalog.insert(
+            second,
+            attaching: [
+                VolumeAttachment(volumeId: boot.id, device: "vda", deleteOnTermination: true),
+                VolumeAttachment(volumeId: free.id, device: "vdb", deleteOnTermination: false),
+            ])
         let attached = try await catalog.volumes(attachedTo: second.id)
         #expect(attached.map(\.device) == ["vda", "vdb"])
         #expect(attached.allSatisfy { $0.state == .inUse })
@@ -77,10 +84,12 @@ import Testing
         let data = volume()
         for item in [boot, data] { try await catalog.insert(item) }
         let launched = instance()
-        try await catalog.insert(launched, attaching: [
-            VolumeAttachment(volumeId: boot.id, device: "vda", deleteOnTermination: true),
-            VolumeAttachment(volumeId: data.id, device: "vdb", deleteOnTermination: false),
-        ])
+        try await catalog.insert(
+            launched,
+            attaching: [
+                VolumeAttachment(volumeId: boot.id, device: "vda", deleteOnTermination: true),
+                VolumeAttachment(volumeId: data.id, device: "vdb", deleteOnTermination: false),
+            ])
         try await catalog.transitionInstance(launched.id, to: .running)
         try await catalog.transitionInstance(launched.id, to: .shuttingDown)
         let doomed = try await catalog.finishTermination(launched.id)
@@ -98,7 +107,8 @@ import Testing
             try await catalog.transitionInstance(launched.id, to: .terminated)
         } throws: { error in
             guard let error = error as? SnaplabError else { return false }
-            return error.code == .invalidState && error.message.contains("pending") && error.message.contains("terminated")
+            return error.code == .invalidState && error.message.contains("pending")
+                && error.message.contains("terminated")
         }
         #expect(try await catalog.instance(launched.id).state == .pending)
     }

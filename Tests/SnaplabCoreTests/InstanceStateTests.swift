@@ -3,8 +3,10 @@ import Testing
 
 @Suite struct InstanceStateTests {
     @Test func ec2Lifecycle() {
-        let path: [InstanceState] = [.pending, .running, .stopping, .stopped, .pending, .running, .shuttingDown,
-                                     .terminated]
+        let path: [InstanceState] = [
+            .pending, .running, .stopping, .stopped, .pending, .running, .shuttingDown,
+            .terminated,
+        ]
         for (from, to) in zip(path, path.dropFirst()) {
             #expect(from.canMove(to: to), "\(from) → \(to)")
         }

@@ -10,9 +10,10 @@ import Testing
     init() async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("lab-\(UUID().uuidString)")
         lab = try Lab(paths: LabPaths(stateDirectory: directory))
-        _ = try await lab.hosts.initialize(uri: "test:///default",
-                                         poolName: "unit-\(UUID().uuidString.prefix(8).lowercased())",
-                                         poolPath: directory.appendingPathComponent("pool").path)
+        _ = try await lab.hosts.initialize(
+            uri: "test:///default",
+            poolName: "unit-\(UUID().uuidString.prefix(8).lowercased())",
+            poolPath: directory.appendingPathComponent("pool").path)
     }
 
     @Test func createListDelete() async throws {

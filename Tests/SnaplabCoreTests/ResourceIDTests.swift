@@ -11,8 +11,10 @@ import Testing
         #expect(Set(ids).count == ids.count)
     }
 
-    @Test(arguments: ["vol-../../etc/passwd", "vol-0123", "i-0123456789abcdef0", "vol-0123456789ABCDEF0",
-                      "vol-0123456789abcdefg", ""])
+    @Test(arguments: [
+        "vol-../../etc/passwd", "vol-0123", "i-0123456789abcdef0", "vol-0123456789ABCDEF0",
+        "vol-0123456789abcdefg", "",
+    ])
     func malformedVolumeIdsAreRefused(_ id: String) {
         #expect {
             try ResourceID.validate(id, as: .volume)

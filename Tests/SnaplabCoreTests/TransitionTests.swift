@@ -1,6 +1,7 @@
 import Foundation
-@testable import SnaplabCore
 import Testing
+
+@testable import SnaplabCore
 
 /// Snapshot, image and policy-run states move only along the catalog's table, and a move changes only what it
 /// is about.
@@ -14,10 +15,13 @@ import Testing
 
     func pendingSnapshot() async throws -> Snapshot {
         let volumeId = ResourceID.generate(.volume)
-        try await catalog.insert(Volume(id: volumeId, host: "local", role: .data, size: 1 << 20, state: .available,
-                                        poolVolume: "\(volumeId).qcow2", path: "/p/\(volumeId).qcow2"))
-        let snapshot = Snapshot(id: ResourceID.generate(.snapshot), volumeId: volumeId, volumeRole: .data,
-                                volumeSize: 1 << 20, state: .pending)
+        try await catalog.insert(
+            Volume(
+                id: volumeId, host: "local", role: .data, size: 1 << 20, state: .available,
+                poolVolume: "\(volumeId).qcow2", path: "/p/\(volumeId).qcow2"))
+        let snapshot = Snapshot(
+            id: ResourceID.generate(.snapshot), volumeId: volumeId, volumeRole: .data,
+            volumeSize: 1 << 20, state: .pending)
         try await catalog.insertPending([snapshot])
         return snapshot
     }

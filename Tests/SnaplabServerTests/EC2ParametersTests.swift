@@ -1,12 +1,15 @@
 import Foundation
-@testable import SnaplabServer
 import Testing
+
+@testable import SnaplabServer
 
 @Suite struct EC2ParametersTests {
     @Test func flattenedListsStructuresFiltersAndTags() throws {
-        let parameters = EC2Parameters(formBody: "Action=DescribeVolumes&Version=2016-11-15&VolumeId.1=vol-1&VolumeId.2=vol-2"
-            + "&Filter.1.Name=tag%3Aapp&Filter.1.Value.1=web&Filter.1.Value.2=db&Filter.2.Name=status&Filter.2.Value.1=in-use"
-            + "&TagSpecification.1.ResourceType=volume&TagSpecification.1.Tag.1.Key=team&TagSpecification.1.Tag.1.Value=a+b")
+        let parameters = EC2Parameters(
+            formBody: "Action=DescribeVolumes&Version=2016-11-15&VolumeId.1=vol-1&VolumeId.2=vol-2"
+                + "&Filter.1.Name=tag%3Aapp&Filter.1.Value.1=web&Filter.1.Value.2=db&Filter.2.Name=status&Filter.2.Value.1=in-use"
+                + "&TagSpecification.1.ResourceType=volume&TagSpecification.1.Tag.1.Key=team&TagSpecification.1.Tag.1.Value=a+b"
+        )
         #expect(parameters.action == "DescribeVolumes")
         #expect(parameters.list("VolumeId") == ["vol-1", "vol-2"])
         #expect(parameters.filters.map(\.name) == ["tag:app", "status"])
@@ -29,11 +32,16 @@ import Testing
         #expect(first.items == [0, 1] && first.nextToken == "2")
         let last = try EC2Filtering.page(items, parameters: EC2Parameters(formBody: "MaxResults=2&NextToken=4"))
         #expect(last.items == [4] && last.nextToken == nil)
-        #expect(throws: EC2Error.self) { _ = try EC2Filtering.page(items, parameters: EC2Parameters(formBody: "NextToken=zz")) }
+        #expect(throws: EC2Error.self) {
+            _ = try EC2Filtering.page(items, parameters: EC2Parameters(formBody: "NextToken=zz"))
+        }
     }
 
     @Test func errorsRenderAsEC2ErrorDocuments() {
         let xml = EC2Error(code: "InvalidVolume.NotFound", message: "no <volume>").xml(requestId: "r-1")
-        #expect(xml.contains("<Response><Errors><Error><Code>InvalidVolume.NotFound</Code><Message>no &lt;volume&gt;</Message></Error></Errors><RequestID>r-1</RequestID></Response>"))
+        #expect(
+            xml.contains(
+                "<Response><Errors><Error><Code>InvalidVolume.NotFound</Code><Message>no &lt;volume&gt;</Message></Error></Errors><RequestID>r-1</RequestID></Response>"
+            ))
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-@testable import SnapshotStore
 import Testing
+
+@testable import SnapshotStore
 
 /// The snapshot writer and reader, and what they rely on: the local chunk index, streamed chunk tables,
 /// verbatim copies, and stores written by earlier versions.
@@ -31,13 +32,18 @@ import Testing
     @Test func anIncrementalSnapshotTakesWhatWasNotHandedOverFromItsParent() async throws {
         let fixture = try await StoreFixture.make()
         defer { fixture.remove() }
-        let parentChunks: [UInt32: Data] = [0: StoreFixture.chunk(1), 1: StoreFixture.chunk(2), 2: StoreFixture.chunk(3),
-                                            5: StoreFixture.chunk(4)]
+        let parentChunks: [UInt32: Data] = [
+            0: StoreFixture.chunk(1), 1: StoreFixture.chunk(2), 2: StoreFixture.chunk(3),
+            5: StoreFixture.chunk(4),
+        ]
         let (parent, _) = try await fixture.writeSnapshot("snap-parent", parentChunks)
         let changed: [UInt32: Data] = [1: StoreFixture.chunk(20), 2: Data(count: 64 << 10), 7: StoreFixture.chunk(21)]
         let (child, _) = try await fixture.writeSnapshot("snap-child", changed, parent: parent)
-        #expect(try await fixture.readSnapshot("snap-child") == [0: parentChunks[0], 1: changed[1], 5: parentChunks[5],
-                                                                 7: changed[7]])
+        #expect(
+            try await fixture.readSnapshot("snap-child") == [
+                0: parentChunks[0], 1: changed[1], 5: parentChunks[5],
+                7: changed[7],
+            ])
         #expect(child.bytesChanged == 3 * (64 << 10), "chunk 1 changed, 2 became zeros, 7 appeared")
         #expect(child.bytesRead == 3 * (64 << 10))
         let runs = try await fixture.store.changedChunks(parent, child)
@@ -89,12 +95,14 @@ import Testing
         var entries: [IndexEntry] = (0..<50_000).map { number in
             var seed = UInt64(number)
             let hash = withUnsafeBytes(of: &seed) { ChunkHash.of($0) }
-            return IndexEntry(hash, ChunkLocation(pack: pack, offset: UInt32(number), length: 7, rawLength: 65536, codec: .zstd))
+            return IndexEntry(
+                hash, ChunkLocation(pack: pack, offset: UInt32(number), length: 7, rawLength: 65536, codec: .zstd))
         }
         entries.sort { $0.hash < $1.hash }
         var stream = ArrayEntryStream(entries)
-        let file = try LocalIndexFile.write(&stream, expected: entries.count, sources: ["index/a.idx"],
-                                            to: directory.appendingPathComponent("index.sllx").path)
+        let file = try LocalIndexFile.write(
+            &stream, expected: entries.count, sources: ["index/a.idx"],
+            to: directory.appendingPathComponent("index.sllx").path)
         #expect(file.count == entries.count)
         #expect(file.sources == ["index/a.idx"])
         for entry in entries.shuffled().prefix(5_000) { #expect(try file.location(of: entry.hash) == entry.location) }
@@ -119,8 +127,10 @@ import Testing
             source.remove()
             destination.remove()
         }
-        let chunks: [UInt32: Data] = [0: StoreFixture.chunk(1), 3: StoreFixture.chunk(2, random: false),
-                                      4: StoreFixture.chunk(2, random: false)]
+        let chunks: [UInt32: Data] = [
+            0: StoreFixture.chunk(1), 3: StoreFixture.chunk(2, random: false),
+            4: StoreFixture.chunk(2, random: false),
+        ]
         try await source.writeSnapshot("snap-a", chunks)
         let report = try await source.store.copy(to: destination.store)
         #expect(report.snapshotsCopied == ["snap-a"])
@@ -146,10 +156,12 @@ import Testing
                 for run in 0..<24 {
                     let lease = try writer.lease()
                     for chunk in 0..<SnapshotWriter.chunksPerRun {
-                        StoreFixture.chunk(UInt64(run * 1000 + chunk)).copyBytes(to: UnsafeMutableRawBufferPointer(
-                            rebasing: lease.bytes[(chunk * 65536)..<((chunk + 1) * 65536)]))
+                        StoreFixture.chunk(UInt64(run * 1000 + chunk)).copyBytes(
+                            to: UnsafeMutableRawBufferPointer(
+                                rebasing: lease.bytes[(chunk * 65536)..<((chunk + 1) * 65536)]))
                     }
-                    try writer.submit(lease, firstChunk: UInt32(run * SnapshotWriter.chunksPerRun), length: writer.runBytes)
+                    try writer.submit(
+                        lease, firstChunk: UInt32(run * SnapshotWriter.chunksPerRun), length: writer.runBytes)
                 }
                 writer.abandon()
             }
@@ -171,12 +183,16 @@ import Testing
         try await fixture.writeSnapshot("snap-a", [0: StoreFixture.chunk(1)])
         let leftovers = [StoreLayout.tablesPrefix + ".tmp-table-killed", StoreLayout.snapshotsPrefix + ".tmp-killed"]
         for key in leftovers {
-            #expect(FileManager.default.createFile(atPath: fixture.directory.appendingPathComponent(key).path,
-                                                   contents: Data(count: 4096)))
+            #expect(
+                FileManager.default.createFile(
+                    atPath: fixture.directory.appendingPathComponent(key).path,
+                    contents: Data(count: 4096)))
         }
         let report = try await fixture.store.collectGarbage()
         #expect(report.bytesReclaimed >= 8192)
-        for key in leftovers { #expect(!FileManager.default.fileExists(atPath: fixture.directory.appendingPathComponent(key).path)) }
+        for key in leftovers {
+            #expect(!FileManager.default.fileExists(atPath: fixture.directory.appendingPathComponent(key).path))
+        }
         #expect(try await fixture.readSnapshot("snap-a").count == 1)
     }
 
@@ -195,7 +211,8 @@ import Testing
             let (codec, payload) = data.withUnsafeBytes { ChunkCompression.encode($0) }
             var header = [UInt8](repeating: 0, count: PackFormat.recordHeaderSize)
             header.withUnsafeMutableBytes {
-                PackFormat.writeRecordHeader($0, at: 0, hash: hash, codec: codec, rawLength: data.count, length: payload.count)
+                PackFormat.writeRecordHeader(
+                    $0, at: 0, hash: hash, codec: codec, rawLength: data.count, length: payload.count)
             }
             packBytes.append(contentsOf: header)
             let offset = UInt32(packBytes.count)

@@ -1,14 +1,17 @@
 import Foundation
-@testable import SnapshotStore
 import Testing
+
+@testable import SnapshotStore
 
 @Suite struct SnapshotStoreTests {
     @Test(arguments: BackendKind.allCases)
     func roundTripsChunksAndManifests(_ kind: BackendKind) async throws {
         let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
-        let chunks: [UInt32: Data] = [0: StoreFixture.chunk(1), 7: StoreFixture.chunk(2, random: false),
-                                      1023: StoreFixture.chunk(3)]
+        let chunks: [UInt32: Data] = [
+            0: StoreFixture.chunk(1), 7: StoreFixture.chunk(2, random: false),
+            1023: StoreFixture.chunk(3),
+        ]
         let (written, _) = try await fixture.writeSnapshot("snap-a", chunks)
         let read = try await fixture.store.manifest("snap-a")
         #expect(read == written)
@@ -26,7 +29,8 @@ import Testing
         let fixture = try await StoreFixture.make(kind)
         defer { fixture.remove() }
         let shared = StoreFixture.chunk(42)
-        let (_, firstStored) = try await fixture.writeSnapshot("snap-a", [0: shared, 1: shared, 2: StoreFixture.chunk(9)])
+        let (_, firstStored) = try await fixture.writeSnapshot(
+            "snap-a", [0: shared, 1: shared, 2: StoreFixture.chunk(9)])
         #expect(firstStored < UInt64(3 * shared.count))
         let (_, secondStored) = try await fixture.writeSnapshot("snap-b", [5: shared])
         #expect(secondStored == 0)

@@ -1,6 +1,7 @@
-import Testing
 import Foundation
 import SnaplabTestSupport
+import Testing
+
 @testable import SnapshotStore
 
 /// The backends every store test runs against.
@@ -26,8 +27,10 @@ struct StoreFixture {
         case .s3:
             let endpoint = try await MotoServer.shared.endpoint()
             let bucket = "store-\(UUID().uuidString.prefix(13).lowercased())"
-            backend = S3Backend(location: try S3Location.parse("s3://\(bucket)/lab?endpoint=\(endpoint)",
-                                                               environment: MotoServer.environment))
+            backend = S3Backend(
+                location: try S3Location.parse(
+                    "s3://\(bucket)/lab?endpoint=\(endpoint)",
+                    environment: MotoServer.environment))
         }
         let store = try await SnapshotStore.open(backend)
         return StoreFixture(directory: directory, store: store)
@@ -84,7 +87,8 @@ struct StoreFixture {
         for index in 0..<count {
             guard let data = content(index) else { continue }
             if let last = runs.last, last.first + UInt32(last.data.count / chunkSize) == index,
-               last.data.count % chunkSize == 0, last.data.count < SnapshotWriter.chunksPerRun * chunkSize {
+                last.data.count % chunkSize == 0, last.data.count < SnapshotWriter.chunksPerRun * chunkSize
+            {
                 runs[runs.count - 1].data.append(data)
             } else {
                 runs.append((index, data))

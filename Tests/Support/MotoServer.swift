@@ -13,8 +13,10 @@ public actor MotoServer {
     }
 
     /// Test credentials moto accepts.
-    public static let environment = ["AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                                     "AWS_REGION": "us-east-1"]
+    public static let environment = [
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+    ]
 
     /// Kills the server now. (Closing its stdin would not do: children this process spawned since, such as
     /// qemu-nbd, may hold the pipe open.)
@@ -31,7 +33,9 @@ public actor MotoServer {
         let port = fixedPort ?? Int.random(in: 41_000..<49_000)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", """
+        process.arguments = [
+            "python3", "-c",
+            """
             import signal, subprocess, sys
             # Signals arrive blocked when the spawning thread blocked them; this process must hear SIGTERM.
             signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM])
@@ -43,7 +47,8 @@ public actor MotoServer {
             signal.signal(signal.SIGTERM, stop)
             sys.stdin.read()
             stop()
-            """]
+            """,
+        ]
         let input = Pipe()
         process.standardInput = input
         process.standardOutput = FileHandle.nullDevice

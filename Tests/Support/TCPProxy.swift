@@ -18,7 +18,9 @@ public final class TCPProxy: @unchecked Sendable {
     public func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", """
+        process.arguments = [
+            "python3", "-c",
+            """
             import asyncio, sys
             async def pipe(reader, writer):
                 try:
@@ -35,7 +37,8 @@ public final class TCPProxy: @unchecked Sendable {
                 async with server:
                     await server.serve_forever()
             asyncio.run(main())
-            """]
+            """,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

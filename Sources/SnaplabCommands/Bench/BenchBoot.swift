@@ -5,16 +5,24 @@ import SnaplabCore
 extension BenchCommand {
     struct Boot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Boot the same OS from disks of several sizes and fills, with fsck skipped/auto/forced; where does the time go?",
-            discussion: "Writes boot.csv (one row per boot), boot.json, boot.svg (and boot.png when rsvg-convert is installed) into --out.")
+            abstract:
+                "Boot the same OS from disks of several sizes and fills, with fsck skipped/auto/forced; where does the time go?",
+            discussion:
+                "Writes boot.csv (one row per boot), boot.json, boot.svg (and boot.png when rsvg-convert is installed) into --out."
+        )
 
         @OptionGroup var lab: LabOptions
         @Option(help: "The image recipe.") var recipe = "images/tiny"
-        @Option(name: .customLong("size"), help: "Boot disk sizes (repeat). Default: 256M 1G 4G 16G.") var sizes: [String] = []
-        @Option(name: .customLong("fill"), help: "Fill levels in percent (repeat). Default: 0 50.") var fills: [Int] = []
+        @Option(name: .customLong("size"), help: "Boot disk sizes (repeat). Default: 256M 1G 4G 16G.") var sizes:
+            [String] = []
+        @Option(name: .customLong("fill"), help: "Fill levels in percent (repeat). Default: 0 50.") var fills: [Int] =
+            []
         @Option(help: "Small files added to filled disks.") var smallFiles = 20_000
-        @Option(name: .customLong("fsck"), help: "fsck modes (repeat). Default: skip auto force.") var modes: [FsckMode] = []
-        @Option(name: .customLong("variant"), help: "A filesystem variant NAME=MKE2FS-OPTIONS (repeat), e.g. no-csum='-O ^metadata_csum'.")
+        @Option(name: .customLong("fsck"), help: "fsck modes (repeat). Default: skip auto force.") var modes:
+            [FsckMode] = []
+        @Option(
+            name: .customLong("variant"),
+            help: "A filesystem variant NAME=MKE2FS-OPTIONS (repeat), e.g. no-csum='-O ^metadata_csum'.")
         var variants: [String] = []
         @Option(help: "Boots per configuration.") var repeats = 3
         @Option(help: "Where to write the CSV, JSON and plot.") var out = "boot-bench"
@@ -30,7 +38,9 @@ extension BenchCommand {
             if variants.isEmpty { return [BootSweep.Variant(name: "default", mkfsOptions: "")] }
             return try variants.map { spec in
                 let parts = spec.split(separator: "=", maxSplits: 1).map(String.init)
-                guard let name = parts.first, !name.isEmpty else { throw ValidationError("'\(spec)' is not NAME=OPTIONS") }
+                guard let name = parts.first, !name.isEmpty else {
+                    throw ValidationError("'\(spec)' is not NAME=OPTIONS")
+                }
                 return BootSweep.Variant(name: name, mkfsOptions: parts.count == 2 ? parts[1] : "")
             }
         }
@@ -44,7 +54,9 @@ extension BenchCommand {
             sweep.variants = try parsedVariants()
             let lab = try await lab.openLab()
             let bar = ProgressBar("boots")
-            let records = try await BootBench(lab: lab).runSweep(sweep, recipe: try ImageRecipe(directory: URL(fileURLWithPath: recipe))) {
+            let records = try await BootBench(lab: lab).runSweep(
+                sweep, recipe: try ImageRecipe(directory: URL(fileURLWithPath: recipe))
+            ) {
                 done, total, _ in bar.update(Double(done) / Double(max(1, total)) * 100)
             }
             bar.finish()

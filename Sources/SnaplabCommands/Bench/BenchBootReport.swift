@@ -7,7 +7,8 @@ extension BenchCommand {
         static let configuration = CommandConfiguration(
             commandName: "boot-report",
             abstract: "Re-render boot sweep results (table, CSV, SVG, PNG) from saved boot.json files, merged.",
-            discussion: "For example, a variants sweep run in two parts: --from a/boot.json --from b/boot.json --out both.")
+            discussion:
+                "For example, a variants sweep run in two parts: --from a/boot.json --from b/boot.json --out both.")
 
         @Option(name: .customLong("from"), help: "A boot.json written by `bench boot` (repeat to merge).")
         var inputs: [String]

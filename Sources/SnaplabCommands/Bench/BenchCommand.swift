@@ -34,23 +34,35 @@ extension BenchCommand {
                 sizes: [(256 << 20, 0), (try ByteSize.parse(largeSize), fill)], laterLaunches: launches
             ) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }.run()
             if output == .json { return try Printer.json(result) }
-            Printer.table(["BOOT VOLUME", "ALLOCATED", "FIRST LAUNCH", "HYDRATION", "RESTORE", "HYDRATION / RESTORE",
-                           "LATER (MEDIAN)", "LATER (ALL)"], result.rows.map { row in
-                [ByteSize.format(row.bootSize), ByteSize.format(row.allocatedBytes),
-                 String(format: "%.3f s", row.firstLaunchSeconds),
-                 String(format: "%.2f s (%.0f MB/s)", row.hydrationSeconds, row.hydrationMBps),
-                 String(format: "%.2f s (%.0f MB/s)", row.restoreSeconds, row.restoreMBps),
-                 String(format: "×%.2f", row.hydrationVersusRestore), String(format: "%.3f s", row.laterMedian),
-                 row.laterLaunchSeconds.map { String(format: "%.3f", $0) }.joined(separator: " ")]
-            })
+            Printer.table(
+                [
+                    "BOOT VOLUME", "ALLOCATED", "FIRST LAUNCH", "HYDRATION", "RESTORE", "HYDRATION / RESTORE",
+                    "LATER (MEDIAN)", "LATER (ALL)",
+                ],
+                result.rows.map { row in
+                    [
+                        ByteSize.format(row.bootSize), ByteSize.format(row.allocatedBytes),
+                        String(format: "%.3f s", row.firstLaunchSeconds),
+                        String(format: "%.2f s (%.0f MB/s)", row.hydrationSeconds, row.hydrationMBps),
+                        String(format: "%.2f s (%.0f MB/s)", row.restoreSeconds, row.restoreMBps),
+                        String(format: "×%.2f", row.hydrationVersusRestore), String(format: "%.3f s", row.laterMedian),
+                        row.laterLaunchSeconds.map { String(format: "%.3f", $0) }.joined(separator: " "),
+                    ]
+                })
             if let large = result.rows.last {
-                print(String(format: "first-launch hydration of the large image at ×%.2f the restore rate (target ≥ 0.9: %@)",
-                             large.hydrationVersusRestore, large.hydrationVersusRestore >= 0.9 ? "met" : "MISSED"))
+                print(
+                    String(
+                        format:
+                            "first-launch hydration of the large image at ×%.2f the restore rate (target ≥ 0.9: %@)",
+                        large.hydrationVersusRestore, large.hydrationVersusRestore >= 0.9 ? "met" : "MISSED"))
             }
             let largest = result.rows.map(\.laterMedian).max() ?? 0
-            print(String(format: "later launches, large / small: ×%.2f (target ≤ 1.2: %@); slowest median %.3f s (target < 1 s: %@)",
-                         result.largeVersusSmall, result.largeVersusSmall <= 1.2 ? "met" : "MISSED",
-                         largest, largest < 1 ? "met" : "MISSED"))
+            print(
+                String(
+                    format:
+                        "later launches, large / small: ×%.2f (target ≤ 1.2: %@); slowest median %.3f s (target < 1 s: %@)",
+                    result.largeVersusSmall, result.largeVersusSmall <= 1.2 ? "met" : "MISSED",
+                    largest, largest < 1 ? "met" : "MISSED"))
         }
     }
 }
@@ -70,13 +82,23 @@ extension BenchCommand {
         }
 
         func run() async throws {
-            let result = try await StoreBenchmark(lab: try await lab.openLab(), s3URL: s3, size: try ByteSize.parse(size))
-                .run { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
-            Printer.table(["STORE", "FULL SNAPSHOT", "SECONDS"], [
-                ["directory", String(format: "%.0f MB/s", result.directoryMBps), String(format: "%.2f", result.directorySeconds)],
-                ["s3", String(format: "%.0f MB/s", result.s3MBps), String(format: "%.2f", result.s3Seconds)],
-            ])
-            print(String(format: "S3 / directory: ×%.2f (%@ allocated)", result.s3VersusDirectory, ByteSize.format(result.allocatedBytes)))
+            let result = try await StoreBenchmark(
+                lab: try await lab.openLab(), s3URL: s3, size: try ByteSize.parse(size)
+            )
+            .run { FileHandle.standardError.write(Data("\($0)\n".utf8)) }
+            Printer.table(
+                ["STORE", "FULL SNAPSHOT", "SECONDS"],
+                [
+                    [
+                        "directory", String(format: "%.0f MB/s", result.directoryMBps),
+                        String(format: "%.2f", result.directorySeconds),
+                    ],
+                    ["s3", String(format: "%.0f MB/s", result.s3MBps), String(format: "%.2f", result.s3Seconds)],
+                ])
+            print(
+                String(
+                    format: "S3 / directory: ×%.2f (%@ allocated)", result.s3VersusDirectory,
+                    ByteSize.format(result.allocatedBytes)))
         }
     }
 }

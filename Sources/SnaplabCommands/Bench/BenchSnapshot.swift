@@ -5,7 +5,8 @@ import SnaplabCore
 extension BenchCommand {
     struct Snapshot: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Full snapshot, +1 % changes and restore of a mixed-content volume, against qemu-img, restic and borg.",
+            abstract:
+                "Full snapshot, +1 % changes and restore of a mixed-content volume, against qemu-img, restic and borg.",
             discussion: """
                 Cold cache (the page cache is dropped before every timed step when run as root) and a final sync in \
                 every timed step of every tool. restic and borg run when installed (scripts/setup.sh installs them). \
@@ -59,31 +60,48 @@ struct SnapshotBenchmarkTable {
         guard let first = runs.first else { return }
         let tools = first.tools.map(\.tool)
         let allocated = ByteSize.format(first.allocatedBytes)
-        Swift.print("volume \(ByteSize.format(first.volumeSize)), \(allocated) written; \(runs.count) run(s); page cache \(first.pageCacheDropped ? "dropped before each step" : "NOT dropped (not root)")" + (first.otherSnapshots > 0 ? "; store already holding \(first.otherSnapshots) other snapshots" : ""))
+        Swift.print(
+            "volume \(ByteSize.format(first.volumeSize)), \(allocated) written; \(runs.count) run(s); page cache \(first.pageCacheDropped ? "dropped before each step" : "NOT dropped (not root)")"
+                + (first.otherSnapshots > 0 ? "; store already holding \(first.otherSnapshots) other snapshots" : ""))
         var rows: [[String]] = []
-        rows.append(["full copy"] + [seconds(runs.map(\.baselineSeconds))] + tools.map { tool in
-            seconds(runs.compactMap { $0.tool(tool)?.full?.seconds })
-        })
-        rows.append(["  stored"] + ["—"] + tools.map { tool in bytes(runs.compactMap { $0.tool(tool)?.full?.storedBytes }) })
+        rows.append(
+            ["full copy"] + [seconds(runs.map(\.baselineSeconds))]
+                + tools.map { tool in
+                    seconds(runs.compactMap { $0.tool(tool)?.full?.seconds })
+                })
+        rows.append(
+            ["  stored"] + ["—"] + tools.map { tool in bytes(runs.compactMap { $0.tool(tool)?.full?.storedBytes }) })
         for (number, change) in first.changes.enumerated() {
-            rows.append([change.name] + ["—"] + tools.map { tool in
-                seconds(runs.compactMap { $0.tool(tool)?.changes[safe: number]?.seconds })
-            })
-            rows.append(["  stored for \(ByteSize.format(change.bytes)) changed"] + ["—"] + tools.map { tool in
-                let stored = runs.compactMap { $0.tool(tool)?.changes[safe: number]?.storedBytes }
-                return "\(bytes(stored)) (×\(ratio(stored.map { Double($0) / Double(max(1, change.bytes)) })))"
-            })
+            rows.append(
+                [change.name] + ["—"]
+                    + tools.map { tool in
+                        seconds(runs.compactMap { $0.tool(tool)?.changes[safe: number]?.seconds })
+                    })
+            rows.append(
+                ["  stored for \(ByteSize.format(change.bytes)) changed"] + ["—"]
+                    + tools.map { tool in
+                        let stored = runs.compactMap { $0.tool(tool)?.changes[safe: number]?.storedBytes }
+                        return "\(bytes(stored)) (×\(ratio(stored.map { Double($0) / Double(max(1, change.bytes)) })))"
+                    })
         }
-        rows.append(["restore"] + ["—"] + tools.map { tool in seconds(runs.compactMap { $0.tool(tool)?.restore?.seconds }) })
-        rows.append(["  restored image on disk"] + ["—"] + tools.map { tool in
-            bytes(runs.compactMap { $0.tool(tool)?.restore?.allocatedBytes })
-        })
+        rows.append(
+            ["restore"] + ["—"] + tools.map { tool in seconds(runs.compactMap { $0.tool(tool)?.restore?.seconds }) })
+        rows.append(
+            ["  restored image on disk"] + ["—"]
+                + tools.map { tool in
+                    bytes(runs.compactMap { $0.tool(tool)?.restore?.allocatedBytes })
+                })
         Printer.table(["STEP", "qemu-img convert"] + tools, rows)
         Swift.print("")
-        Printer.table(["TARGET", "MEASURED", "GOAL", ""], targets.map { target in
-            [target.name, range(target.values, unit: target.unit), target.goal,
-             target.metInEveryRun ? "met" : "MISSED in \(target.values.count - target.met) of \(target.values.count)"]
-        })
+        Printer.table(
+            ["TARGET", "MEASURED", "GOAL", ""],
+            targets.map { target in
+                [
+                    target.name, range(target.values, unit: target.unit), target.goal,
+                    target.metInEveryRun
+                        ? "met" : "MISSED in \(target.values.count - target.met) of \(target.values.count)",
+                ]
+            })
     }
 
     private func seconds(_ values: [Double]) -> String { values.isEmpty ? "—" : range(values, unit: "s") }

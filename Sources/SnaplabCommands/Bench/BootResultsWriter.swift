@@ -7,7 +7,8 @@ enum BootResultsWriter {
     static func write(_ records: [BootRecord], to path: String) async throws {
         let directory = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try BootReport.csv(records).write(to: directory.appendingPathComponent("boot.csv"), atomically: true, encoding: .utf8)
+        try BootReport.csv(records).write(
+            to: directory.appendingPathComponent("boot.csv"), atomically: true, encoding: .utf8)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(records).write(to: directory.appendingPathComponent("boot.json"))
@@ -21,7 +22,8 @@ enum BootResultsWriter {
         let pngNote = rendered ? ", boot.png" : ""
         print("\nwrote \(directory.path)/boot.csv, boot.json, boot.svg\(pngNote)")
         let smallFiles = Set(records.filter { $0.fillPercent > 0 }.map(\.smallFiles)).sorted().map(String.init)
-        print("medians in seconds (min–max across repeats where they differ); fill: 64 MiB files to the percentage"
-              + (smallFiles.isEmpty ? "" : ", plus \(smallFiles.joined(separator: "/")) small files"))
+        print(
+            "medians in seconds (min–max across repeats where they differ); fill: 64 MiB files to the percentage"
+                + (smallFiles.isEmpty ? "" : ", plus \(smallFiles.joined(separator: "/")) small files"))
     }
 }

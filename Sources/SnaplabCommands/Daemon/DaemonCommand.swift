@@ -7,7 +7,8 @@ import SnaplabServer
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Run policies on schedule, prune, collect garbage, drill and verify; stops cleanly on SIGTERM/SIGINT.")
+        abstract: "Run policies on schedule, prune, collect garbage, drill and verify; stops cleanly on SIGTERM/SIGINT."
+    )
 
     @OptionGroup var lab: LabOptions
     @Option(help: "Seconds between looks at the schedule.") var tick = 1
@@ -21,18 +22,21 @@ struct DaemonCommand: AsyncParsableCommand {
         let logger = Logger(label: "snaplab.daemon")
         let daemon = PolicyDaemon(
             lab: opened,
-            settings: PolicyDaemon.Settings(tick: .seconds(tick), verifySample: verifySample,
-                                            verifyEvery: .seconds(verifyEvery)),
+            settings: PolicyDaemon.Settings(
+                tick: .seconds(tick), verifySample: verifySample,
+                verifyEvery: .seconds(verifyEvery)),
             logger: logger)
         // Shut down in reverse order: server, then the scheduler, then the background work both started.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: opened.background), .init(service: daemon),
         ]
         if serve {
-            services.append(.init(service: try SnaplabServer.buildApplication(lab: opened, configuration: listen.configuration)))
+            services.append(
+                .init(service: try SnaplabServer.buildApplication(lab: opened, configuration: listen.configuration)))
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

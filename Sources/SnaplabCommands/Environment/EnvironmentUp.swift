@@ -22,9 +22,10 @@ struct EnvironmentUp: AsyncParsableCommand {
         let report = try await Environments(lab: try await lab.openLab()).up(spec, readyTimeout: .seconds(timeout))
         if output == .json { return try Printer.json(report) }
         print("environment \(spec.name): \(report.created.count) created, \(report.kept.count) already there")
-        Printer.table(["ID", "MEMBER", "STATE", ""],
-                      report.created.map { [$0.id, $0.tags["snaplab:member"] ?? "-", $0.state.rawValue, "created"] }
-                        + report.kept.map { [$0.id, $0.tags["snaplab:member"] ?? "-", $0.state.rawValue, "kept"] })
+        Printer.table(
+            ["ID", "MEMBER", "STATE", ""],
+            report.created.map { [$0.id, $0.tags["snaplab:member"] ?? "-", $0.state.rawValue, "created"] }
+                + report.kept.map { [$0.id, $0.tags["snaplab:member"] ?? "-", $0.state.rawValue, "kept"] })
     }
 }
 
@@ -47,6 +48,6 @@ struct EnvironmentDown: AsyncParsableCommand {
         let report = try await Environments(lab: try await lab.openLab()).down(spec)
         if output == .json { return try Printer.json(report) }
         print("environment \(spec.name): \(report.removed.count) terminated")
-        report.removed.forEach { print("\($0.id) \($0.state.rawValue)") }
+        for instance in report.removed { print("\(instance.id) \(instance.state.rawValue)") }
     }
 }

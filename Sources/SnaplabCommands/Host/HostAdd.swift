@@ -14,7 +14,9 @@ extension HostCommand {
 
         func run() async throws {
             let report = try await lab.openLab().hosts.add(name: name, uri: uri, poolName: poolName, poolPath: poolPath)
-            print("host \(report.host.name): \(report.host.uri) (libvirt \(report.libvirtVersion), qemu \(report.hypervisorVersion)), pool \(report.host.poolName) at \(report.host.poolPath)")
+            print(
+                "host \(report.host.name): \(report.host.uri) (libvirt \(report.libvirtVersion), qemu \(report.hypervisorVersion)), pool \(report.host.poolName) at \(report.host.poolPath)"
+            )
         }
     }
 }

@@ -27,8 +27,12 @@ extension HostCommand {
             if let store { try await lab.store.setURL(store) }
             let report = try await lab.hosts.initialize(uri: uri, poolName: poolName, poolPath: poolPath)
             if output == .json { return try Printer.json(report) }
-            print("host \(report.host.name): \(report.host.uri) (libvirt \(report.libvirtVersion), qemu \(report.hypervisorVersion))")
-            print("pool \(report.host.poolName) at \(report.host.poolPath): \(ByteSize.format(report.poolAvailable)) free of \(ByteSize.format(report.poolCapacity))")
+            print(
+                "host \(report.host.name): \(report.host.uri) (libvirt \(report.libvirtVersion), qemu \(report.hypervisorVersion))"
+            )
+            print(
+                "pool \(report.host.poolName) at \(report.host.poolPath): \(ByteSize.format(report.poolAvailable)) free of \(ByteSize.format(report.poolCapacity))"
+            )
         }
     }
 }

@@ -11,11 +11,17 @@ extension HostCommand {
         func run() async throws {
             let hosts = try await lab.openLab().hosts.summaries()
             if output == .json { return try Printer.json(hosts) }
-            Printer.table(["NAME", "URI", "POOL", "FREE", "CAPACITY", "INSTANCES", "RUNNING", "VOLUMES", "PROBLEM"], hosts.map { summary in
-                [summary.host.name, summary.host.uri, summary.host.poolName,
-                 summary.poolAvailable.map(ByteSize.format) ?? "-", summary.poolCapacity.map(ByteSize.format) ?? "-",
-                 "\(summary.instances)", "\(summary.runningInstances)", "\(summary.volumes)", summary.problem ?? "-"]
-            })
+            Printer.table(
+                ["NAME", "URI", "POOL", "FREE", "CAPACITY", "INSTANCES", "RUNNING", "VOLUMES", "PROBLEM"],
+                hosts.map { summary in
+                    [
+                        summary.host.name, summary.host.uri, summary.host.poolName,
+                        summary.poolAvailable.map(ByteSize.format) ?? "-",
+                        summary.poolCapacity.map(ByteSize.format) ?? "-",
+                        "\(summary.instances)", "\(summary.runningInstances)", "\(summary.volumes)",
+                        summary.problem ?? "-",
+                    ]
+                })
         }
     }
 }

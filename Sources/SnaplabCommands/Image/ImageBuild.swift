@@ -29,9 +29,11 @@ extension ImageCommand {
             let parameters = ImageRecipe.Parameters(bootSize: try ByteSize.parse(size), mkfsOptions: mkfsOptions)
             let build = try await recipe.build(parameters, cache: lab.paths.imageCache)
             if output == .json {
-                return try Printer.json(["directory": build.directory.path, "kernel": build.kernel.path,
-                                         "initrd": build.initrd.path, "bootImage": build.bootImage.path,
-                                         "kernelVersion": build.kernelVersion, "cmdline": build.cmdline])
+                return try Printer.json([
+                    "directory": build.directory.path, "kernel": build.kernel.path,
+                    "initrd": build.initrd.path, "bootImage": build.bootImage.path,
+                    "kernelVersion": build.kernelVersion, "cmdline": build.cmdline,
+                ])
             }
             print("image \(build.directory.path)")
             print("  kernel \(build.kernelVersion): \(build.kernel.path)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SnaplabCore
 
 struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -8,16 +9,18 @@ struct ImageCommand: AsyncParsableCommand {
     )
 }
 
-import SnaplabCore
-
 extension ImageCommand {
     static let header = ["ID", "NAME", "STATE", "BOOT SNAPSHOT", "DATA DISKS", "MEMORY", "VCPUS", "CREATED"]
 
     static func row(_ image: MachineImage) -> [String] {
-        [image.id, image.name, image.state.rawValue, image.bootSnapshotId,
-         image.blockDeviceMappings.isEmpty ? "-" : image.blockDeviceMappings.map { mapping in
-             "\(mapping.device):\(mapping.snapshotId ?? ByteSize.format(mapping.size ?? 0))"
-         }.joined(separator: ","),
-         "\(image.memoryMiB) MiB", "\(image.vcpus)", Printer.date(image.createdAt)]
+        [
+            image.id, image.name, image.state.rawValue, image.bootSnapshotId,
+            image.blockDeviceMappings.isEmpty
+                ? "-"
+                : image.blockDeviceMappings.map { mapping in
+                    "\(mapping.device):\(mapping.snapshotId ?? ByteSize.format(mapping.size ?? 0))"
+                }.joined(separator: ","),
+            "\(image.memoryMiB) MiB", "\(image.vcpus)", Printer.date(image.createdAt),
+        ]
     }
 }

@@ -18,8 +18,9 @@ extension ImageCommand {
         }
 
         func run() async throws {
-            let image = try await lab.openLab().images.create(fromInstance: instance, name: name, description: description,
-                                                            tags: try TagParser.parse(tags))
+            let image = try await lab.openLab().images.create(
+                fromInstance: instance, name: name, description: description,
+                tags: try TagParser.parse(tags))
             if output == .json { return try Printer.json(image) }
             print(image.id)
         }

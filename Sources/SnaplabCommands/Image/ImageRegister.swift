@@ -10,8 +10,11 @@ extension ImageCommand {
         @Option(help: "The image's name.") var name: String
         @Option(help: "The boot-volume snapshot (snap-…).") var bootSnapshot: String
         @Option(help: "A description.") var description: String?
-        @Option(name: .customLong("data-disk"),
-                help: "A data disk: snap-… or a size (e.g. 1G), optionally :keep to survive termination; repeat (vdb, vdc, …).")
+        @Option(
+            name: .customLong("data-disk"),
+            help:
+                "A data disk: snap-… or a size (e.g. 1G), optionally :keep to survive termination; repeat (vdb, vdc, …)."
+        )
         var dataDisks: [String] = []
         @Option(help: "Memory in MiB.") var memory = 256
         @Option(help: "Virtual CPUs.") var vcpus = 1
@@ -45,10 +48,11 @@ extension ImageCommand {
 
         func run() async throws {
             let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
-            let image = try await lab.openLab().images.register(ImageRegistration(
-                name: name, description: description, bootSnapshotId: bootSnapshot, bootOverride: override,
-                memoryMiB: memory, vcpus: vcpus, dataDisks: try Self.parseDisks(dataDisks),
-                tags: try TagParser.parse(tags)))
+            let image = try await lab.openLab().images.register(
+                ImageRegistration(
+                    name: name, description: description, bootSnapshotId: bootSnapshot, bootOverride: override,
+                    memoryMiB: memory, vcpus: vcpus, dataDisks: try Self.parseDisks(dataDisks),
+                    tags: try TagParser.parse(tags)))
             if output == .json { return try Printer.json(image) }
             print(image.id)
         }

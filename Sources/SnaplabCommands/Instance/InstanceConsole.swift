@@ -11,8 +11,9 @@ extension InstanceCommand {
         func run() async throws {
             let text = try await lab.openLab().instances.console(id)
             guard let tail else { return print(text, terminator: "") }
-            print(text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tail + 1)
-                .joined(separator: "\n"), terminator: "")
+            print(
+                text.split(separator: "\n", omittingEmptySubsequences: false).suffix(tail + 1)
+                    .joined(separator: "\n"), terminator: "")
         }
     }
 }

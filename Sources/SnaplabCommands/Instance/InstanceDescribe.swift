@@ -19,10 +19,15 @@ extension InstanceCommand {
             Printer.table(VolumeCommand.header, VolumeCommand.rows(description.volumes))
             if !description.bootMarkers.isEmpty {
                 print("")
-                Printer.table(["PHASE", "UPTIME", "DETAILS"], description.bootMarkers.map { marker in
-                    [marker.phase, String(format: "%.2f s", marker.uptime),
-                     marker.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
-                })
+                Printer.table(
+                    ["PHASE", "UPTIME", "DETAILS"],
+                    description.bootMarkers.map { marker in
+                        [
+                            marker.phase, String(format: "%.2f s", marker.uptime),
+                            marker.fields.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(
+                                separator: " "),
+                        ]
+                    })
             }
         }
     }

@@ -21,8 +21,9 @@ extension InstanceCommand {
         @Option(help: "The boot volume (vol-…), instead of an image.")
         var bootVolume: String?
 
-        @Option(name: .customLong("data-volume"),
-                help: "A data volume, VOL or VOL:delete-on-termination; repeat for more (vdb, vdc, …).")
+        @Option(
+            name: .customLong("data-volume"),
+            help: "A data volume, VOL or VOL:delete-on-termination; repeat for more (vdb, vdc, …).")
         var dataVolumes: [String] = []
 
         @Option(help: "Memory in MiB (default: the image's, or 256).") var memory: Int?
@@ -89,14 +90,17 @@ extension InstanceCommand {
                 instances = try await lab.images.launch(request)
             } else {
                 let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
-                instances = [try await lab.instances.run(LaunchRequest(
-                    bootVolumeId: bootVolume ?? "", dataVolumes: try Self.parseDataVolumes(dataVolumes),
-                    memoryMiB: memory ?? 256, vcpus: vcpus ?? 1, fsck: fsck, bootOverride: override,
-                    deleteBootOnTermination: !keepBootVolume, tags: try TagParser.parse(tags),
-                    readyTimeout: .seconds(timeout)))]
+                instances = [
+                    try await lab.instances.run(
+                        LaunchRequest(
+                            bootVolumeId: bootVolume ?? "", dataVolumes: try Self.parseDataVolumes(dataVolumes),
+                            memoryMiB: memory ?? 256, vcpus: vcpus ?? 1, fsck: fsck, bootOverride: override,
+                            deleteBootOnTermination: !keepBootVolume, tags: try TagParser.parse(tags),
+                            readyTimeout: .seconds(timeout)))
+                ]
             }
             if output == .json { return try Printer.json(instances) }
-            instances.forEach { print($0.id) }
+            for instance in instances { print(instance.id) }
         }
     }
 }

@@ -6,24 +6,31 @@ struct PolicyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "policy",
         abstract: "Backup policies: what to snapshot, when, and how long to keep it.",
-        subcommands: [Create.self, List.self, Describe.self, Update.self, Delete.self, RunNow.self, History.self,
-                      Drill.self]
+        subcommands: [
+            Create.self, List.self, Describe.self, Update.self, Delete.self, RunNow.self, History.self,
+            Drill.self,
+        ]
     )
 
     static let header = ["ID", "NAME", "TARGET", "SCHEDULE", "RETENTION", "ENABLED"]
 
     static func row(_ policy: Policy) -> [String] {
-        [policy.id, policy.name,
-         (policy.targetInstances ? "instances " : "") + Printer.tags(policy.targetTags)
-            + (policy.targetInstances ? "" : " (\(policy.targetRoles.map(\.rawValue).joined(separator: ",")))"),
-         policy.schedule.summary, retentionSummary(policy.retention), policy.enabled ? "yes" : "no"]
+        [
+            policy.id, policy.name,
+            (policy.targetInstances ? "instances " : "") + Printer.tags(policy.targetTags)
+                + (policy.targetInstances ? "" : " (\(policy.targetRoles.map(\.rawValue).joined(separator: ",")))"),
+            policy.schedule.summary, retentionSummary(policy.retention), policy.enabled ? "yes" : "no",
+        ]
     }
 
     static func retentionSummary(_ retention: Retention) -> String {
-        let parts = [("last", retention.keepLast), ("within \(retention.keepWithin)s", retention.keepWithin > 0 ? 1 : 0),
-                     ("hourly", retention.keepHourly), ("daily", retention.keepDaily), ("weekly", retention.keepWeekly),
-                     ("monthly", retention.keepMonthly)]
-        return parts.filter { $0.1 > 0 }.map { $0.0.hasPrefix("within") ? $0.0 : "\($0.0) \($0.1)" }.joined(separator: ", ")
+        let parts = [
+            ("last", retention.keepLast), ("within \(retention.keepWithin)s", retention.keepWithin > 0 ? 1 : 0),
+            ("hourly", retention.keepHourly), ("daily", retention.keepDaily), ("weekly", retention.keepWeekly),
+            ("monthly", retention.keepMonthly),
+        ]
+        return parts.filter { $0.1 > 0 }.map { $0.0.hasPrefix("within") ? $0.0 : "\($0.0) \($0.1)" }.joined(
+            separator: ", ")
     }
 
     static func printWarnings(_ warnings: [String]) {
@@ -33,7 +40,9 @@ struct PolicyCommand: AsyncParsableCommand {
 
 /// Schedule, retention and target options shared by `create` and `update`.
 struct PolicySettingsOptions: ParsableArguments {
-    @Option(name: .customLong("target-tag"), help: "Snapshot volumes (or instances) with this tag, KEY=VALUE; repeat to require several.")
+    @Option(
+        name: .customLong("target-tag"),
+        help: "Snapshot volumes (or instances) with this tag, KEY=VALUE; repeat to require several.")
     var targetTags: [String] = []
     @Option(name: .customLong("target-role"), help: "Volume roles to take: data, boot (repeat). Default: data.")
     var targetRoles: [VolumeRole] = []
@@ -74,15 +83,16 @@ struct PolicySettingsOptions: ParsableArguments {
     }
 
     func retention(default current: Retention) throws -> Retention {
-        Retention(keepLast: keepLast ?? current.keepLast,
-                  keepWithin: try keepWithin.map(Self.seconds) ?? current.keepWithin,
-                  keepHourly: keepHourly ?? current.keepHourly, keepDaily: keepDaily ?? current.keepDaily,
-                  keepWeekly: keepWeekly ?? current.keepWeekly, keepMonthly: keepMonthly ?? current.keepMonthly)
+        Retention(
+            keepLast: keepLast ?? current.keepLast,
+            keepWithin: try keepWithin.map(Self.seconds) ?? current.keepWithin,
+            keepHourly: keepHourly ?? current.keepHourly, keepDaily: keepDaily ?? current.keepDaily,
+            keepWeekly: keepWeekly ?? current.keepWeekly, keepMonthly: keepMonthly ?? current.keepMonthly)
     }
 
     func drill(default current: DrillSettings?) -> DrillSettings? {
         guard let image = drillImage ?? current?.image else { return nil }
-        return DrillSettings(image: image, command: drillCommand ?? current?.command, every: drillEvery ?? current?.every ?? 0)
+        return DrillSettings(
+            image: image, command: drillCommand ?? current?.command, every: drillEvery ?? current?.every ?? 0)
     }
 }
-

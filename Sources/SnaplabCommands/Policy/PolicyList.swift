@@ -27,7 +27,10 @@ extension PolicyCommand {
             if output == .json { return try Printer.json(policy) }
             Printer.table(PolicyCommand.header, [PolicyCommand.row(policy)])
             let targets = try await lab.policies.targets(of: policy)
-            print("\ntargets now: " + (targets.isEmpty ? "none" : (targets.volumes.map(\.id) + targets.instances.map(\.id)).joined(separator: " ")))
+            print(
+                "\ntargets now: "
+                    + (targets.isEmpty
+                        ? "none" : (targets.volumes.map(\.id) + targets.instances.map(\.id)).joined(separator: " ")))
             print("freeze: \(policy.freeze ? "yes (fs-frozen, crash if the agent cannot)" : "no (crash-consistent)")")
             if let drill = policy.drill {
                 print("drill: image \(drill.image), command \(drill.command ?? "-"), every \(drill.every) runs")

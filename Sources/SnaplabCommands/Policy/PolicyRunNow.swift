@@ -29,11 +29,15 @@ extension PolicyCommand {
         @Option var output: OutputFormat = .table
 
         static func show(_ runs: [PolicyRun]) {
-            Printer.table(["SLOT", "STATE", "ATTEMPT", "STARTED", "ENDED", "TAKEN", "PRUNED", "ERRORS / WARNINGS"], runs.map { run in
-                [Printer.date(run.slot), run.state.rawValue, "\(run.attempt)", Printer.date(run.startedAt),
-                 Printer.date(run.endedAt), "\(run.snapshotsTaken.count)", "\(run.snapshotsPruned.count)",
-                 (run.errors + run.warnings.map { "warning: \($0)" }).joined(separator: "; ")]
-            })
+            Printer.table(
+                ["SLOT", "STATE", "ATTEMPT", "STARTED", "ENDED", "TAKEN", "PRUNED", "ERRORS / WARNINGS"],
+                runs.map { run in
+                    [
+                        Printer.date(run.slot), run.state.rawValue, "\(run.attempt)", Printer.date(run.startedAt),
+                        Printer.date(run.endedAt), "\(run.snapshotsTaken.count)", "\(run.snapshotsPruned.count)",
+                        (run.errors + run.warnings.map { "warning: \($0)" }).joined(separator: "; "),
+                    ]
+                })
         }
 
         func run() async throws {
@@ -41,17 +45,26 @@ extension PolicyCommand {
             let runs = try await lab.policies.history(id)
             let drills = try await lab.policies.drills(of: id)
             if output == .json {
-                struct Combined: Encodable { var runs: [PolicyRun]; var drills: [DrillResult] }
+                struct Combined: Encodable {
+                    var runs: [PolicyRun]
+                    var drills: [DrillResult]
+                }
                 return try Printer.json(Combined(runs: runs, drills: drills))
             }
             Self.show(runs)
             if !drills.isEmpty {
                 print("")
-                Printer.table(["DRILL", "RESULT", "INSTANCE", "TARGETS", "ERROR"], drills.map { drill in
-                    [Printer.date(drill.startedAt), drill.passed ? "passed" : "FAILED", drill.instanceId ?? "-",
-                     drill.targets.map { "\($0.snapshotId) fsck=\($0.filesystemCheck.map(String.init) ?? "-") cmd=\($0.commandStatus.map(String.init) ?? "-")" }
-                        .joined(separator: "; "), drill.error ?? "-"]
-                })
+                Printer.table(
+                    ["DRILL", "RESULT", "INSTANCE", "TARGETS", "ERROR"],
+                    drills.map { drill in
+                        [
+                            Printer.date(drill.startedAt), drill.passed ? "passed" : "FAILED", drill.instanceId ?? "-",
+                            drill.targets.map {
+                                "\($0.snapshotId) fsck=\($0.filesystemCheck.map(String.init) ?? "-") cmd=\($0.commandStatus.map(String.init) ?? "-")"
+                            }
+                            .joined(separator: "; "), drill.error ?? "-",
+                        ]
+                    })
             }
         }
     }

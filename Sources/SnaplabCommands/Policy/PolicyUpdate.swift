@@ -3,7 +3,8 @@ import SnaplabCore
 
 extension PolicyCommand {
     struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a policy's target, schedule, retention or drill.")
+        static let configuration = CommandConfiguration(
+            abstract: "Change a policy's target, schedule, retention or drill.")
 
         @OptionGroup var lab: LabOptions
         @Argument(help: "The policy id (pol-…).") var id: String

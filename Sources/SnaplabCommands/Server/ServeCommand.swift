@@ -28,9 +28,10 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "snaplab.serve")
         let app = try SnaplabServer.buildApplication(lab: opened, configuration: listen.configuration)
         // Shut down in reverse order: the server stops taking requests, then the copies it started are drained.
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [.init(service: opened.background), .init(service: app)],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: opened.background), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }
@@ -58,7 +59,9 @@ struct CredentialsCommand: AsyncParsableCommand {
         @OptionGroup var lab: LabOptions
 
         func run() async throws {
-            for key in try AccessKeys.load(lab.paths).keys { print("\(key.accessKeyId)  created \(Printer.date(key.createdAt))") }
+            for key in try AccessKeys.load(lab.paths).keys {
+                print("\(key.accessKeyId)  created \(Printer.date(key.createdAt))")
+            }
         }
     }
 }

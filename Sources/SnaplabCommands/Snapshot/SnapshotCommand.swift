@@ -5,18 +5,25 @@ struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
         abstract: "Point-in-time copies of volumes in the snapshot store.",
-        subcommands: [Create.self, CreateSet.self, List.self, Describe.self, Delete.self, Restore.self, Diff.self,
-                      Pin.self, Unpin.self]
+        subcommands: [
+            Create.self, CreateSet.self, List.self, Describe.self, Delete.self, Restore.self, Diff.self,
+            Pin.self, Unpin.self,
+        ]
     )
 
-    static let header = ["ID", "VOLUME", "ROLE", "STATE", "PROGRESS", "SIZE", "ALLOCATED", "STORED", "KIND",
-                         "CONSISTENCY", "CREATED"]
+    static let header = [
+        "ID", "VOLUME", "ROLE", "STATE", "PROGRESS", "SIZE", "ALLOCATED", "STORED", "KIND",
+        "CONSISTENCY", "CREATED",
+    ]
 
     static func row(_ snapshot: Snapshot) -> [String] {
-        [snapshot.id, snapshot.volumeId, snapshot.volumeRole.rawValue, snapshot.state.rawValue,
-         "\(Int(snapshot.progress))%", ByteSize.format(snapshot.volumeSize), ByteSize.format(snapshot.allocatedBytes),
-         ByteSize.format(snapshot.bytesStored), snapshot.incremental ? "incremental" : "full",
-         snapshot.consistency?.rawValue ?? "-", Printer.date(snapshot.createdAt)]
+        [
+            snapshot.id, snapshot.volumeId, snapshot.volumeRole.rawValue, snapshot.state.rawValue,
+            "\(Int(snapshot.progress))%", ByteSize.format(snapshot.volumeSize),
+            ByteSize.format(snapshot.allocatedBytes),
+            ByteSize.format(snapshot.bytesStored), snapshot.incremental ? "incremental" : "full",
+            snapshot.consistency?.rawValue ?? "-", Printer.date(snapshot.createdAt),
+        ]
     }
 
     /// Waits for snapshots with a progress bar and fails if one ends in error.

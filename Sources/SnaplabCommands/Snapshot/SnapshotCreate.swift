@@ -22,8 +22,10 @@ extension SnapshotCommand {
 
 /// Shared by `create` and `create-set`: capture here and wait, or hand the copy to a detached worker.
 enum SnapshotRunner {
-    static func run(lab options: LabOptions, wait: Bool, worker: Bool, output: OutputFormat,
-                    arguments: [String], capture: (Lab) async throws -> [Snapshot]) async throws {
+    static func run(
+        lab options: LabOptions, wait: Bool, worker: Bool, output: OutputFormat,
+        arguments: [String], capture: (Lab) async throws -> [Snapshot]
+    ) async throws {
         if !wait && !worker {
             let printed = try await BackgroundWorker.launch(Array(arguments), paths: options.paths)
             let decoder = JSONDecoder()

@@ -21,7 +21,8 @@ struct SnapshotRequestOptions: ParsableArguments {
     /// Captures here and waits, or hands the copy to a detached worker (see `BackgroundWorker`).
     func run(lab: LabOptions, capture: (Lab) async throws -> [Snapshot]) async throws {
         let arguments = CommandLine.arguments.dropFirst().filter { $0 != "--wait" }
-        try await SnapshotRunner.run(lab: lab, wait: wait, worker: backgroundWorker, output: output,
-                                     arguments: Array(arguments), capture: capture)
+        try await SnapshotRunner.run(
+            lab: lab, wait: wait, worker: backgroundWorker, output: output,
+            arguments: Array(arguments), capture: capture)
     }
 }

@@ -15,7 +15,9 @@ struct StoreCommand: AsyncParsableCommand {
         func run() async throws {
             let lab = try await lab.openLab()
             let store = try await lab.store.open()
-            print("\(try await lab.store.url()): chunk size \(ByteSize.format(UInt64(store.config.chunkSize))), \(store.index.count) chunks")
+            print(
+                "\(try await lab.store.url()): chunk size \(ByteSize.format(UInt64(store.config.chunkSize))), \(store.index.count) chunks"
+            )
         }
     }
 }

@@ -14,11 +14,14 @@ extension StoreCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let report = try await lab.openLab().store.copy(to: to, snapshotIds: snapshots.isEmpty ? nil : snapshots) { id in
+            let report = try await lab.openLab().store.copy(to: to, snapshotIds: snapshots.isEmpty ? nil : snapshots) {
+                id in
                 FileHandle.standardError.write(Data("copied \(id)\n".utf8))
             }
             if output == .json { return try Printer.json(report) }
-            print("copied \(report.snapshotsCopied.count) snapshots (\(report.chunksCopied) chunks, \(ByteSize.format(report.bytesStored)) stored), \(report.snapshotsAlreadyThere.count) already there; \(report.artifactsCopied) artifacts, \(report.documentsCopied) documents")
+            print(
+                "copied \(report.snapshotsCopied.count) snapshots (\(report.chunksCopied) chunks, \(ByteSize.format(report.bytesStored)) stored), \(report.snapshotsAlreadyThere.count) already there; \(report.artifactsCopied) artifacts, \(report.documentsCopied) documents"
+            )
         }
     }
 }

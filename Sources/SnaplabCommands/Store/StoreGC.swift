@@ -14,7 +14,9 @@ extension StoreCommand {
         func run() async throws {
             let report = try await lab.openLab().store.collectGarbage(timeout: .seconds(timeout))
             if output == .json { return try Printer.json(report) }
-            print("kept \(report.referencedChunks) chunks; removed \(report.chunksRemoved) chunks, deleted \(report.packsDeleted) packs, rewrote \(report.packsRewritten); reclaimed \(ByteSize.format(report.bytesReclaimed)) (\(ByteSize.format(report.deadBytesKept)) unused left in mostly-live packs)")
+            print(
+                "kept \(report.referencedChunks) chunks; removed \(report.chunksRemoved) chunks, deleted \(report.packsDeleted) packs, rewrote \(report.packsRewritten); reclaimed \(ByteSize.format(report.bytesReclaimed)) (\(ByteSize.format(report.deadBytesKept)) unused left in mostly-live packs)"
+            )
         }
     }
 }

@@ -18,11 +18,19 @@ extension StoreCommand {
             let bar = ProgressBar("verifying")
             let report = try await lab.openLab().store.verify(sample: sample) { bar.update($0 * 100) }
             bar.finish()
-            if output == .json { try Printer.json(report) } else {
-                print("checked \(report.checkedChunks) chunks (\(ByteSize.format(report.checkedBytes))) of \(report.checkedSnapshots) snapshots")
-                for (hash, reason) in report.badChunks.sorted(by: { $0.key < $1.key }) { print("bad chunk \(hash): \(reason)") }
+            if output == .json {
+                try Printer.json(report)
+            } else {
+                print(
+                    "checked \(report.checkedChunks) chunks (\(ByteSize.format(report.checkedBytes))) of \(report.checkedSnapshots) snapshots"
+                )
+                for (hash, reason) in report.badChunks.sorted(by: { $0.key < $1.key }) {
+                    print("bad chunk \(hash): \(reason)")
+                }
                 for hash in report.missingChunks { print("missing chunk \(hash)") }
-                for (id, reason) in report.unreadableManifests.sorted(by: { $0.key < $1.key }) { print("unreadable snapshot \(id): \(reason)") }
+                for (id, reason) in report.unreadableManifests.sorted(by: { $0.key < $1.key }) {
+                    print("unreadable snapshot \(id): \(reason)")
+                }
                 for (id, count) in report.brokenSnapshots.sorted(by: { $0.key < $1.key }) {
                     print("BROKEN snapshot \(id): \(count) chunks bad or missing; it cannot be restored")
                 }

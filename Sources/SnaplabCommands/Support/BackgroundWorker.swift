@@ -30,7 +30,8 @@ enum BackgroundWorker {
         let printed = output.fileHandleForReading.readDataToEndOfFile()
         if printed.isEmpty {
             process.waitUntilExit()
-            throw SnaplabError(.internal, "the snapshot worker exited (status \(process.terminationStatus)) before capturing")
+            throw SnaplabError(
+                .internal, "the snapshot worker exited (status \(process.terminationStatus)) before capturing")
         }
         return printed
     }
@@ -46,12 +47,13 @@ enum BackgroundWorker {
     /// the background work drains (copies finish, or end `error` with the reason).
     static func finish(_ background: BackgroundWork) async throws {
         let logger = Logger(label: "snaplab.snapshot-worker")
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [
-                .init(service: background),
-                .init(service: Drain(background: background), successTerminationBehavior: .gracefullyShutdownGroup),
-            ],
-            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: background),
+                    .init(service: Drain(background: background), successTerminationBehavior: .gracefullyShutdownGroup),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 

@@ -1,29 +1,35 @@
 import ArgumentParser
 import Foundation
 import Logging
-import Synchronization
 import SnaplabCore
+import Synchronization
 
 /// Where the lab's state lives; shared by every command.
 struct LabOptions: ParsableArguments {
-    @Option(name: .customLong("state-dir"),
-            help: "The lab's state directory (catalog, consoles, pool). Default: $SNAPLAB_STATE_DIR or /var/lib/snaplab.")
+    @Option(
+        name: .customLong("state-dir"),
+        help: "The lab's state directory (catalog, consoles, pool). Default: $SNAPLAB_STATE_DIR or /var/lib/snaplab.")
     var stateDirectory: String?
 
-    @Option(name: .customLong("image-cache"),
-            help: "Where image builds are cached. Default: $SNAPLAB_IMAGE_CACHE or STATE_DIR/image-cache.")
+    @Option(
+        name: .customLong("image-cache"),
+        help: "Where image builds are cached. Default: $SNAPLAB_IMAGE_CACHE or STATE_DIR/image-cache.")
     var imageCache: String?
 
-    @Option(name: .customLong("log-level"),
-            help: "What the lab logs to stderr: trace, debug, info, notice, warning, error, critical. Default: $SNAPLAB_LOG_LEVEL or info.")
+    @Option(
+        name: .customLong("log-level"),
+        help:
+            "What the lab logs to stderr: trace, debug, info, notice, warning, error, critical. Default: $SNAPLAB_LOG_LEVEL or info."
+    )
     var logLevel: String?
 
     var paths: LabPaths {
         let environment = ProcessInfo.processInfo.environment
         let state = stateDirectory ?? environment["SNAPLAB_STATE_DIR"] ?? "/var/lib/snaplab"
         let cache = imageCache ?? environment["SNAPLAB_IMAGE_CACHE"]
-        return LabPaths(stateDirectory: URL(fileURLWithPath: state),
-                        imageCache: cache.map { URL(fileURLWithPath: $0) })
+        return LabPaths(
+            stateDirectory: URL(fileURLWithPath: state),
+            imageCache: cache.map { URL(fileURLWithPath: $0) })
     }
 
     /// Opens the lab (settling snapshots a killed process left pending); `SNAPLAB_STORE` selects the store.
@@ -39,7 +45,8 @@ struct LabOptions: ParsableArguments {
 
 extension LabOptions {
     func resolvedLogLevel() throws -> Logger.Level {
-        let (named, source) = logLevel.map { ($0, "--log-level") }
+        let (named, source) =
+            logLevel.map { ($0, "--log-level") }
             ?? ProcessInfo.processInfo.environment["SNAPLAB_LOG_LEVEL"].map { ($0, "SNAPLAB_LOG_LEVEL") }
             ?? ("info", "")
         guard let level = Logger.Level(rawValue: named) else {

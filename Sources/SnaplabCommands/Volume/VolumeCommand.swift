@@ -10,8 +10,10 @@ struct VolumeCommand: AsyncParsableCommand {
 
     static func rows(_ volumes: [Volume]) -> [[String]] {
         volumes.map { volume in
-            [volume.id, volume.role.rawValue, ByteSize.format(volume.size), volume.state.rawValue,
-             volume.instanceId.map { "\($0):\(volume.device ?? "?")" } ?? "-", Printer.tags(volume.tags)]
+            [
+                volume.id, volume.role.rawValue, ByteSize.format(volume.size), volume.state.rawValue,
+                volume.instanceId.map { "\($0):\(volume.device ?? "?")" } ?? "-", Printer.tags(volume.tags),
+            ]
         }
     }
 

@@ -40,13 +40,15 @@ extension VolumeCommand {
             let tags = try TagParser.parse(tags)
             let volume: Volume
             if let recipe {
-                let parameters = ImageRecipe.Parameters(bootSize: try size.map(ByteSize.parse) ?? 256 << 20,
-                                                        mkfsOptions: mkfsOptions)
+                let parameters = ImageRecipe.Parameters(
+                    bootSize: try size.map(ByteSize.parse) ?? 256 << 20,
+                    mkfsOptions: mkfsOptions)
                 let build = try await ImageRecipe(directory: URL(fileURLWithPath: recipe))
                     .build(parameters, cache: lab.paths.imageCache)
                 volume = try await lab.volumes.createBoot(from: build, tags: tags, host: host)
             } else {
-                volume = try await lab.volumes.create(role: role, size: try ByteSize.parse(size ?? ""), tags: tags, host: host)
+                volume = try await lab.volumes.create(
+                    role: role, size: try ByteSize.parse(size ?? ""), tags: tags, host: host)
             }
             if output == .json { return try Printer.json(volume) }
             print(volume.id)

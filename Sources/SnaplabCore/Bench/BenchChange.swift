@@ -17,7 +17,9 @@ struct BenchChange: Sendable {
     /// One 64 KiB chunk in every hundred: 655 writes on 4 GiB.
     static func aligned(volumeSize: UInt64, seed: UInt64) -> BenchChange {
         let chunk: UInt64 = 64 << 10
-        let writes = stride(from: UInt64(37), to: volumeSize / chunk, by: 100).map { Write(offset: $0 * chunk, length: Int(chunk)) }
+        let writes = stride(from: UInt64(37), to: volumeSize / chunk, by: 100).map {
+            Write(offset: $0 * chunk, length: Int(chunk))
+        }
         return BenchChange(name: "+1 % (64 KiB-aligned)", writes: writes, seed: seed)
     }
 
@@ -33,8 +35,9 @@ struct BenchChange: Sendable {
             writes.append(Write(offset: page * 4096, length: length))
             total += UInt64(length)
         }
-        return BenchChange(name: "+1 % (4 KiB-aligned, 4–64 KiB)", writes: writes.sorted { $0.offset < $1.offset },
-                           seed: seed)
+        return BenchChange(
+            name: "+1 % (4 KiB-aligned, 4–64 KiB)", writes: writes.sorted { $0.offset < $1.offset },
+            seed: seed)
     }
 
     /// Write `number`'s new bytes: random, so that they neither compress nor match anything stored.

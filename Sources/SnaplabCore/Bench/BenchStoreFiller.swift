@@ -17,12 +17,13 @@ struct BenchStoreFiller {
                 try await store.withSession { (session) async throws(StoreError) in
                     let writer = try await session.makeSnapshotWriter(volumeSize: size, parent: nil)
                     let written = try await Self.feed(writer, content, snapshotId: id)
-                    try await session.commit(Manifest(
-                        snapshotId: id, volumeId: "vol-bench-other", volumeRole: "data", volumeSize: size,
-                        chunkSize: store.config.chunkSize, parentId: nil, setId: nil, createdAt: Date(),
-                        completedAt: Date(), consistency: "crash", bytesRead: written.bytesRead,
-                        bytesChanged: written.bytesChanged, bytesStored: written.bytesStored, description: nil,
-                        tags: ["bench": "other"], attributes: [:], table: written.table))
+                    try await session.commit(
+                        Manifest(
+                            snapshotId: id, volumeId: "vol-bench-other", volumeRole: "data", volumeSize: size,
+                            chunkSize: store.config.chunkSize, parentId: nil, setId: nil, createdAt: Date(),
+                            completedAt: Date(), consistency: "crash", bytesRead: written.bytesRead,
+                            bytesChanged: written.bytesChanged, bytesStored: written.bytesStored, description: nil,
+                            tags: ["bench": "other"], attributes: [:], table: written.table))
                 }
             }
             ids.append(id)
@@ -36,14 +37,15 @@ struct BenchStoreFiller {
     {
         let result: Result<SnapshotWriter.Result, StoreError> = await withCheckedContinuation { continuation in
             Thread {
-                continuation.resume(returning: Result { () throws(StoreError) in
-                    do throws(StoreError) {
-                        return try feedBlocking(writer, content, snapshotId: snapshotId)
-                    } catch {
-                        writer.abandon()
-                        throw error
-                    }
-                })
+                continuation.resume(
+                    returning: Result { () throws(StoreError) in
+                        do throws(StoreError) {
+                            return try feedBlocking(writer, content, snapshotId: snapshotId)
+                        } catch {
+                            writer.abandon()
+                            throw error
+                        }
+                    })
             }.start()
         }
         return try result.get()
@@ -52,21 +54,21 @@ struct BenchStoreFiller {
     private static func feedBlocking(_ writer: SnapshotWriter, _ content: MixedVolumeContent, snapshotId: String)
         throws(StoreError) -> SnapshotWriter.Result
     {
-                    let extent = UnsafeMutableRawBufferPointer.allocate(byteCount: MixedVolumeContent.extentSize, alignment: 4096)
-                    defer { extent.deallocate() }
-                    let chunkSize = UInt64(writer.runBytes / SnapshotWriter.chunksPerRun)
-                    for (number, placed) in content.extents.enumerated() {
-                        content.fill(number, into: extent)
-                        var start = 0
-                        while start < extent.count {
-                            let lease = try writer.lease()
-                            let length = min(writer.runBytes, extent.count - start)
-                            lease.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: extent[start..<(start + length)]))
-                            let first = UInt32((content.offset(of: placed) + UInt64(start)) / chunkSize)
-                            try writer.submit(lease, firstChunk: first, length: length)
-                            start += length
-                        }
-                    }
-                    return try writer.finish(snapshotId: snapshotId)
+        let extent = UnsafeMutableRawBufferPointer.allocate(byteCount: MixedVolumeContent.extentSize, alignment: 4096)
+        defer { extent.deallocate() }
+        let chunkSize = UInt64(writer.runBytes / SnapshotWriter.chunksPerRun)
+        for (number, placed) in content.extents.enumerated() {
+            content.fill(number, into: extent)
+            var start = 0
+            while start < extent.count {
+                let lease = try writer.lease()
+                let length = min(writer.runBytes, extent.count - start)
+                lease.bytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: extent[start..<(start + length)]))
+                let first = UInt32((content.offset(of: placed) + UInt64(start)) / chunkSize)
+                try writer.submit(lease, firstChunk: first, length: length)
+                start += length
+            }
+        }
+        return try writer.finish(snapshotId: snapshotId)
     }
 }

@@ -7,7 +7,8 @@ enum BenchVolumeWriter {
     static func write(_ content: MixedVolumeContent, to path: String) async throws(SnaplabError) {
         let connection = try await VolumeExport.openWritable(file: path)
         try await blockingCopy("writing the benchmark volume") { _ in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MixedVolumeContent.extentSize, alignment: 4096)
+            let buffer = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: MixedVolumeContent.extentSize, alignment: 4096)
             defer { buffer.deallocate() }
             for (number, extent) in content.extents.enumerated() {
                 content.fill(number, into: buffer)
@@ -21,7 +22,9 @@ enum BenchVolumeWriter {
         let connection = try await VolumeExport.openWritable(file: path)
         try await blockingCopy("changing the benchmark volume") { _ in
             let descriptor = open(raw, O_WRONLY | O_CLOEXEC)
-            guard descriptor >= 0 else { throw SnaplabError(.io, "cannot open \(raw): \(String(cString: strerror(errno)))") }
+            guard descriptor >= 0 else {
+                throw SnaplabError(.io, "cannot open \(raw): \(String(cString: strerror(errno)))")
+            }
             defer { close(descriptor) }
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 4096)
             defer { buffer.deallocate() }

@@ -46,7 +46,8 @@ public struct BootBench: Sendable {
                 }
             }
             defer { group.cancelAll() }
-            return await follow(instance, console: console, hypervisor: hypervisor, recorder: recorder, timeout: timeout)
+            return await follow(
+                instance, console: console, hypervisor: hypervisor, recorder: recorder, timeout: timeout)
         }
         _ = try? await lab.instances.terminate(instance.id)
         if let failure { throw failure }
@@ -55,8 +56,10 @@ public struct BootBench: Sendable {
 
     /// Dates the guest's markers until it is ready (reading what the console gained every 20 ms), then shuts it down through
     /// its agent and waits for it to stop; returns what went wrong, if anything.
-    private func follow(_ instance: Instance, console: ConsoleLog, hypervisor: Hypervisor, recorder: PhaseRecorder,
-                        timeout: Duration) async -> SnaplabError? {
+    private func follow(
+        _ instance: Instance, console: ConsoleLog, hypervisor: Hypervisor, recorder: PhaseRecorder,
+        timeout: Duration
+    ) async -> SnaplabError? {
         let domain = instance.domainName
         var failure: SnaplabError?
         let deadline = ContinuousClock.now + timeout
@@ -70,13 +73,16 @@ public struct BootBench: Sendable {
             }
             if recorder.markers["ready"] != nil { break }
             if recorder.has("stopped") {
-                failure = SnaplabError(.guest, "instance \(instance.id) stopped while booting. Console tail:\n\(console.tail())")
+                failure = SnaplabError(
+                    .guest, "instance \(instance.id) stopped while booting. Console tail:\n\(console.tail())")
                 break
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
         if failure == nil, recorder.markers["ready"] == nil {
-            failure = SnaplabError(.timeout, "instance \(instance.id) did not print `ready` within \(timeout). Console tail:\n\(console.tail())")
+            failure = SnaplabError(
+                .timeout,
+                "instance \(instance.id) did not print `ready` within \(timeout). Console tail:\n\(console.tail())")
         }
         if failure == nil {
             try? await GuestAgent(hypervisor: hypervisor, domain: domain)

@@ -21,8 +21,10 @@ public struct BootRecord: Codable, Sendable, Equatable {
     public var fsckStatus: Int?
     public var error: String?
 
-    public init(bootSize: UInt64, fillPercent: Int, smallFiles: Int, variant: String, fsck: FsckMode, repeatIndex: Int,
-                allocatedBytes: UInt64, phases: [String: Double] = [:], fsckStatus: Int? = nil, error: String? = nil) {
+    public init(
+        bootSize: UInt64, fillPercent: Int, smallFiles: Int, variant: String, fsck: FsckMode, repeatIndex: Int,
+        allocatedBytes: UInt64, phases: [String: Double] = [:], fsckStatus: Int? = nil, error: String? = nil
+    ) {
         self.bootSize = bootSize
         self.fillPercent = fillPercent
         self.smallFiles = smallFiles

@@ -5,13 +5,19 @@ public enum BootReport {
     /// One row per boot, one column per phase (seconds since the launch call; empty when the phase did not
     /// happen, e.g. fsck when skipped).
     public static func csv(_ records: [BootRecord]) -> String {
-        let header = ["boot_size_bytes", "fill_percent", "small_files", "variant", "fsck", "repeat", "allocated_bytes"]
+        let header =
+            ["boot_size_bytes", "fill_percent", "small_files", "variant", "fsck", "repeat", "allocated_bytes"]
             + BootRecord.phaseOrder.map { $0.replacingOccurrences(of: "-", with: "_") } + ["fsck_status", "error"]
         var lines = [header.joined(separator: ",")]
         for record in records {
-            let phases = BootRecord.phaseOrder.map { phase in record.phases[phase].map { String(format: "%.3f", $0) } ?? "" }
-            let fields = ["\(record.bootSize)", "\(record.fillPercent)", "\(record.smallFiles)", record.variant,
-                          record.fsck.rawValue, "\(record.repeatIndex)", "\(record.allocatedBytes)"]
+            let phases = BootRecord.phaseOrder.map { phase in
+                record.phases[phase].map { String(format: "%.3f", $0) } ?? ""
+            }
+            let fields =
+                [
+                    "\(record.bootSize)", "\(record.fillPercent)", "\(record.smallFiles)", record.variant,
+                    record.fsck.rawValue, "\(record.repeatIndex)", "\(record.allocatedBytes)",
+                ]
                 + phases + [record.fsckStatus.map(String.init) ?? "", quoted(record.error ?? "")]
             lines.append(fields.joined(separator: ","))
         }
@@ -19,7 +25,9 @@ public enum BootReport {
     }
 
     private static func quoted(_ text: String) -> String {
-        text.isEmpty ? "" : "\"" + text.replacingOccurrences(of: "\"", with: "\"\"").replacingOccurrences(of: "\n", with: " ") + "\""
+        text.isEmpty
+            ? ""
+            : "\"" + text.replacingOccurrences(of: "\"", with: "\"\"").replacingOccurrences(of: "\n", with: " ") + "\""
     }
 
     /// The measures the summary and the plot show, as (name, how to compute it from a boot).
@@ -74,8 +82,10 @@ public enum BootReport {
                     continue
                 }
                 let spread = stat.max - stat.min > stat.median * 0.1 && stat.max - stat.min > 0.05
-                row.append(spread ? String(format: "%.2f (%.2f–%.2f)", stat.median, stat.min, stat.max)
-                                  : String(format: "%.2f", stat.median))
+                row.append(
+                    spread
+                        ? String(format: "%.2f (%.2f–%.2f)", stat.median, stat.min, stat.max)
+                        : String(format: "%.2f", stat.median))
             }
             row.append("\(group.count)")
             rows.append(row)

@@ -23,9 +23,11 @@ public struct BootSweep: Sendable {
     public var variants: [Variant]
     public var repeats: Int
 
-    public init(sizes: [UInt64] = [256 << 20, 1 << 30, 4 << 30, 16 << 30], fills: [Int] = [0, 50],
-                smallFiles: Int = 20_000, modes: [FsckMode] = [.skip, .auto, .force],
-                variants: [Variant] = [Variant(name: "default", mkfsOptions: "")], repeats: Int = 3) {
+    public init(
+        sizes: [UInt64] = [256 << 20, 1 << 30, 4 << 30, 16 << 30], fills: [Int] = [0, 50],
+        smallFiles: Int = 20_000, modes: [FsckMode] = [.skip, .auto, .force],
+        variants: [Variant] = [Variant(name: "default", mkfsOptions: "")], repeats: Int = 3
+    ) {
         self.sizes = sizes
         self.fills = fills
         self.smallFiles = smallFiles
@@ -41,8 +43,12 @@ public struct BootSweep: Sendable {
         variants.flatMap { variant in
             sizes.flatMap { size in
                 fills.map { fill in
-                    (variant, ImageRecipe.Parameters(bootSize: size, mkfsOptions: variant.mkfsOptions,
-                                                     fillPercent: fill, smallFiles: fill > 0 ? smallFiles : 0))
+                    (
+                        variant,
+                        ImageRecipe.Parameters(
+                            bootSize: size, mkfsOptions: variant.mkfsOptions,
+                            fillPercent: fill, smallFiles: fill > 0 ? smallFiles : 0)
+                    )
                 }
             }
         }
@@ -52,8 +58,10 @@ public struct BootSweep: Sendable {
 extension BootBench {
     /// Runs the sweep; `progress` gets (boots done, total, last record). Every image is built by the recipe
     /// (cached), snapshotted and registered, and launched as an overlay, so each boot starts from the same disk.
-    public func runSweep(_ sweep: BootSweep, recipe: ImageRecipe,
-                             progress: @Sendable (Int, Int, BootRecord?) -> Void) async throws(SnaplabError)
+    public func runSweep(
+        _ sweep: BootSweep, recipe: ImageRecipe,
+        progress: @Sendable (Int, Int, BootRecord?) -> Void
+    ) async throws(SnaplabError)
         -> [BootRecord]
     {
         var records: [BootRecord] = []
@@ -73,18 +81,22 @@ extension BootBench {
                 let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id)
                 snapshotId = snapshot.id
                 guard snapshot.state == .completed else {
-                    throw SnaplabError(.io, "snapshot of the \(ByteSize.format(size)) disk failed: "
-                                       + (snapshot.errorMessage ?? "no reason recorded"))
+                    throw SnaplabError(
+                        .io,
+                        "snapshot of the \(ByteSize.format(size)) disk failed: "
+                            + (snapshot.errorMessage ?? "no reason recorded"))
                 }
-                let image = try await lab.images.register(ImageRegistration(
-                    name: "bench-boot-\(variant.name)-\(size)-\(fill)", bootSnapshotId: snapshot.id))
+                let image = try await lab.images.register(
+                    ImageRegistration(
+                        name: "bench-boot-\(variant.name)-\(size)-\(fill)", bootSnapshotId: snapshot.id))
                 imageId = image.id
                 try await lab.images.prepareLaunch(image: image.id)
                 for mode in sweep.modes {
                     for repeatIndex in 0..<sweep.repeats {
-                        var record = BootRecord(bootSize: size, fillPercent: fill, smallFiles: small,
-                                                variant: variant.name, fsck: mode, repeatIndex: repeatIndex,
-                                                allocatedBytes: snapshot.allocatedBytes)
+                        var record = BootRecord(
+                            bootSize: size, fillPercent: fill, smallFiles: small,
+                            variant: variant.name, fsck: mode, repeatIndex: repeatIndex,
+                            allocatedBytes: snapshot.allocatedBytes)
                         do throws(SnaplabError) {
                             let measured = try await measureBoot(imageId: image.id, fsck: mode)
                             record.phases = measured.phases

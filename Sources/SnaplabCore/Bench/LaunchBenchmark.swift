@@ -37,8 +37,10 @@ public struct LaunchBenchmark: Sendable {
     public let laterLaunches: Int
     public let log: @Sendable (String) -> Void
 
-    public init(lab: Lab, recipe: ImageRecipe, sizes: [(UInt64, Int)] = [(256 << 20, 0), (4 << 30, 80)],
-                laterLaunches: Int = 5, log: @escaping @Sendable (String) -> Void) {
+    public init(
+        lab: Lab, recipe: ImageRecipe, sizes: [(UInt64, Int)] = [(256 << 20, 0), (4 << 30, 80)],
+        laterLaunches: Int = 5, log: @escaping @Sendable (String) -> Void
+    ) {
         self.lab = lab
         self.recipe = recipe
         self.sizes = sizes
@@ -50,14 +52,16 @@ public struct LaunchBenchmark: Sendable {
         var rows: [Row] = []
         for (size, fill) in sizes {
             log("building a \(ByteSize.format(size)) boot volume filled to \(fill) %…")
-            let build = try await recipe.build(ImageRecipe.Parameters(bootSize: size, fillPercent: fill),
-                                               cache: lab.paths.imageCache)
+            let build = try await recipe.build(
+                ImageRecipe.Parameters(bootSize: size, fillPercent: fill),
+                cache: lab.paths.imageCache)
             let volume = try await lab.volumes.createBoot(from: build, tags: ["bench": "launch"])
             let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id)
             guard snapshot.state == .completed else {
                 throw SnaplabError(.io, "snapshot failed: \(snapshot.errorMessage ?? "")")
             }
-            let image = try await lab.images.register(ImageRegistration(name: "bench-\(size)", bootSnapshotId: snapshot.id))
+            let image = try await lab.images.register(
+                ImageRegistration(name: "bench-\(size)", bootSnapshotId: snapshot.id))
             var start = ContinuousClock.now
             var times: [Double] = []
             var hydrationSeconds = 0.0
@@ -69,12 +73,14 @@ public struct LaunchBenchmark: Sendable {
                     start = ContinuousClock.now
                     if round == 0 {
                         // The launch below would hydrate the base first: do it here, to time it on its own.
-                        _ = try await lab.bases.ensure(snapshotId: snapshot.id,
-                                                     host: try await lab.catalog.host(named: lab.defaultHostName))
+                        _ = try await lab.bases.ensure(
+                            snapshotId: snapshot.id,
+                            host: try await lab.catalog.host(named: lab.defaultHostName))
                         sync()
                         hydrationSeconds = (ContinuousClock.now - start).inSeconds
                     }
-                    let instance = try await lab.images.launch(ImageLaunchRequest(image: image.id, waitUntilReady: false))
+                    let instance = try await lab.images.launch(
+                        ImageLaunchRequest(image: image.id, waitUntilReady: false))
                     times.append((ContinuousClock.now - start).inSeconds)
                     launched += instance.map(\.id)
                     // Keep one guest at a time: the next launch should not compete with a booting one.
@@ -92,9 +98,11 @@ public struct LaunchBenchmark: Sendable {
             sync()
             let restoreSeconds = (ContinuousClock.now - start).inSeconds
             try await lab.volumes.delete(restored.id)
-            rows.append(Row(bootSize: size, allocatedBytes: snapshot.allocatedBytes, firstLaunchSeconds: times[0],
-                            laterLaunchSeconds: Array(times.dropFirst()), hydrationSeconds: hydrationSeconds,
-                            restoreSeconds: restoreSeconds))
+            rows.append(
+                Row(
+                    bootSize: size, allocatedBytes: snapshot.allocatedBytes, firstLaunchSeconds: times[0],
+                    laterLaunchSeconds: Array(times.dropFirst()), hydrationSeconds: hydrationSeconds,
+                    restoreSeconds: restoreSeconds))
             _ = try await lab.images.deregister(image.id)
             try await lab.snapshots.delete(snapshot.id)
             try await lab.volumes.delete(volume.id)

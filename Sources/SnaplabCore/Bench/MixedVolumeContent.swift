@@ -40,7 +40,8 @@ struct MixedVolumeContent: Sendable {
                 let candidates = extents.indices.filter { [.random, .text, .binary].contains(extents[$0].kind) }
                 source = candidates.isEmpty ? nil : candidates[Int(random.next() % UInt64(candidates.count))]
             }
-            extents.append(Extent(slot: slot, kind: source == nil && kind == .duplicate ? .random : kind, source: source))
+            extents.append(
+                Extent(slot: slot, kind: source == nil && kind == .duplicate ? .random : kind, source: source))
         }
         self.extents = extents
     }
@@ -69,7 +70,9 @@ struct MixedVolumeContent: Sendable {
             guard let base = buffer.baseAddress else { return }
             let head = [UInt8](UnsafeRawBufferPointer(rebasing: buffer[0..<4096]))
             memmove(base, base + 4096, buffer.count - 4096)
-            head.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: buffer[(buffer.count - 4096)...]).copyMemory(from: $0) }
+            head.withUnsafeBytes {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[(buffer.count - 4096)...]).copyMemory(from: $0)
+            }
         }
     }
 

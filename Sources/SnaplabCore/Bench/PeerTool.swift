@@ -37,13 +37,18 @@ struct PeerTool: Sendable {
         let file = source.lastPathComponent
         switch kind {
         case .restic:
-            try await run(["backup", "--quiet", "--host", "bench", "--tag", name, file],
-                          in: source.deletingLastPathComponent())
+            try await run(
+                ["backup", "--quiet", "--host", "bench", "--tag", name, file],
+                in: source.deletingLastPathComponent())
         case .borg:
-            try await run(["create", "--compression", "lz4", "::\(name)", file], in: source.deletingLastPathComponent())
+            try await run(
+                ["create", "--compression", "lz4", "::\(name)", file], in: source.deletingLastPathComponent())
         case .borgFixed:
-            try await run(["create", "--compression", "lz4", "--chunker-params", "fixed,65536", "--sparse",
-                           "::\(name)", file], in: source.deletingLastPathComponent())
+            try await run(
+                [
+                    "create", "--compression", "lz4", "--chunker-params", "fixed,65536", "--sparse",
+                    "::\(name)", file,
+                ], in: source.deletingLastPathComponent())
         }
     }
 
@@ -71,15 +76,20 @@ struct PeerTool: Sendable {
         var environment: [String: String]
         switch kind {
         case .restic:
-            environment = ["RESTIC_REPOSITORY": repository.path, "RESTIC_PASSWORD": "snaplab-bench",
-                           "RESTIC_CACHE_DIR": self.directory.appendingPathComponent("cache").path]
+            environment = [
+                "RESTIC_REPOSITORY": repository.path, "RESTIC_PASSWORD": "snaplab-bench",
+                "RESTIC_CACHE_DIR": self.directory.appendingPathComponent("cache").path,
+            ]
         case .borg, .borgFixed:
-            environment = ["BORG_REPO": repository.path, "BORG_BASE_DIR": self.directory.appendingPathComponent("base").path,
-                           "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes"]
+            environment = [
+                "BORG_REPO": repository.path, "BORG_BASE_DIR": self.directory.appendingPathComponent("base").path,
+                "BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK": "yes", "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes",
+            ]
         }
         do {
-            try await ChildProcess.run(kind.executable, arguments, environment: environment, currentDirectory: directory,
-                                     log: self.directory.appendingPathComponent("log.txt"))
+            try await ChildProcess.run(
+                kind.executable, arguments, environment: environment, currentDirectory: directory,
+                log: self.directory.appendingPathComponent("log.txt"))
         } catch let failure as ChildProcess.Failure {
             throw SnaplabError(.io, "\(kind.rawValue) \(arguments.first ?? "") failed: \(failure.logTail)")
         } catch {

@@ -88,22 +88,29 @@ public struct SnapshotBenchmark: Sendable {
         let raw = work.appendingPathComponent("source/volume.raw")
         var cleanup = BenchCleanup(lab: lab, work: work)
         do throws(SnaplabError) {
-            try? FileManager.default.createDirectory(at: raw.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(
+                at: raw.deletingLastPathComponent(), withIntermediateDirectories: true)
             let volume = try await lab.volumes.create(role: .data, size: options.size, tags: ["bench": "snapshot"])
             cleanup.volumes.append(volume.id)
-            log("writing a reproducible \(ByteSize.format(options.size)) volume (\(ByteSize.format(content.allocatedBytes)) of random, text, binary-like, shifted duplicate and zero extents)…")
+            log(
+                "writing a reproducible \(ByteSize.format(options.size)) volume (\(ByteSize.format(content.allocatedBytes)) of random, text, binary-like, shifted duplicate and zero extents)…"
+            )
             try await BenchVolumeWriter.write(content, to: volume.path)
             if options.otherSnapshots > 0 {
                 log("putting \(options.otherSnapshots) snapshots of other volumes in the store first…")
-                cleanup.storeSnapshots = try await BenchStoreFiller(lab: lab).fill(count: options.otherSnapshots,
-                                                                                   size: options.size, seed: options.seed)
+                cleanup.storeSnapshots = try await BenchStoreFiller(lab: lab).fill(
+                    count: options.otherSnapshots,
+                    size: options.size, seed: options.seed)
             }
 
             log("baseline: qemu-img convert -f qcow2 -O raw…")
             let dropped = BenchSystem.dropPageCache()
-            if !dropped { log("cannot drop the page cache (run as root for cold-cache figures): every tool reads a warm cache") }
+            if !dropped {
+                log("cannot drop the page cache (run as root for cold-cache figures): every tool reads a warm cache")
+            }
             let baseline = try await timed { () async throws(SnaplabError) in
-                try await Self.command("/usr/bin/qemu-img", ["convert", "-f", "qcow2", "-O", "raw", volume.path, raw.path])
+                try await Self.command(
+                    "/usr/bin/qemu-img", ["convert", "-f", "qcow2", "-O", "raw", volume.path, raw.path])
             }
 
             var mine = ToolRun(tool: Self.snaplab)
@@ -119,16 +126,21 @@ public struct SnapshotBenchmark: Sendable {
             }
             var others: [(PeerTool, ToolRun)] = []
             for kind in peers {
-                let tool = PeerTool(kind: kind, directory: work.appendingPathComponent(kind.rawValue.replacingOccurrences(of: " ", with: "-")),
-                                    source: raw)
+                let tool = PeerTool(
+                    kind: kind,
+                    directory: work.appendingPathComponent(kind.rawValue.replacingOccurrences(of: " ", with: "-")),
+                    source: raw)
                 try await tool.initialize()
                 log("\(kind.rawValue): full backup…")
                 let seconds = try await timed { () async throws(SnaplabError) in try await tool.backup("full") }.seconds
-                others.append((tool, ToolRun(tool: kind.rawValue, full: Step(seconds: seconds, storedBytes: tool.storedBytes))))
+                others.append(
+                    (tool, ToolRun(tool: kind.rawValue, full: Step(seconds: seconds, storedBytes: tool.storedBytes))))
             }
 
             let aligned = BenchChange.aligned(volumeSize: options.size, seed: options.seed &+ 1)
-            let changes = [aligned, BenchChange.unaligned(volumeSize: options.size, bytes: aligned.bytes, seed: options.seed &+ 2)]
+            let changes = [
+                aligned, BenchChange.unaligned(volumeSize: options.size, bytes: aligned.bytes, seed: options.seed &+ 2),
+            ]
             for (number, change) in changes.enumerated() {
                 log("applying \(change.name): \(change.writes.count) writes, \(ByteSize.format(change.bytes))…")
                 try await BenchVolumeWriter.apply(change, to: volume.path, raw: raw.path)
@@ -140,8 +152,11 @@ public struct SnapshotBenchmark: Sendable {
                     let tool = others[position].0
                     let before = tool.storedBytes
                     log("\(tool.kind.rawValue): backup after the change…")
-                    let seconds = try await timed { () async throws(SnaplabError) in try await tool.backup("change\(number)") }.seconds
-                    others[position].1.changes.append(Step(seconds: seconds, storedBytes: tool.storedBytes - min(before, tool.storedBytes)))
+                    let seconds = try await timed { () async throws(SnaplabError) in
+                        try await tool.backup("change\(number)")
+                    }.seconds
+                    others[position].1.changes.append(
+                        Step(seconds: seconds, storedBytes: tool.storedBytes - min(before, tool.storedBytes)))
                 }
             }
 
@@ -152,10 +167,16 @@ public struct SnapshotBenchmark: Sendable {
             }
             cleanup.volumes.append(restored.value.id)
             peak = max(peak, BenchSystem.peakResidentBytes())
-            mine.restore = Step(seconds: restored.seconds, allocatedBytes: BenchSystem.allocatedBytes(restored.value.path))
+            mine.restore = Step(
+                seconds: restored.seconds, allocatedBytes: BenchSystem.allocatedBytes(restored.value.path))
             mine.peakResidentBytes = peak
-            let verified = (try? await Self.command("/usr/bin/qemu-img", ["compare", "-q", "-f", "qcow2", "-F", "qcow2",
-                                                                          volume.path, restored.value.path])) != nil
+            let verified =
+                (try? await Self.command(
+                    "/usr/bin/qemu-img",
+                    [
+                        "compare", "-q", "-f", "qcow2", "-F", "qcow2",
+                        volume.path, restored.value.path,
+                    ])) != nil
             for position in others.indices {
                 let tool = others[position].0
                 log("\(tool.kind.rawValue): restore…")
@@ -163,15 +184,17 @@ public struct SnapshotBenchmark: Sendable {
                 let result = try await timed { () async throws(SnaplabError) -> URL in
                     try await tool.restore("change\(changes.count - 1)", into: target)
                 }
-                others[position].1.restore = Step(seconds: result.seconds,
-                                                  allocatedBytes: BenchSystem.allocatedBytes(result.value.path))
+                others[position].1.restore = Step(
+                    seconds: result.seconds,
+                    allocatedBytes: BenchSystem.allocatedBytes(result.value.path))
                 try? FileManager.default.removeItem(at: target)
             }
-            let run = Run(volumeSize: options.size, allocatedBytes: content.allocatedBytes,
-                          otherSnapshots: options.otherSnapshots, pageCacheDropped: dropped,
-                          baselineSeconds: baseline.seconds,
-                          changes: changes.map { Change(name: $0.name, bytes: $0.bytes, writes: $0.writes.count) },
-                          tools: [mine] + others.map(\.1), restoreVerified: verified)
+            let run = Run(
+                volumeSize: options.size, allocatedBytes: content.allocatedBytes,
+                otherSnapshots: options.otherSnapshots, pageCacheDropped: dropped,
+                baselineSeconds: baseline.seconds,
+                changes: changes.map { Change(name: $0.name, bytes: $0.bytes, writes: $0.writes.count) },
+                tools: [mine] + others.map(\.1), restoreVerified: verified)
             await cleanup.run()
             return run
         } catch {
@@ -195,7 +218,9 @@ public struct SnapshotBenchmark: Sendable {
     }
 
     /// Drops the page cache, then times `body` and a final `sync`.
-    private func timed<T>(_ body: () async throws(SnaplabError) -> T) async throws(SnaplabError) -> (value: T, seconds: Double) {
+    private func timed<T>(_ body: () async throws(SnaplabError) -> T) async throws(SnaplabError) -> (
+        value: T, seconds: Double
+    ) {
         BenchSystem.dropPageCache()
         let start = ContinuousClock.now
         let value = try await body()

@@ -55,8 +55,10 @@ public struct StoreBenchmark: Sendable {
         let session = try await withStore { () async throws(StoreError) in try await store.openSession() }
         do throws(SnaplabError) {
             // Chunks and table only, no manifest: garbage collection removes them.
-            _ = try await SnapshotCopier(connection: connection, session: session, volumeSize: volume.size, parent: nil,
-                                         dirtyContext: nil).run(snapshotId: "bench-\(UUID().uuidString.prefix(8))") { _ in }
+            _ = try await SnapshotCopier(
+                connection: connection, session: session, volumeSize: volume.size, parent: nil,
+                dirtyContext: nil
+            ).run(snapshotId: "bench-\(UUID().uuidString.prefix(8))") { _ in }
             await session.release()
         } catch {
             await session.release()

@@ -20,7 +20,9 @@ extension Catalog {
     }
 
     public func images() async throws(SnaplabError) -> [MachineImage] {
-        try await read { db in try MachineImage.order(MachineImage.Columns.createdAt, MachineImage.Columns.id).fetchAll(db) }
+        try await read { db in
+            try MachineImage.order(MachineImage.Columns.createdAt, MachineImage.Columns.id).fetchAll(db)
+        }
     }
 
     /// The newest available image of that name.

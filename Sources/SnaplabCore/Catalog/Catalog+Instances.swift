@@ -26,13 +26,15 @@ extension Catalog {
             try instance.insert(db)
             for attachment in attachments {
                 guard var volume = try Volume.fetchOne(db, key: attachment.volumeId) else {
-                    throw SnaplabError.notFound("volume", attachment.volumeId,
-                                                hint: "`snaplab volume list` shows the volumes")
+                    throw SnaplabError.notFound(
+                        "volume", attachment.volumeId,
+                        hint: "`snaplab volume list` shows the volumes")
                 }
                 guard volume.state == .available else {
                     let owner = volume.instanceId.map { " by \($0)" } ?? ""
-                    throw SnaplabError(.invalidState,
-                                       "volume \(volume.id) is \(volume.state.rawValue)\(owner); stop using it there first")
+                    throw SnaplabError(
+                        .invalidState,
+                        "volume \(volume.id) is \(volume.state.rawValue)\(owner); stop using it there first")
                 }
                 try volume.move(to: .inUse)
                 volume.instanceId = instance.id
@@ -45,9 +47,10 @@ extension Catalog {
 
     /// The one place instance state changes: refuses transitions the state machine does not allow.
     @discardableResult
-    public func transitionInstance(_ id: String, to next: InstanceState, reason: String? = nil,
-                                   launchedAt: Date? = nil) async throws(SnaplabError) -> Instance
-    {
+    public func transitionInstance(
+        _ id: String, to next: InstanceState, reason: String? = nil,
+        launchedAt: Date? = nil
+    ) async throws(SnaplabError) -> Instance {
         try await write { db in
             guard var instance = try Instance.fetchOne(db, key: id) else {
                 throw SnaplabError.notFound("instance", id, hint: "`snaplab instance list` shows the instances")
@@ -137,8 +140,10 @@ extension Catalog {
                 throw SnaplabError.notFound("volume", volumeId, hint: "`snaplab volume list` shows the volumes")
             }
             guard volume.state == .available else {
-                throw SnaplabError(.invalidState, "volume \(volumeId) is \(volume.state.rawValue); only an available volume can be attached",
-                                   subject: volumeId, detail: volume.state == .inUse ? .inUse : nil)
+                throw SnaplabError(
+                    .invalidState,
+                    "volume \(volumeId) is \(volume.state.rawValue); only an available volume can be attached",
+                    subject: volumeId, detail: volume.state == .inUse ? .inUse : nil)
             }
             try volume.move(to: .inUse)
             volume.instanceId = instanceId

@@ -43,8 +43,9 @@ extension Catalog {
                 table.column("tags", .jsonText).notNull()
             }
             // One device name per instance.
-            try db.create(index: "volumes_instance_device", on: "volumes", columns: ["instanceId", "device"],
-                          unique: true)
+            try db.create(
+                index: "volumes_instance_device", on: "volumes", columns: ["instanceId", "device"],
+                unique: true)
         }
         migrator.registerMigration("v2-snapshots") { db in
             try db.alter(table: "volumes") { table in

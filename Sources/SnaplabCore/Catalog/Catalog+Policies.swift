@@ -29,10 +29,14 @@ extension Catalog {
 
     /// Claims a policy's slot for this process. Returns the run to carry out, or nil when the slot is done or
     /// a live process is running it. A run whose process died is taken over (marked interrupted first).
-    public func claimRun(policyId: String, slot: Date, owner: (pid: Int32, startTime: UInt64),
-                         isAlive: @escaping @Sendable (Int32, UInt64) -> Bool) async throws(SnaplabError) -> PolicyRun? {
+    public func claimRun(
+        policyId: String, slot: Date, owner: (pid: Int32, startTime: UInt64),
+        isAlive: @escaping @Sendable (Int32, UInt64) -> Bool
+    ) async throws(SnaplabError) -> PolicyRun? {
         try await write { db in
-            if var existing = try PolicyRun.filter(Column("policyId") == policyId && Column("slot") == slot).fetchOne(db) {
+            if var existing = try PolicyRun.filter(Column("policyId") == policyId && Column("slot") == slot).fetchOne(
+                db)
+            {
                 switch existing.state {
                 case .succeeded, .failed:
                     return nil
@@ -52,9 +56,10 @@ extension Catalog {
                 try existing.update(db)
                 return existing
             }
-            var run = PolicyRun(policyId: policyId, slot: slot, state: .running, attempt: 1, startedAt: Date(),
-                                snapshotsTaken: [], snapshotsPruned: [], errors: [], warnings: [],
-                                ownerPid: owner.pid, ownerStartTime: owner.startTime)
+            var run = PolicyRun(
+                policyId: policyId, slot: slot, state: .running, attempt: 1, startedAt: Date(),
+                snapshotsTaken: [], snapshotsPruned: [], errors: [], warnings: [],
+                ownerPid: owner.pid, ownerStartTime: owner.startTime)
             try run.insert(db)
             return run
         }
@@ -71,8 +76,9 @@ extension Catalog {
     /// The newest slot whose run finished (either way).
     public func lastFinishedSlot(of policyId: String) async throws(SnaplabError) -> Date? {
         try await read { db in
-            try Date.fetchOne(db, sql: "SELECT MAX(slot) FROM policyRuns WHERE policyId = ? AND state IN ('succeeded', 'failed')",
-                              arguments: [policyId])
+            try Date.fetchOne(
+                db, sql: "SELECT MAX(slot) FROM policyRuns WHERE policyId = ? AND state IN ('succeeded', 'failed')",
+                arguments: [policyId])
         }
     }
 
@@ -85,6 +91,8 @@ extension Catalog {
     }
 
     public func drills(of policyId: String) async throws(SnaplabError) -> [DrillResult] {
-        try await read { db in try DrillResult.filter(Column("policyId") == policyId).order(Column("startedAt")).fetchAll(db) }
+        try await read { db in
+            try DrillResult.filter(Column("policyId") == policyId).order(Column("startedAt")).fetchAll(db)
+        }
     }
 }

@@ -7,8 +7,10 @@ extension Catalog {
     public func insertPending(_ snapshots: [Snapshot]) async throws(SnaplabError) {
         try await write { db in
             if let busy = try Self.pending(of: snapshots.map(\.volumeId)).fetchOne(db) {
-                throw SnaplabError(.conflict, "volume \(busy.volumeId) already has snapshot \(busy.id) in progress (\(Int(busy.progress))%); wait for it",
-                                   subject: busy.volumeId)
+                throw SnaplabError(
+                    .conflict,
+                    "volume \(busy.volumeId) already has snapshot \(busy.id) in progress (\(Int(busy.progress))%); wait for it",
+                    subject: busy.volumeId)
             }
             for snapshot in snapshots { try snapshot.insert(db) }
         }
@@ -66,8 +68,9 @@ extension Catalog {
 
     public func updateProgress(_ id: String, progress: Double) async throws(SnaplabError) {
         try await write { db in
-            try db.execute(sql: "UPDATE snapshots SET progress = ? WHERE id = ? AND state = 'pending'",
-                           arguments: [progress, id])
+            try db.execute(
+                sql: "UPDATE snapshots SET progress = ? WHERE id = ? AND state = 'pending'",
+                arguments: [progress, id])
         }
     }
 
@@ -107,13 +110,17 @@ extension Catalog {
     }
 
     public func setting(_ key: String) async throws(SnaplabError) -> String? {
-        try await read { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+        try await read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+        }
     }
 
     public func setSetting(_ key: String, _ value: String) async throws(SnaplabError) {
         try await write { db in
-            try db.execute(sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                           arguments: [key, value])
+            try db.execute(
+                sql:
+                    "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [key, value])
         }
     }
 }

@@ -56,15 +56,16 @@ extension Catalog {
         throws(SnaplabError)
     {
         guard state.canMove(to: next) else {
-            throw SnaplabError(.invalidState, "\(resource) \(key) is \(state.rawValue) and cannot become \(next.rawValue)",
-                               subject: "\(key)")
+            throw SnaplabError(
+                .invalidState, "\(resource) \(key) is \(state.rawValue) and cannot become \(next.rawValue)",
+                subject: "\(key)")
         }
     }
 }
 
 extension SnapshotState: StateMachine {
     public static let moves: [SnapshotState: Set<SnapshotState>] = [
-        .pending: [.completed, .error],
+        .pending: [.completed, .error]
     ]
 }
 

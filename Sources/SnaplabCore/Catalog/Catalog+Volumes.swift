@@ -44,7 +44,9 @@ extension Catalog {
             }
             guard expected.contains(volume.state) else {
                 let attached = volume.instanceId.map { " (attached to \($0))" } ?? ""
-                throw SnaplabError(.invalidState, "volume \(id) is \(volume.state.rawValue)\(attached) and cannot become \(next.rawValue)")
+                throw SnaplabError(
+                    .invalidState,
+                    "volume \(id) is \(volume.state.rawValue)\(attached) and cannot become \(next.rawValue)")
             }
             try volume.move(to: next)
             try volume.update(db)

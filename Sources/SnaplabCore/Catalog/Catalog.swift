@@ -15,8 +15,9 @@ public final class Catalog: Sendable {
         } catch let error as SnaplabError {
             throw error
         } catch {
-            throw SnaplabError(.io, "cannot open the catalog at \(path); check that the directory exists and is writable",
-                               cause: error)
+            throw SnaplabError(
+                .io, "cannot open the catalog at \(path); check that the directory exists and is writable",
+                cause: error)
         }
     }
 
@@ -54,7 +55,8 @@ public final class Catalog: Sendable {
 
     private static func wrap(_ error: any Error) -> SnaplabError {
         if let error = error as? SnaplabError { return error }
-        return SnaplabError(.io, "the catalog could not be read or written: \(error)",
-                            cause: error)
+        return SnaplabError(
+            .io, "the catalog could not be read or written: \(error)",
+            cause: error)
     }
 }

@@ -33,8 +33,9 @@ enum QemuImg {
     }
 
     static func addBitmap(_ name: String, to file: String) async throws(SnaplabError) {
-        _ = try await run(["bitmap", "--add", "--enable", "-f", "qcow2", file, name],
-                          "adding bitmap \(name) to \(file)")
+        _ = try await run(
+            ["bitmap", "--add", "--enable", "-f", "qcow2", file, name],
+            "adding bitmap \(name) to \(file)")
     }
 
     static func removeBitmap(_ name: String, from file: String) async throws(SnaplabError) {

@@ -29,11 +29,13 @@ struct SnapshotCopier: Sendable {
         }
         let runs: [Range<UInt32>]
         if incremental, let dirtyContext {
-            runs = ChunkPlan.runs(overlapping: extents[dirtyContext] ?? [], chunkSize: chunkSize,
-                                  maximum: SnapshotWriter.chunksPerRun, wanted: ChunkPlan.isDirty)
+            runs = ChunkPlan.runs(
+                overlapping: extents[dirtyContext] ?? [], chunkSize: chunkSize,
+                maximum: SnapshotWriter.chunksPerRun, wanted: ChunkPlan.isDirty)
         } else {
-            runs = ChunkPlan.runs(overlapping: extents[NBDConnection.allocationContext] ?? [], chunkSize: chunkSize,
-                                  maximum: SnapshotWriter.chunksPerRun, wanted: ChunkPlan.holdsData)
+            runs = ChunkPlan.runs(
+                overlapping: extents[NBDConnection.allocationContext] ?? [], chunkSize: chunkSize,
+                maximum: SnapshotWriter.chunksPerRun, wanted: ChunkPlan.holdsData)
         }
         let session = self.session
         let volumeSize = self.volumeSize

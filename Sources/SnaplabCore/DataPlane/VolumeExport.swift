@@ -10,7 +10,9 @@ enum VolumeExport {
     /// qemu-nbd allocates a buffer per request; with glibc's default thresholds a multi-megabyte one is a fresh
     /// mapping each time, faulted in and zeroed page by page before the disk fills it. Keeping such buffers in
     /// the heap (reused) saves that work on every request.
-    static let launcher = ["/usr/bin/env", "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456"]
+    static let launcher = [
+        "/usr/bin/env", "GLIBC_TUNABLES=glibc.malloc.mmap_threshold=67108864:glibc.malloc.trim_threshold=268435456",
+    ]
 
     /// A stopped volume, read-only; with `bitmap`, its `qemu:dirty-bitmap:NAME` context too.
     static func openStopped(file: String, bitmap: String?) async throws(SnaplabError) -> NBDConnection {

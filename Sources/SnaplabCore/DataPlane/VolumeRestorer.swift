@@ -63,8 +63,10 @@ struct VolumeRestorer: Sendable {
 extension VolumeRestorer {
     /// Creates a volume in `pool` and writes the snapshot into it (sparse qcow2; zero chunks are not written):
     /// what a restore and the hydration of a base both do.
-    static func restore(_ manifest: Manifest, session: StoreSession, into pool: String, name: String,
-                        hypervisor: Hypervisor, progress: @escaping @Sendable (Double) -> Void)
+    static func restore(
+        _ manifest: Manifest, session: StoreSession, into pool: String, name: String,
+        hypervisor: Hypervisor, progress: @escaping @Sendable (Double) -> Void
+    )
         async throws(SnaplabError) -> (path: String, info: StorageVolumeInfo)
     {
         let made = try await hypervisor.createVolume(pool: pool, name: name, capacity: manifest.volumeSize)

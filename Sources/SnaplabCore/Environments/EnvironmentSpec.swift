@@ -88,7 +88,10 @@ public struct EnvironmentSpec: Sendable, Equatable {
             for (device, source) in member.data ?? [:] {
                 let given = [source.snapshot != nil, source.snapshotTag != nil, source.empty != nil].filter { $0 }.count
                 guard given == 1 else {
-                    throw SnaplabError(.invalidArgument, "\(source): data disk \(device) of \(member.name) needs exactly one of snapshot, snapshot-tag, empty")
+                    throw SnaplabError(
+                        .invalidArgument,
+                        "\(source): data disk \(device) of \(member.name) needs exactly one of snapshot, snapshot-tag, empty"
+                    )
                 }
                 if let snapshot = source.snapshot {
                     data[device] = .snapshot(snapshot)
@@ -102,8 +105,10 @@ public struct EnvironmentSpec: Sendable, Equatable {
                     data[device] = .empty(try ByteSize.parse(empty))
                 }
             }
-            members.append(Member(name: member.name, image: member.image, count: count, memoryMiB: member.memory,
-                                  vcpus: member.vcpus, data: data))
+            members.append(
+                Member(
+                    name: member.name, image: member.image, count: count, memoryMiB: member.memory,
+                    vcpus: member.vcpus, data: data))
         }
         return EnvironmentSpec(name: file.name, members: members)
     }

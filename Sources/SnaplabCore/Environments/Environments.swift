@@ -33,7 +33,8 @@ public struct Environments: Sendable {
             for (device, source) in member.data {
                 switch source {
                 case .snapshot(let id): dataSnapshots[device] = id
-                case .snapshotTag(let key, let value): dataSnapshots[device] = try await newestSnapshot(tagged: key, value)
+                case .snapshotTag(let key, let value):
+                    dataSnapshots[device] = try await newestSnapshot(tagged: key, value)
                 case .empty(let size): emptySizes[device] = size
                 }
             }
@@ -43,11 +44,12 @@ public struct Environments: Sendable {
                     report.kept.append(existing)
                     continue
                 }
-                let started = try await lab.images.launch(ImageLaunchRequest(
-                    image: member.image, memoryMiB: member.memoryMiB, vcpus: member.vcpus,
-                    dataSnapshots: dataSnapshots, emptyDataSizes: emptySizes,
-                    tags: [Self.environmentTag: spec.name, Self.memberTag: tag], readyTimeout: readyTimeout,
-                    waitUntilReady: false))
+                let started = try await lab.images.launch(
+                    ImageLaunchRequest(
+                        image: member.image, memoryMiB: member.memoryMiB, vcpus: member.vcpus,
+                        dataSnapshots: dataSnapshots, emptyDataSizes: emptySizes,
+                        tags: [Self.environmentTag: spec.name, Self.memberTag: tag], readyTimeout: readyTimeout,
+                        waitUntilReady: false))
                 launched += started
             }
         }

@@ -39,7 +39,9 @@ final class ConsoleFollower: Sendable {
             var appended: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 64 << 10)
             while true {
-                let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(position.offset)) }
+                let count = buffer.withUnsafeMutableBytes {
+                    pread(descriptor, $0.baseAddress, $0.count, off_t(position.offset))
+                }
                 guard count > 0 else { break }
                 appended += buffer[..<count]
                 position.offset += UInt64(count)

@@ -60,7 +60,9 @@ public struct ConsoleLog: Sendable {
     /// The markers of the latest boot (since the last `boot-requested`, or the last `initramfs`).
     public func latestBootMarkers() -> [BootMarker] {
         let all = markers()
-        if let request = all.lastIndex(where: { $0.phase == Self.bootRequested }) { return Array(all[(request + 1)...]) }
+        if let request = all.lastIndex(where: { $0.phase == Self.bootRequested }) {
+            return Array(all[(request + 1)...])
+        }
         if let initramfs = all.lastIndex(where: { $0.phase == "initramfs" }) { return Array(all[initramfs...]) }
         return all
     }

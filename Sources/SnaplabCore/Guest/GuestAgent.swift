@@ -30,7 +30,10 @@ struct GuestAgent {
                     stderr: Self.decode(status["err-data"]))
             }
             if clock.now >= deadline {
-                throw SnaplabError(.timeout, "`\(arguments.joined(separator: " "))` in \(domain) did not finish within \(timeout); it is still running in the guest (pid \(pid))")
+                throw SnaplabError(
+                    .timeout,
+                    "`\(arguments.joined(separator: " "))` in \(domain) did not finish within \(timeout); it is still running in the guest (pid \(pid))"
+                )
             }
             try? await Task.sleep(for: .milliseconds(100))
         }
@@ -65,8 +68,10 @@ struct GuestAgent {
             reply = try await hypervisor.agentCommand(domain: domain, json: json, timeoutSeconds: timeoutSeconds)
         } catch {
             if let cause = error.cause as? LibvirtError, cause.isAgentUnavailable || cause.message.contains("agent") {
-                throw SnaplabError(.guest, "the guest agent of \(domain) is not answering (\(cause.message)); is qemu-ga running in the guest?",
-                                   cause: cause)
+                throw SnaplabError(
+                    .guest,
+                    "the guest agent of \(domain) is not answering (\(cause.message)); is qemu-ga running in the guest?",
+                    cause: cause)
             }
             throw error
         }

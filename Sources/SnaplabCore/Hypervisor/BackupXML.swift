@@ -15,16 +15,19 @@ struct BackupXML {
 
     func render() -> String {
         let chosen = Set(disks.map(\.device))
-        var lines = ["<domainbackup mode='pull'>",
-                     "  <server transport='unix' socket='\(XMLText.escape(socketPath))'/>",
-                     "  <disks>"]
+        var lines = [
+            "<domainbackup mode='pull'>",
+            "  <server transport='unix' socket='\(XMLText.escape(socketPath))'/>",
+            "  <disks>",
+        ]
         for device in allDevices where !chosen.contains(device) {
             lines.append("    <disk name='\(XMLText.escape(device))' backup='no'/>")
         }
         for disk in disks {
-            let mode = disk.incrementalFrom.map {
-                " backupmode='incremental' incremental='\(XMLText.escape($0))'"
-            } ?? " backupmode='full'"
+            let mode =
+                disk.incrementalFrom.map {
+                    " backupmode='incremental' incremental='\(XMLText.escape($0))'"
+                } ?? " backupmode='full'"
             lines.append("    <disk name='\(XMLText.escape(disk.device))' backup='yes' type='file'\(mode)>")
             lines.append("      <scratch file='\(XMLText.escape(disk.scratchPath))'/>")
             lines.append("    </disk>")

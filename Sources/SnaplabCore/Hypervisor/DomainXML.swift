@@ -36,39 +36,39 @@ struct DomainXML {
     func render() -> String {
         let diskXML = disks.map(Self.diskXML).joined(separator: "\n")
         return """
-        <domain type='qemu'>
-          <name>\(XMLText.escape(name))</name>
-          <metadata>
-            <snaplab:instance xmlns:snaplab='\(Self.metadataNamespace)' id='\(XMLText.escape(name))' lab='\(XMLText.escape(labStateDirectory))'/>
-          </metadata>
-          <memory unit='MiB'>\(memoryMiB)</memory>
-          <vcpu>\(vcpus)</vcpu>
-          <os>
-            <type arch='x86_64' machine='pc'>hvm</type>
-            <kernel>\(XMLText.escape(kernel))</kernel>
-            <initrd>\(XMLText.escape(initrd))</initrd>
-            <cmdline>\(XMLText.escape(cmdline))</cmdline>
-          </os>
-          <features><acpi/></features>
-          <on_poweroff>destroy</on_poweroff>
-          <on_reboot>restart</on_reboot>
-          <on_crash>destroy</on_crash>
-          <devices>
-        \(diskXML)
-            <serial type='file'>
-              <source path='\(XMLText.escape(consolePath))' append='on'/>
-              <target port='0'/>
-            </serial>
-            <console type='file'>
-              <source path='\(XMLText.escape(consolePath))' append='on'/>
-              <target type='serial' port='0'/>
-            </console>
-            <channel type='unix'>
-              <target type='virtio' name='org.qemu.guest_agent.0'/>
-            </channel>
-            <memballoon model='none'/>
-          </devices>
-        </domain>
-        """
+            <domain type='qemu'>
+              <name>\(XMLText.escape(name))</name>
+              <metadata>
+                <snaplab:instance xmlns:snaplab='\(Self.metadataNamespace)' id='\(XMLText.escape(name))' lab='\(XMLText.escape(labStateDirectory))'/>
+              </metadata>
+              <memory unit='MiB'>\(memoryMiB)</memory>
+              <vcpu>\(vcpus)</vcpu>
+              <os>
+                <type arch='x86_64' machine='pc'>hvm</type>
+                <kernel>\(XMLText.escape(kernel))</kernel>
+                <initrd>\(XMLText.escape(initrd))</initrd>
+                <cmdline>\(XMLText.escape(cmdline))</cmdline>
+              </os>
+              <features><acpi/></features>
+              <on_poweroff>destroy</on_poweroff>
+              <on_reboot>restart</on_reboot>
+              <on_crash>destroy</on_crash>
+              <devices>
+            \(diskXML)
+                <serial type='file'>
+                  <source path='\(XMLText.escape(consolePath))' append='on'/>
+                  <target port='0'/>
+                </serial>
+                <console type='file'>
+                  <source path='\(XMLText.escape(consolePath))' append='on'/>
+                  <target type='serial' port='0'/>
+                </console>
+                <channel type='unix'>
+                  <target type='virtio' name='org.qemu.guest_agent.0'/>
+                </channel>
+                <memballoon model='none'/>
+              </devices>
+            </domain>
+            """
     }
 }

@@ -28,7 +28,7 @@ extension Hypervisor {
     public func endBackup(domain name: String) async throws(SnaplabError) {
         try await call("ending the backup job on \(name)") { connection in
             guard let domain = try connection.findDomain(name: name), try domain.isActive(),
-                  domain.activeBackupXML() != nil
+                domain.activeBackupXML() != nil
             else { return }
             try domain.abortJob()
         }

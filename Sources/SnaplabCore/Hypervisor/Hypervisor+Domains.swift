@@ -80,6 +80,9 @@ extension Hypervisor {
             if !current.contains("dev='\(device)'") { return }
             try? await Task.sleep(for: .milliseconds(200))
         }
-        throw SnaplabError(.timeout, "the guest of \(name) did not release \(device) within a minute; unmount it in the guest, or detach with force")
+        throw SnaplabError(
+            .timeout,
+            "the guest of \(name) did not release \(device) within a minute; unmount it in the guest, or detach with force"
+        )
     }
 }

@@ -8,25 +8,25 @@ struct VolumeXML {
 
     func render() -> String {
         var xml = """
-        <volume type='file'>
-          <name>\(XMLText.escape(name))</name>
-          <capacity unit='bytes'>\(capacity)</capacity>
-          <allocation unit='bytes'>0</allocation>
-          <target>
-            <format type='qcow2'/>
-            <permissions><mode>0644</mode></permissions>
-            <compat>1.1</compat>
-          </target>
-
-        """
-        if let backingPath {
-            xml += """
-              <backingStore>
-                <path>\(XMLText.escape(backingPath))</path>
+            <volume type='file'>
+              <name>\(XMLText.escape(name))</name>
+              <capacity unit='bytes'>\(capacity)</capacity>
+              <allocation unit='bytes'>0</allocation>
+              <target>
                 <format type='qcow2'/>
-              </backingStore>
+                <permissions><mode>0644</mode></permissions>
+                <compat>1.1</compat>
+              </target>
 
             """
+        if let backingPath {
+            xml += """
+                  <backingStore>
+                    <path>\(XMLText.escape(backingPath))</path>
+                    <format type='qcow2'/>
+                  </backingStore>
+
+                """
         }
         xml += "</volume>\n"
         return xml

@@ -36,17 +36,22 @@ public final class Lab: Sendable {
         tags = TagService(catalog: catalog)
         states = InstanceStates(catalog: catalog, hosts: hosts)
         tracking = ChangeTracking(catalog: catalog, states: states)
-        copies = SnapshotCopies(catalog: catalog, paths: paths, hosts: hosts, tracking: tracking, background: background)
+        copies = SnapshotCopies(
+            catalog: catalog, paths: paths, hosts: hosts, tracking: tracking, background: background)
         bases = BaseService(catalog: catalog, paths: paths, hosts: hosts, store: store)
         volumes = VolumeService(catalog: catalog, paths: paths, hosts: hosts, copies: copies, bases: bases)
-        instances = InstanceService(catalog: catalog, paths: paths, hosts: hosts, states: states, tracking: tracking,
-                                    copies: copies, bases: bases, background: background)
-        snapshots = SnapshotService(catalog: catalog, paths: paths, hosts: hosts, store: store, states: states,
-                                    tracking: tracking, copies: copies, volumes: volumes)
-        images = ImageService(catalog: catalog, hosts: hosts, store: store, snapshots: snapshots, instances: instances,
-                              volumes: volumes, bases: bases, background: background)
-        policies = PolicyService(catalog: catalog, hosts: hosts, snapshots: snapshots, instances: instances,
-                                 volumes: volumes, images: images, bases: bases, copies: copies)
+        instances = InstanceService(
+            catalog: catalog, paths: paths, hosts: hosts, states: states, tracking: tracking,
+            copies: copies, bases: bases, background: background)
+        snapshots = SnapshotService(
+            catalog: catalog, paths: paths, hosts: hosts, store: store, states: states,
+            tracking: tracking, copies: copies, volumes: volumes)
+        images = ImageService(
+            catalog: catalog, hosts: hosts, store: store, snapshots: snapshots, instances: instances,
+            volumes: volumes, bases: bases, background: background)
+        policies = PolicyService(
+            catalog: catalog, hosts: hosts, snapshots: snapshots, instances: instances,
+            volumes: volumes, images: images, bases: bases, copies: copies)
     }
 
     /// Opens the lab and settles what a previous process left unfinished (snapshots whose copy died, volumes

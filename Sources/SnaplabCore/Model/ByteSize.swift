@@ -16,10 +16,11 @@ public enum ByteSize {
         let numberPart = trimmed.prefix { $0.isNumber || $0 == "." }
         let suffix = trimmed.dropFirst(numberPart.count).trimmingCharacters(in: .whitespaces).uppercased()
         guard let number = Double(numberPart), number > 0,
-              let unit = units.first(where: { $0.suffixes.contains(suffix) })
+            let unit = units.first(where: { $0.suffixes.contains(suffix) })
         else {
-            throw SnaplabError(.invalidArgument,
-                               "'\(text)' is not a size; use a positive number with K, M, G or T (e.g. 256M, 1G)")
+            throw SnaplabError(
+                .invalidArgument,
+                "'\(text)' is not a size; use a positive number with K, M, G or T (e.g. 256M, 1G)")
         }
         let bytes = number * Double(unit.multiplier)
         guard bytes >= 1, bytes < Double(UInt64(1) << 60) else {

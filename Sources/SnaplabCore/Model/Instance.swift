@@ -19,9 +19,11 @@ public struct Instance: Codable, Sendable, Equatable {
     /// The image it was launched from.
     public var imageId: String?
 
-    public init(id: String, host: String, state: InstanceState, stateReason: String? = nil, memoryMiB: Int,
-                vcpus: Int, boot: BootSettings, fsck: FsckMode, consolePath: String, createdAt: Date = Date(),
-                launchedAt: Date? = nil, tags: [String: String] = [:]) {
+    public init(
+        id: String, host: String, state: InstanceState, stateReason: String? = nil, memoryMiB: Int,
+        vcpus: Int, boot: BootSettings, fsck: FsckMode, consolePath: String, createdAt: Date = Date(),
+        launchedAt: Date? = nil, tags: [String: String] = [:]
+    ) {
         self.id = id
         self.host = host
         self.state = state

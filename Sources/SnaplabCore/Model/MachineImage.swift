@@ -49,10 +49,12 @@ public struct MachineImage: Codable, Sendable, Equatable {
     /// Why it failed, when it did.
     public var stateReason: String?
 
-    public init(id: String, name: String, description: String?, state: ImageState, bootSnapshotId: String,
-                kernelDigest: String, initrdDigest: String, cmdline: String, memoryMiB: Int, vcpus: Int,
-                blockDeviceMappings: [BlockDeviceMapping], sourceInstanceId: String? = nil,
-                createdAt: Date = Date(), tags: [String: String] = [:]) {
+    public init(
+        id: String, name: String, description: String?, state: ImageState, bootSnapshotId: String,
+        kernelDigest: String, initrdDigest: String, cmdline: String, memoryMiB: Int, vcpus: Int,
+        blockDeviceMappings: [BlockDeviceMapping], sourceInstanceId: String? = nil,
+        createdAt: Date = Date(), tags: [String: String] = [:]
+    ) {
         self.id = id
         self.name = name
         self.description = description
@@ -94,8 +96,10 @@ public struct BaseVolume: Codable, Sendable, Equatable {
     public var workerPid: Int32?
     public var workerStartTime: UInt64?
 
-    public init(snapshotId: String, host: String, state: State, poolVolume: String, path: String, size: UInt64,
-                createdAt: Date = Date(), workerPid: Int32? = nil, workerStartTime: UInt64? = nil) {
+    public init(
+        snapshotId: String, host: String, state: State, poolVolume: String, path: String, size: UInt64,
+        createdAt: Date = Date(), workerPid: Int32? = nil, workerStartTime: UInt64? = nil
+    ) {
         self.snapshotId = snapshotId
         self.host = host
         self.state = state

@@ -11,8 +11,10 @@ public struct Retention: Codable, Sendable, Equatable {
     public var keepWeekly: Int
     public var keepMonthly: Int
 
-    public init(keepLast: Int = 0, keepWithin: Int = 0, keepHourly: Int = 0, keepDaily: Int = 0, keepWeekly: Int = 0,
-                keepMonthly: Int = 0) {
+    public init(
+        keepLast: Int = 0, keepWithin: Int = 0, keepHourly: Int = 0, keepDaily: Int = 0, keepWeekly: Int = 0,
+        keepMonthly: Int = 0
+    ) {
         self.keepLast = keepLast
         self.keepWithin = keepWithin
         self.keepHourly = keepHourly
@@ -27,7 +29,10 @@ public struct Retention: Codable, Sendable, Equatable {
             throw SnaplabError(.invalidArgument, "retention counts cannot be negative")
         }
         guard values.contains(where: { $0 > 0 }) else {
-            throw SnaplabError(.invalidArgument, "this retention keeps nothing: every snapshot would be pruned as soon as it is taken; set at least one of --keep-last, --keep-within, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly")
+            throw SnaplabError(
+                .invalidArgument,
+                "this retention keeps nothing: every snapshot would be pruned as soon as it is taken; set at least one of --keep-last, --keep-within, --keep-hourly, --keep-daily, --keep-weekly, --keep-monthly"
+            )
         }
     }
 }
@@ -81,9 +86,11 @@ public struct Policy: Codable, Sendable, Equatable {
     public var enabled: Bool
     public var createdAt: Date
 
-    public init(id: String, name: String, targetTags: [String: String], targetRoles: [VolumeRole] = [.data],
-                targetInstances: Bool = false, schedule: PolicySchedule, anchor: Date, freeze: Bool = true,
-                retention: Retention, drill: DrillSettings? = nil, enabled: Bool = true, createdAt: Date = Date()) {
+    public init(
+        id: String, name: String, targetTags: [String: String], targetRoles: [VolumeRole] = [.data],
+        targetInstances: Bool = false, schedule: PolicySchedule, anchor: Date, freeze: Bool = true,
+        retention: Retention, drill: DrillSettings? = nil, enabled: Bool = true, createdAt: Date = Date()
+    ) {
         self.id = id
         self.name = name
         self.targetTags = targetTags

@@ -36,11 +36,12 @@ public enum ResourceID {
         let prefix = "\(kind.rawValue)-"
         let hex = id.dropFirst(prefix.count)
         guard id.hasPrefix(prefix), hex.count == digits,
-              hex.allSatisfy({ $0.isHexDigit && ($0.isNumber || $0.isLowercase) })
+            hex.allSatisfy({ $0.isHexDigit && ($0.isNumber || $0.isLowercase) })
         else {
-            throw SnaplabError(.invalidArgument,
-                               "'\(id)' is not \(kind.article) \(kind.noun) id; expected \(prefix) followed by \(digits) hex digits",
-                               subject: "\(kind.rawValue)-", detail: .malformedId)
+            throw SnaplabError(
+                .invalidArgument,
+                "'\(id)' is not \(kind.article) \(kind.noun) id; expected \(prefix) followed by \(digits) hex digits",
+                subject: "\(kind.rawValue)-", detail: .malformedId)
         }
     }
 }

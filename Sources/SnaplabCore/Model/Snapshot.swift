@@ -55,13 +55,15 @@ public struct Snapshot: Codable, Sendable, Equatable {
     /// Never pruned by a policy.
     public var pinned = false
 
-    public init(id: String, volumeId: String, volumeRole: VolumeRole, volumeSize: UInt64, state: SnapshotState,
-                progress: Double = 0, parentId: String? = nil, incremental: Bool = false, setId: String? = nil,
-                consistency: ConsistencyLevel? = nil, consistencyNote: String? = nil, instanceId: String? = nil,
-                createdAt: Date = Date(), completedAt: Date? = nil, bytesRead: UInt64 = 0, bytesChanged: UInt64 = 0,
-                bytesStored: UInt64 = 0, allocatedBytes: UInt64 = 0, errorMessage: String? = nil,
-                description: String? = nil, tags: [String: String] = [:], boot: BootSettings? = nil,
-                checkpoint: String? = nil, workerPid: Int32? = nil, workerStartTime: UInt64? = nil) {
+    public init(
+        id: String, volumeId: String, volumeRole: VolumeRole, volumeSize: UInt64, state: SnapshotState,
+        progress: Double = 0, parentId: String? = nil, incremental: Bool = false, setId: String? = nil,
+        consistency: ConsistencyLevel? = nil, consistencyNote: String? = nil, instanceId: String? = nil,
+        createdAt: Date = Date(), completedAt: Date? = nil, bytesRead: UInt64 = 0, bytesChanged: UInt64 = 0,
+        bytesStored: UInt64 = 0, allocatedBytes: UInt64 = 0, errorMessage: String? = nil,
+        description: String? = nil, tags: [String: String] = [:], boot: BootSettings? = nil,
+        checkpoint: String? = nil, workerPid: Int32? = nil, workerStartTime: UInt64? = nil
+    ) {
         self.id = id
         self.volumeId = volumeId
         self.volumeRole = volumeRole

@@ -49,10 +49,12 @@ public struct Volume: Codable, Sendable, Equatable {
     public var workerPid: Int32?
     public var workerStartTime: UInt64?
 
-    public init(id: String, host: String, role: VolumeRole, size: UInt64, state: VolumeState, poolVolume: String,
-                path: String, createdAt: Date = Date(), instanceId: String? = nil, device: String? = nil,
-                deleteOnTermination: Bool = false, boot: BootSettings? = nil, origin: String? = nil,
-                tags: [String: String] = [:]) {
+    public init(
+        id: String, host: String, role: VolumeRole, size: UInt64, state: VolumeState, poolVolume: String,
+        path: String, createdAt: Date = Date(), instanceId: String? = nil, device: String? = nil,
+        deleteOnTermination: Bool = false, boot: BootSettings? = nil, origin: String? = nil,
+        tags: [String: String] = [:]
+    ) {
         self.id = id
         self.host = host
         self.role = role

@@ -28,8 +28,9 @@ public struct ImageRecipe: Sendable {
     public init(directory: URL) throws(SnaplabError) {
         let script = directory.appendingPathComponent("build.sh")
         guard FileManager.default.isExecutableFile(atPath: script.path) else {
-            throw SnaplabError(.invalidArgument,
-                               "\(directory.path) is not an image recipe: it has no executable build.sh")
+            throw SnaplabError(
+                .invalidArgument,
+                "\(directory.path) is not an image recipe: it has no executable build.sh")
         }
         self.directory = directory.standardizedFileURL
     }
@@ -77,10 +78,14 @@ public struct ImageRecipe: Sendable {
             "SNAPLAB_FILL_SMALL": "\(parameters.smallFiles)",
         ]
         do {
-            try await ChildProcess.run("/bin/sh", [directory.appendingPathComponent("build.sh").path, staging.path],
-                                     environment: environment, log: log)
+            try await ChildProcess.run(
+                "/bin/sh", [directory.appendingPathComponent("build.sh").path, staging.path],
+                environment: environment, log: log)
         } catch let failure as ChildProcess.Failure {
-            throw SnaplabError(.io, "building image \(directory.path) failed (exit \(failure.status)); log \(log.path):\n\(failure.logTail)")
+            throw SnaplabError(
+                .io,
+                "building image \(directory.path) failed (exit \(failure.status)); log \(log.path):\n\(failure.logTail)"
+            )
         } catch {
             throw SnaplabError(.io, "cannot run \(directory.path)/build.sh", cause: error)
         }
@@ -89,8 +94,9 @@ public struct ImageRecipe: Sendable {
             try FileManager.default.moveItem(at: staging, to: target)
         } catch {
             guard FileManager.default.fileExists(atPath: target.path) else {
-                throw SnaplabError(.io, "cannot move the image build into \(target.path)",
-                                   cause: error)
+                throw SnaplabError(
+                    .io, "cannot move the image build into \(target.path)",
+                    cause: error)
             }
         }
         try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target.path)
@@ -118,7 +124,7 @@ public struct ImageBuild: Sendable, Equatable {
         self.directory = directory
         let metadataURL = directory.appendingPathComponent("build.json")
         guard let data = FileManager.default.contents(atPath: metadataURL.path),
-              let metadata = try? JSONDecoder().decode(Metadata.self, from: data)
+            let metadata = try? JSONDecoder().decode(Metadata.self, from: data)
         else {
             throw SnaplabError(.notFound, "no finished image build in \(directory.path)")
         }

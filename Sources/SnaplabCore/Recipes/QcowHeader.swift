@@ -8,7 +8,7 @@ enum QcowHeader {
         }
         defer { try? handle.close() }
         guard let header = try? handle.read(upToCount: 32), header.count == 32,
-              header.prefix(4) == Data([0x51, 0x46, 0x49, 0xFB])
+            header.prefix(4) == Data([0x51, 0x46, 0x49, 0xFB])
         else {
             throw SnaplabError(.invalidArgument, "\(file.path) is not a qcow2 image")
         }

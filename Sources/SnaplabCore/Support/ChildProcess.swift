@@ -12,8 +12,10 @@ enum ChildProcess {
     }
 
     /// Runs `executable` with `arguments`, its stdout and stderr going to `log`; returns when it exits.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
-                    currentDirectory: URL? = nil, log: URL) async throws {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String] = [:],
+        currentDirectory: URL? = nil, log: URL
+    ) async throws {
         let descriptor = try FileDescriptor.open(
             FilePath(log.path), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead])
         defer { try? descriptor.close() }

@@ -19,7 +19,7 @@ struct ProcessIdentity: Sendable, Equatable {
     /// Field 22 of /proc/PID/stat: start time in clock ticks since boot.
     static func startTime(of pid: Int32) -> UInt64? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let afterName = stat.range(of: ")", options: .backwards)
+            let afterName = stat.range(of: ")", options: .backwards)
         else { return nil }
         let fields = stat[afterName.upperBound...].split(separator: " ")
         // After the name, fields start at 3 (state); starttime is field 22.

@@ -29,8 +29,10 @@ public struct SnaplabError: Error, Sendable, CustomStringConvertible {
     public var subject: String?
     public var detail: Detail?
 
-    public init(_ code: Code, _ message: String, cause: (any Error)? = nil, subject: String? = nil,
-                detail: Detail? = nil) {
+    public init(
+        _ code: Code, _ message: String, cause: (any Error)? = nil, subject: String? = nil,
+        detail: Detail? = nil
+    ) {
         self.code = code
         self.message = message
         self.cause = cause
@@ -50,16 +52,16 @@ extension SnaplabError {
     }
 }
 
-
 extension SnaplabError {
     /// A snapshot store failure as the controller reports it.
     public init(store error: StoreError) {
-        let code: Code = switch error.kind {
-        case .notFound: .notFound
-        case .busy: .conflict
-        case .io: .io
-        case .corrupt, .unsupported: .store
-        }
+        let code: Code =
+            switch error.kind {
+            case .notFound: .notFound
+            case .busy: .conflict
+            case .io: .io
+            case .corrupt, .unsupported: .store
+            }
         self.init(code, error.message, cause: error)
     }
 }

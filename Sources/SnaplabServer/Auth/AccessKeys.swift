@@ -24,16 +24,19 @@ public struct AccessKeys: Sendable, Codable {
             decoder.dateDecodingStrategy = .iso8601
             return try decoder.decode(AccessKeys.self, from: Data(contentsOf: url))
         } catch {
-            throw SnaplabError(.invalidArgument, "\(url.path) is not a credentials file; remove it and run `snaplab credentials create`", cause: error)
+            throw SnaplabError(
+                .invalidArgument,
+                "\(url.path) is not a credentials file; remove it and run `snaplab credentials create`", cause: error)
         }
     }
 
     /// Adds a new random key pair and saves the file (readable by its owner only).
     public static func create(_ paths: LabPaths) throws(SnaplabError) -> Key {
         var current = try load(paths)
-        let key = Key(accessKeyId: "AKIA" + random(16, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-                      secretAccessKey: random(40, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
-                      createdAt: Date())
+        let key = Key(
+            accessKeyId: "AKIA" + random(16, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+            secretAccessKey: random(40, from: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"),
+            createdAt: Date())
         current.keys.append(key)
         let url = file(in: paths)
         do {
@@ -41,8 +44,9 @@ public struct AccessKeys: Sendable, Codable {
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.dateEncodingStrategy = .iso8601
             let temporary = url.appendingPathExtension("tmp")
-            _ = FileManager.default.createFile(atPath: temporary.path, contents: try encoder.encode(current),
-                                           attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(
+                atPath: temporary.path, contents: try encoder.encode(current),
+                attributes: [.posixPermissions: 0o600])
             if rename(temporary.path, url.path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         } catch {
             throw SnaplabError(.io, "cannot write \(url.path)", cause: error)

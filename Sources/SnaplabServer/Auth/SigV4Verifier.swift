@@ -19,10 +19,12 @@ struct SigV4Verifier: Sendable {
 
     func verify(_ request: SignedRequest, now: Date = Date()) throws(EC2Error) {
         guard let authorization = request.headers["authorization"] else {
-            throw EC2Error(code: "MissingAuthenticationToken", message: "Request is missing Authentication Token", status: 401)
+            throw EC2Error(
+                code: "MissingAuthenticationToken", message: "Request is missing Authentication Token", status: 401)
         }
         guard authorization.hasPrefix(SigV4.algorithm + " ") else {
-            throw EC2Error(code: "IncompleteSignature", message: "Only \(SigV4.algorithm) signatures are accepted", status: 401)
+            throw EC2Error(
+                code: "IncompleteSignature", message: "Only \(SigV4.algorithm) signatures are accepted", status: 401)
         }
         var fields: [String: String] = [:]
         for part in authorization.dropFirst(SigV4.algorithm.count + 1).split(separator: ",") {
@@ -30,25 +32,40 @@ struct SigV4Verifier: Sendable {
             if pieces.count == 2 { fields[pieces[0]] = pieces[1] }
         }
         guard let credential = fields["Credential"], let signedHeaders = fields["SignedHeaders"],
-              let signature = fields["Signature"]
-        else { throw EC2Error(code: "IncompleteSignature", message: "The Authorization header lacks Credential, SignedHeaders or Signature", status: 401) }
+            let signature = fields["Signature"]
+        else {
+            throw EC2Error(
+                code: "IncompleteSignature",
+                message: "The Authorization header lacks Credential, SignedHeaders or Signature", status: 401)
+        }
         let scope = credential.split(separator: "/").map(String.init)
         guard scope.count == 5, scope[4] == "aws4_request" else {
-            throw EC2Error(code: "IncompleteSignature", message: "The credential scope '\(credential)' is malformed", status: 401)
+            throw EC2Error(
+                code: "IncompleteSignature", message: "The credential scope '\(credential)' is malformed", status: 401)
         }
         let (accessKeyId, day, region, service) = (scope[0], scope[1], scope[2], scope[3])
         guard let secret = keys.secret(for: accessKeyId) else {
-            throw EC2Error(code: "AuthFailure", message: "AWS was not able to validate the provided access credentials", status: 401)
+            throw EC2Error(
+                code: "AuthFailure", message: "AWS was not able to validate the provided access credentials",
+                status: 401)
         }
         guard let amzDate = request.headers["x-amz-date"], let date = Self.parse(amzDate), amzDate.hasPrefix(day) else {
-            throw EC2Error(code: "IncompleteSignature", message: "The request needs an X-Amz-Date header matching its credential scope", status: 401)
+            throw EC2Error(
+                code: "IncompleteSignature",
+                message: "The request needs an X-Amz-Date header matching its credential scope", status: 401)
         }
         guard abs(date.timeIntervalSince(now)) <= maximumSkew else {
-            throw EC2Error(code: "RequestExpired", message: "Request has expired: its date \(amzDate) is more than 15 minutes from the server's", status: 401)
+            throw EC2Error(
+                code: "RequestExpired",
+                message: "Request has expired: its date \(amzDate) is more than 15 minutes from the server's",
+                status: 401)
         }
         let payloadHash = SigV4.hexSHA256(request.body)
-        if let claimed = request.headers["x-amz-content-sha256"], claimed != "UNSIGNED-PAYLOAD", claimed != payloadHash {
-            throw EC2Error(code: "SignatureDoesNotMatch", message: "The request body does not match its x-amz-content-sha256", status: 401)
+        if let claimed = request.headers["x-amz-content-sha256"], claimed != "UNSIGNED-PAYLOAD", claimed != payloadHash
+        {
+            throw EC2Error(
+                code: "SignatureDoesNotMatch", message: "The request body does not match its x-amz-content-sha256",
+                status: 401)
         }
         var signed: [String: String] = [:]
         for name in signedHeaders.split(separator: ";").map(String.init) { signed[name] = request.headers[name] ?? "" }
@@ -57,9 +74,11 @@ struct SigV4Verifier: Sendable {
             path: request.path.isEmpty ? "/" : request.path, canonicalQuery: Self.canonicalQuery(request.query),
             headers: signed, payloadHash: payloadHash)
         guard expected.signature == signature, expected.signedHeaders == signedHeaders else {
-            throw EC2Error(code: "SignatureDoesNotMatch",
-                           message: "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
-                           status: 401)
+            throw EC2Error(
+                code: "SignatureDoesNotMatch",
+                message:
+                    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.",
+                status: 401)
         }
     }
 

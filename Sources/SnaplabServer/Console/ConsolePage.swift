@@ -2,108 +2,108 @@
 /// the one-click actions; every action is the same controller call the CLI makes.
 enum ConsolePage {
     static let html = #"""
-    <!doctype html>
-    <html lang="en">
-    <head>
-    <meta charset="utf-8">
-    <title>Snaplab control screen</title>
-    <style>
-      body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
-      h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
-      table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
-      th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; }
-      th { background: #f4f4f4; }
-      .state-completed, .state-running, .state-available { color: #2a7a2a; }
-      .state-pending, .state-stopping { color: #b06f00; }
-      .state-error, .state-failed { color: #b00020; }
-      button { font-size: 0.85em; margin-right: 0.3em; }
-      #message { min-height: 1.4em; color: #444; }
-      progress { width: 6em; }
-    </style>
-    </head>
-    <body>
-    <h1>Snaplab</h1>
-    <div id="message"></div>
-    <h2>Instances</h2><table id="instances"></table>
-    <h2>Volumes</h2><table id="volumes"></table>
-    <h2>Snapshots</h2><table id="snapshots"></table>
-    <h2>Images</h2><table id="images"></table>
-    <h2>Policies</h2><table id="policies"></table>
-    <script>
-    const escape = (text) => String(text ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
-    const tags = (object) => Object.entries(object || {}).map(([k, v]) => `${k}=${v}`).join(", ");
-    const size = (bytes) => bytes >= 1073741824 ? (bytes / 1073741824).toFixed(1) + " GiB" : (bytes / 1048576).toFixed(0) + " MiB";
-    const button = (action, id, label) => `<button data-action="${action}" data-id="${escape(id)}">${label}</button>`;
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <title>Snaplab control screen</title>
+        <style>
+          body { font-family: system-ui, sans-serif; margin: 1.5em; color: #222; }
+          h1 { font-size: 1.4em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
+          table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+          th, td { border-bottom: 1px solid #ddd; padding: 0.3em 0.6em; text-align: left; }
+          th { background: #f4f4f4; }
+          .state-completed, .state-running, .state-available { color: #2a7a2a; }
+          .state-pending, .state-stopping { color: #b06f00; }
+          .state-error, .state-failed { color: #b00020; }
+          button { font-size: 0.85em; margin-right: 0.3em; }
+          #message { min-height: 1.4em; color: #444; }
+          progress { width: 6em; }
+        </style>
+        </head>
+        <body>
+        <h1>Snaplab</h1>
+        <div id="message"></div>
+        <h2>Instances</h2><table id="instances"></table>
+        <h2>Volumes</h2><table id="volumes"></table>
+        <h2>Snapshots</h2><table id="snapshots"></table>
+        <h2>Images</h2><table id="images"></table>
+        <h2>Policies</h2><table id="policies"></table>
+        <script>
+        const escape = (text) => String(text ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
+        const tags = (object) => Object.entries(object || {}).map(([k, v]) => `${k}=${v}`).join(", ");
+        const size = (bytes) => bytes >= 1073741824 ? (bytes / 1073741824).toFixed(1) + " GiB" : (bytes / 1048576).toFixed(0) + " MiB";
+        const button = (action, id, label) => `<button data-action="${action}" data-id="${escape(id)}">${label}</button>`;
 
-    function table(element, header, rows) {
-      document.getElementById(element).innerHTML =
-        "<tr>" + header.map((h) => `<th>${h}</th>`).join("") + "</tr>" + rows.join("");
-    }
+        function table(element, header, rows) {
+          document.getElementById(element).innerHTML =
+            "<tr>" + header.map((h) => `<th>${h}</th>`).join("") + "</tr>" + rows.join("");
+        }
 
-    async function load(kind) {
-      const response = await fetch(`/api/${kind}`);
-      if (!response.ok) throw new Error(`${kind}: HTTP ${response.status}`);
-      return response.json();
-    }
+        async function load(kind) {
+          const response = await fetch(`/api/${kind}`);
+          if (!response.ok) throw new Error(`${kind}: HTTP ${response.status}`);
+          return response.json();
+        }
 
-    async function refresh() {
-      try {
-        const [instances, volumes, snapshots, images, policies] =
-          await Promise.all(["instances", "volumes", "snapshots", "images", "policies"].map(load));
-        table("instances", ["ID", "State", "Memory", "Image", "Tags", ""], instances.filter((i) => i.state !== "terminated").map((i) =>
-          `<tr data-instance-id="${escape(i.id)}"><td>${escape(i.id)}</td><td class="state-${escape(i.state)}">${escape(i.state)}</td>` +
-          `<td>${i.memoryMiB} MiB</td><td>${escape(i.imageId)}</td><td>${escape(tags(i.tags))}</td>` +
-          `<td>${i.state === "running" || i.state === "stopped" ? button("snapshot-instance", i.id, "Snapshot") : ""}</td></tr>`));
-        table("volumes", ["ID", "Role", "Size", "State", "Attached", "Tags", ""], volumes.map((v) =>
-          `<tr data-volume-id="${escape(v.id)}"><td>${escape(v.id)}</td><td>${escape(v.role)}</td><td>${size(v.size)}</td>` +
-          `<td class="state-${escape(v.state)}">${escape(v.state)}</td><td>${escape(v.instanceId ? v.instanceId + ":" + v.device : "")}</td>` +
-          `<td>${escape(tags(v.tags))}</td><td>${button("snapshot-volume", v.id, "Snapshot")}</td></tr>`));
-        table("snapshots", ["ID", "Volume", "Role", "State", "Progress", "Stored", "Consistency", ""], snapshots.slice().reverse().map((s) =>
-          `<tr data-snapshot-id="${escape(s.id)}" data-volume-id="${escape(s.volumeId)}" data-state="${escape(s.state)}">` +
-          `<td>${escape(s.id)}</td><td>${escape(s.volumeId)}</td><td>${escape(s.volumeRole)}</td>` +
-          `<td class="state-${escape(s.state)}">${escape(s.state)}</td>` +
-          `<td><progress max="100" value="${s.state === "completed" ? 100 : s.progress}"></progress></td>` +
-          `<td>${size(s.bytesStored)}</td><td>${escape(s.consistency)}</td><td>` +
-          (s.state === "completed" ? button("restore", s.id, "Restore") : "") +
-          (s.state === "completed" && s.volumeRole === "boot" ? button("register-image", s.id, "Register image") : "") + `</td></tr>`));
-        table("images", ["ID", "Name", "State", "Boot snapshot", ""], images.filter((i) => i.state !== "deregistered").map((i) =>
-          `<tr data-image-id="${escape(i.id)}"><td>${escape(i.id)}</td><td>${escape(i.name)}</td>` +
-          `<td class="state-${escape(i.state)}">${escape(i.state)}</td><td>${escape(i.bootSnapshotId)}</td>` +
-          `<td>${i.state === "available" ? button("launch", i.id, "Launch") : ""}</td></tr>`));
-        table("policies", ["ID", "Name", "Target", "Enabled"], policies.map((p) =>
-          `<tr><td>${escape(p.id)}</td><td>${escape(p.name)}</td><td>${escape(tags(p.targetTags))}</td><td>${p.enabled}</td></tr>`));
-      } catch (error) {
-        document.getElementById("message").textContent = String(error);
-      }
-    }
+        async function refresh() {
+          try {
+            const [instances, volumes, snapshots, images, policies] =
+              await Promise.all(["instances", "volumes", "snapshots", "images", "policies"].map(load));
+            table("instances", ["ID", "State", "Memory", "Image", "Tags", ""], instances.filter((i) => i.state !== "terminated").map((i) =>
+              `<tr data-instance-id="${escape(i.id)}"><td>${escape(i.id)}</td><td class="state-${escape(i.state)}">${escape(i.state)}</td>` +
+              `<td>${i.memoryMiB} MiB</td><td>${escape(i.imageId)}</td><td>${escape(tags(i.tags))}</td>` +
+              `<td>${i.state === "running" || i.state === "stopped" ? button("snapshot-instance", i.id, "Snapshot") : ""}</td></tr>`));
+            table("volumes", ["ID", "Role", "Size", "State", "Attached", "Tags", ""], volumes.map((v) =>
+              `<tr data-volume-id="${escape(v.id)}"><td>${escape(v.id)}</td><td>${escape(v.role)}</td><td>${size(v.size)}</td>` +
+              `<td class="state-${escape(v.state)}">${escape(v.state)}</td><td>${escape(v.instanceId ? v.instanceId + ":" + v.device : "")}</td>` +
+              `<td>${escape(tags(v.tags))}</td><td>${button("snapshot-volume", v.id, "Snapshot")}</td></tr>`));
+            table("snapshots", ["ID", "Volume", "Role", "State", "Progress", "Stored", "Consistency", ""], snapshots.slice().reverse().map((s) =>
+              `<tr data-snapshot-id="${escape(s.id)}" data-volume-id="${escape(s.volumeId)}" data-state="${escape(s.state)}">` +
+              `<td>${escape(s.id)}</td><td>${escape(s.volumeId)}</td><td>${escape(s.volumeRole)}</td>` +
+              `<td class="state-${escape(s.state)}">${escape(s.state)}</td>` +
+              `<td><progress max="100" value="${s.state === "completed" ? 100 : s.progress}"></progress></td>` +
+              `<td>${size(s.bytesStored)}</td><td>${escape(s.consistency)}</td><td>` +
+              (s.state === "completed" ? button("restore", s.id, "Restore") : "") +
+              (s.state === "completed" && s.volumeRole === "boot" ? button("register-image", s.id, "Register image") : "") + `</td></tr>`));
+            table("images", ["ID", "Name", "State", "Boot snapshot", ""], images.filter((i) => i.state !== "deregistered").map((i) =>
+              `<tr data-image-id="${escape(i.id)}"><td>${escape(i.id)}</td><td>${escape(i.name)}</td>` +
+              `<td class="state-${escape(i.state)}">${escape(i.state)}</td><td>${escape(i.bootSnapshotId)}</td>` +
+              `<td>${i.state === "available" ? button("launch", i.id, "Launch") : ""}</td></tr>`));
+            table("policies", ["ID", "Name", "Target", "Enabled"], policies.map((p) =>
+              `<tr><td>${escape(p.id)}</td><td>${escape(p.name)}</td><td>${escape(tags(p.targetTags))}</td><td>${p.enabled}</td></tr>`));
+          } catch (error) {
+            document.getElementById("message").textContent = String(error);
+          }
+        }
 
-    const routes = {
-      "snapshot-volume": (id) => [`/api/volumes/${id}/snapshot`, null],
-      "snapshot-instance": (id) => [`/api/instances/${id}/snapshot`, null],
-      "restore": (id) => [`/api/snapshots/${id}/restore`, null],
-      "register-image": (id) => [`/api/snapshots/${id}/register-image`, {name: prompt("Image name", `image-of-${id}`) || `image-of-${id}`}],
-      "launch": (id) => [`/api/images/${id}/launch`, null],
-    };
+        const routes = {
+          "snapshot-volume": (id) => [`/api/volumes/${id}/snapshot`, null],
+          "snapshot-instance": (id) => [`/api/instances/${id}/snapshot`, null],
+          "restore": (id) => [`/api/snapshots/${id}/restore`, null],
+          "register-image": (id) => [`/api/snapshots/${id}/register-image`, {name: prompt("Image name", `image-of-${id}`) || `image-of-${id}`}],
+          "launch": (id) => [`/api/images/${id}/launch`, null],
+        };
 
-    document.addEventListener("click", async (event) => {
-      const target = event.target.closest("button[data-action]");
-      if (!target) return;
-      const [url, body] = routes[target.dataset.action](target.dataset.id);
-      target.disabled = true;
-      const response = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
-                                         body: body ? JSON.stringify(body) : undefined});
-      const result = await response.json();
-      document.getElementById("message").textContent = response.ok
-        ? `${target.textContent}: done (${[].concat(result).map((r) => r.id).join(", ")})`
-        : `${target.textContent} failed: ${result.error.message}`;
-      target.disabled = false;
-      refresh();
-    });
+        document.addEventListener("click", async (event) => {
+          const target = event.target.closest("button[data-action]");
+          if (!target) return;
+          const [url, body] = routes[target.dataset.action](target.dataset.id);
+          target.disabled = true;
+          const response = await fetch(url, {method: "POST", headers: {"Content-Type": "application/json"},
+                                             body: body ? JSON.stringify(body) : undefined});
+          const result = await response.json();
+          document.getElementById("message").textContent = response.ok
+            ? `${target.textContent}: done (${[].concat(result).map((r) => r.id).join(", ")})`
+            : `${target.textContent} failed: ${result.error.message}`;
+          target.disabled = false;
+          refresh();
+        });
 
-    refresh();
-    setInterval(refresh, 2000);
-    </script>
-    </body>
-    </html>
-    """#
+        refresh();
+        setInterval(refresh, 2000);
+        </script>
+        </body>
+        </html>
+        """#
 }

@@ -15,12 +15,20 @@ extension EC2API {
                 continue
             }
             let size = try parameters.int("\(prefix).Ebs.VolumeSize").map { UInt64($0) << 30 }
-            let deleteOnTermination = parameters["\(prefix).Ebs.DeleteOnTermination"].map { $0.lowercased() == "true" } ?? true
-            data.append((device, ImageRegistration.DataDisk(snapshotId: snapshot, size: size, deleteOnTermination: deleteOnTermination)))
+            let deleteOnTermination =
+                parameters["\(prefix).Ebs.DeleteOnTermination"].map { $0.lowercased() == "true" } ?? true
+            data.append(
+                (
+                    device,
+                    ImageRegistration.DataDisk(
+                        snapshotId: snapshot, size: size, deleteOnTermination: deleteOnTermination)
+                ))
         }
         guard let bootSnapshot = boot else {
-            throw EC2Error(code: "InvalidBlockDeviceMapping",
-                           message: "The root device \(root) needs a BlockDeviceMapping with Ebs.SnapshotId of a boot-volume snapshot")
+            throw EC2Error(
+                code: "InvalidBlockDeviceMapping",
+                message:
+                    "The root device \(root) needs a BlockDeviceMapping with Ebs.SnapshotId of a boot-volume snapshot")
         }
         let registration = ImageRegistration(
             name: name, description: parameters["Description"], bootSnapshotId: bootSnapshot,
@@ -33,8 +41,9 @@ extension EC2API {
         let instanceId = try parameters.required("InstanceId")
         let name = try parameters.required("Name")
         let image = try await call { () async throws(SnaplabError) in
-            try await lab.images.create(fromInstance: instanceId, name: name, description: parameters["Description"],
-                                      tags: parameters.tagSpecifications(for: "image"), wait: false)
+            try await lab.images.create(
+                fromInstance: instanceId, name: name, description: parameters["Description"],
+                tags: parameters.tagSpecifications(for: "image"), wait: false)
         }
         return [XMLElement("imageId", image.id)]
     }
@@ -76,19 +85,32 @@ extension EC2API {
             }
         }
         let page = try EC2Filtering.page(images, parameters: parameters)
-        return [XMLElement.set("imagesSet", page.items.map(Self.imageFields))] + XMLElement.optional("nextToken", page.nextToken)
+        return [XMLElement.set("imagesSet", page.items.map(Self.imageFields))]
+            + XMLElement.optional("nextToken", page.nextToken)
     }
 
     static func imageFields(_ image: MachineImage) -> [XMLElement] {
-        let root = [XMLElement("deviceName", "/dev/vda"), XMLElement("ebs", [
-            XMLElement("snapshotId", image.bootSnapshotId), XMLElement("deleteOnTermination", "true"),
-            XMLElement("volumeType", "standard"), XMLElement("encrypted", "false")])]
+        let root = [
+            XMLElement("deviceName", "/dev/vda"),
+            XMLElement(
+                "ebs",
+                [
+                    XMLElement("snapshotId", image.bootSnapshotId), XMLElement("deleteOnTermination", "true"),
+                    XMLElement("volumeType", "standard"), XMLElement("encrypted", "false"),
+                ]),
+        ]
         let data = image.blockDeviceMappings.map { mapping in
-            [XMLElement("deviceName", "/dev/\(mapping.device)"), XMLElement("ebs",
-                XMLElement.optional("snapshotId", mapping.snapshotId)
-                + XMLElement.optional("volumeSize", mapping.size.map(gibibytes))
-                + [XMLElement("deleteOnTermination", XMLElement.bool(mapping.deleteOnTermination)),
-                   XMLElement("volumeType", "standard"), XMLElement("encrypted", "false")])]
+            [
+                XMLElement("deviceName", "/dev/\(mapping.device)"),
+                XMLElement(
+                    "ebs",
+                    XMLElement.optional("snapshotId", mapping.snapshotId)
+                        + XMLElement.optional("volumeSize", mapping.size.map(gibibytes))
+                        + [
+                            XMLElement("deleteOnTermination", XMLElement.bool(mapping.deleteOnTermination)),
+                            XMLElement("volumeType", "standard"), XMLElement("encrypted", "false"),
+                        ]),
+            ]
         }
         var fields = [
             XMLElement("imageId", image.id), XMLElement("imageLocation", "snaplab/\(image.name)"),
@@ -101,7 +123,8 @@ extension EC2API {
         fields += XMLElement.optional("description", image.description)
         fields += XMLElement.optional("sourceInstanceId", image.sourceInstanceId)
         if let reason = image.stateReason {
-            fields.append(XMLElement("stateReason", [XMLElement("code", "Client.Error"), XMLElement("message", reason)]))
+            fields.append(
+                XMLElement("stateReason", [XMLElement("code", "Client.Error"), XMLElement("message", reason)]))
         }
         if !image.tags.isEmpty { fields.append(XMLElement.tagSet(image.tags)) }
         return fields

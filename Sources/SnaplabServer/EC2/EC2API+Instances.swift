@@ -7,10 +7,12 @@ extension EC2API {
         let minimum = try parameters.int("MinCount") ?? 1
         let maximum = try parameters.int("MaxCount") ?? minimum
         guard minimum >= 1, maximum >= minimum else {
-            throw EC2Error(code: "InvalidParameterValue", message: "MinCount and MaxCount must be at least 1, MinCount ≤ MaxCount")
+            throw EC2Error(
+                code: "InvalidParameterValue", message: "MinCount and MaxCount must be at least 1, MinCount ≤ MaxCount")
         }
-        var request = ImageLaunchRequest(image: imageId, count: maximum, tags: parameters.tagSpecifications(for: "instance"),
-                                         waitUntilReady: false)
+        var request = ImageLaunchRequest(
+            image: imageId, count: maximum, tags: parameters.tagSpecifications(for: "instance"),
+            waitUntilReady: false)
         for prefix in parameters.structures("BlockDeviceMapping") {
             let device = (parameters["\(prefix).DeviceName"] ?? "").replacingOccurrences(of: "/dev/", with: "")
             if device == "vda" { continue }
@@ -25,8 +27,10 @@ extension EC2API {
             request.vcpus = shape.vcpus
         }
         let launched = try await call { () async throws(SnaplabError) in try await lab.images.launch(request) }
-        var fields = [XMLElement("reservationId", "r-\(launched.first?.id.dropFirst(2) ?? "")"),
-                      XMLElement("ownerId", Self.owner), XMLElement.set("groupSet", [])]
+        var fields = [
+            XMLElement("reservationId", "r-\(launched.first?.id.dropFirst(2) ?? "")"),
+            XMLElement("ownerId", Self.owner), XMLElement.set("groupSet", []),
+        ]
         var items: [[XMLElement]] = []
         for (index, instance) in launched.enumerated() {
             let attached = try await call { () async throws(SnaplabError) in
@@ -48,9 +52,13 @@ extension EC2API {
     /// current states. Starting and stopping return at once (`pending`, `stopping`), as EC2 does.
     func changeStates(_ parameters: EC2Parameters, _ change: StateChange) async throws(EC2Error) -> [XMLElement] {
         let ids = parameters.list("InstanceId")
-        guard !ids.isEmpty else { throw EC2Error(code: "MissingParameter", message: "The request must contain the parameter InstanceId") }
+        guard !ids.isEmpty else {
+            throw EC2Error(code: "MissingParameter", message: "The request must contain the parameter InstanceId")
+        }
         var previous: [Instance] = []
-        for id in ids { previous.append(try await call { () async throws(SnaplabError) in try await lab.instances.get(id) }) }
+        for id in ids {
+            previous.append(try await call { () async throws(SnaplabError) in try await lab.instances.get(id) })
+        }
         var items: [[XMLElement]] = []
         for before in previous {
             let after = try await call { () async throws(SnaplabError) -> Instance in
@@ -60,8 +68,10 @@ extension EC2API {
                 case .terminate: try await lab.instances.terminate(before.id)
                 }
             }
-            items.append([XMLElement("instanceId", before.id), Self.state("currentState", after.state),
-                          Self.state("previousState", before.state)])
+            items.append([
+                XMLElement("instanceId", before.id), Self.state("currentState", after.state),
+                Self.state("previousState", before.state),
+            ])
         }
         return [XMLElement.set("instancesSet", items)]
     }
@@ -95,9 +105,11 @@ extension EC2API {
         var reservations: [[XMLElement]] = []
         for instance in page.items {
             let item = Self.instanceFields(instance, attached: volumes[instance.id] ?? [], launchIndex: 0)
-            reservations.append([XMLElement("reservationId", "r-\(instance.id.dropFirst(2))"),
-                                 XMLElement("ownerId", Self.owner), XMLElement.set("groupSet", []),
-                                 XMLElement.set("instancesSet", [item])])
+            reservations.append([
+                XMLElement("reservationId", "r-\(instance.id.dropFirst(2))"),
+                XMLElement("ownerId", Self.owner), XMLElement.set("groupSet", []),
+                XMLElement.set("instancesSet", [item]),
+            ])
         }
         return [XMLElement.set("reservationSet", reservations)] + XMLElement.optional("nextToken", page.nextToken)
     }
@@ -113,12 +125,20 @@ extension EC2API {
             XMLElement("placement", [XMLElement("availabilityZone", Self.zone), XMLElement("tenancy", "default")]),
             XMLElement("monitoring", [XMLElement("state", "disabled")]), XMLElement("architecture", "x86_64"),
             XMLElement("rootDeviceType", "ebs"), XMLElement("rootDeviceName", "/dev/vda"),
-            XMLElement.set("blockDeviceMapping", volumes.map { volume in
-                [XMLElement("deviceName", "/dev/\(volume.device ?? "")"), XMLElement("ebs", [
-                    XMLElement("volumeId", volume.id), XMLElement("status", "attached"),
-                    XMLElement("attachTime", XMLElement.timestamp(volume.createdAt)),
-                    XMLElement("deleteOnTermination", XMLElement.bool(volume.deleteOnTermination))])]
-            }),
+            XMLElement.set(
+                "blockDeviceMapping",
+                volumes.map { volume in
+                    [
+                        XMLElement("deviceName", "/dev/\(volume.device ?? "")"),
+                        XMLElement(
+                            "ebs",
+                            [
+                                XMLElement("volumeId", volume.id), XMLElement("status", "attached"),
+                                XMLElement("attachTime", XMLElement.timestamp(volume.createdAt)),
+                                XMLElement("deleteOnTermination", XMLElement.bool(volume.deleteOnTermination)),
+                            ]),
+                    ]
+                }),
             XMLElement("virtualizationType", "hvm"), XMLElement("hypervisor", "xen"),
         ]
         if !instance.tags.isEmpty { fields.append(XMLElement.tagSet(instance.tags)) }
@@ -146,7 +166,7 @@ extension EC2API {
     static func instanceShape(_ type: String) -> (memory: Int, vcpus: Int)? {
         let parts = type.split(separator: ".")
         guard parts.count == 3, parts[0] == "snaplab", parts[1].hasSuffix("m"), parts[2].hasSuffix("c"),
-              let memory = Int(parts[1].dropLast()), let vcpus = Int(parts[2].dropLast())
+            let memory = Int(parts[1].dropLast()), let vcpus = Int(parts[2].dropLast())
         else { return nil }
         return (memory, vcpus)
     }

@@ -4,7 +4,8 @@ import SnaplabCore
 extension EC2API {
     func createSnapshot(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let volumeId = try parameters.required("VolumeId")
-        let options = SnapshotOptions(description: parameters["Description"], tags: parameters.tagSpecifications(for: "snapshot"))
+        let options = SnapshotOptions(
+            description: parameters["Description"], tags: parameters.tagSpecifications(for: "snapshot"))
         let snapshot = try await call { () async throws(SnaplabError) in
             try await lab.snapshots.create(volumeId: volumeId, options: options)
         }
@@ -15,19 +16,30 @@ extension EC2API {
         let instanceId = try parameters.required("InstanceSpecification.InstanceId")
         let excludeBoot = parameters.bool("InstanceSpecification.ExcludeBootVolume")
         let excluded = Set(parameters.list("InstanceSpecification.ExcludeDataVolumeId"))
-        let options = SnapshotOptions(description: parameters["Description"], tags: parameters.tagSpecifications(for: "snapshot"))
-        let attached = try await call { () async throws(SnaplabError) in try await lab.catalog.volumes(attachedTo: instanceId) }
+        let options = SnapshotOptions(
+            description: parameters["Description"], tags: parameters.tagSpecifications(for: "snapshot"))
+        let attached = try await call { () async throws(SnaplabError) in
+            try await lab.catalog.volumes(attachedTo: instanceId)
+        }
         let chosen = attached.filter { !(excludeBoot && $0.role == .boot) && !excluded.contains($0.id) }.map(\.id)
         let snapshots = try await call { () async throws(SnaplabError) in
             try await lab.snapshots.createSet(instanceId: instanceId, volumeIds: chosen, options: options)
         }
-        return [XMLElement.set("snapshotSet", snapshots.map { snapshot in
-            [XMLElement("snapshotId", snapshot.id), XMLElement("volumeId", snapshot.volumeId),
-             XMLElement("state", snapshot.state.rawValue), XMLElement("startTime", XMLElement.timestamp(snapshot.createdAt)),
-             XMLElement("progress", Self.progress(snapshot)), XMLElement("volumeSize", Self.gibibytes(snapshot.volumeSize)),
-             XMLElement("description", snapshot.description ?? ""), XMLElement("ownerId", Self.owner)]
-                + (snapshot.tags.isEmpty ? [] : [XMLElement.tagSet(snapshot.tags)])
-        })]
+        return [
+            XMLElement.set(
+                "snapshotSet",
+                snapshots.map { snapshot in
+                    [
+                        XMLElement("snapshotId", snapshot.id), XMLElement("volumeId", snapshot.volumeId),
+                        XMLElement("state", snapshot.state.rawValue),
+                        XMLElement("startTime", XMLElement.timestamp(snapshot.createdAt)),
+                        XMLElement("progress", Self.progress(snapshot)),
+                        XMLElement("volumeSize", Self.gibibytes(snapshot.volumeSize)),
+                        XMLElement("description", snapshot.description ?? ""), XMLElement("ownerId", Self.owner),
+                    ]
+                        + (snapshot.tags.isEmpty ? [] : [XMLElement.tagSet(snapshot.tags)])
+                })
+        ]
     }
 
     func deleteSnapshot(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
@@ -58,7 +70,8 @@ extension EC2API {
             }
         }
         let page = try EC2Filtering.page(snapshots, parameters: parameters)
-        return [XMLElement.set("snapshotSet", page.items.map(Self.snapshotFields))] + XMLElement.optional("nextToken", page.nextToken)
+        return [XMLElement.set("snapshotSet", page.items.map(Self.snapshotFields))]
+            + XMLElement.optional("nextToken", page.nextToken)
     }
 
     static func progress(_ snapshot: Snapshot) -> String {
@@ -68,14 +81,20 @@ extension EC2API {
     static func snapshotFields(_ snapshot: Snapshot) -> [XMLElement] {
         var fields = [
             XMLElement("snapshotId", snapshot.id), XMLElement("volumeId", snapshot.volumeId),
-            XMLElement("status", snapshot.state.rawValue), XMLElement("startTime", XMLElement.timestamp(snapshot.createdAt)),
+            XMLElement("status", snapshot.state.rawValue),
+            XMLElement("startTime", XMLElement.timestamp(snapshot.createdAt)),
             XMLElement("progress", progress(snapshot)), XMLElement("ownerId", Self.owner),
-            XMLElement("volumeSize", gibibytes(snapshot.volumeSize)), XMLElement("description", snapshot.description ?? ""),
+            XMLElement("volumeSize", gibibytes(snapshot.volumeSize)),
+            XMLElement("description", snapshot.description ?? ""),
             XMLElement("encrypted", "false"), XMLElement("storageTier", "standard"),
         ]
         if let message = snapshot.errorMessage { fields.append(XMLElement("statusMessage", message)) }
-        if let completed = snapshot.completedAt { fields.append(XMLElement("completionTime", XMLElement.timestamp(completed))) }
-        if snapshot.state == .completed { fields.append(XMLElement("fullSnapshotSizeInBytes", String(snapshot.allocatedBytes))) }
+        if let completed = snapshot.completedAt {
+            fields.append(XMLElement("completionTime", XMLElement.timestamp(completed)))
+        }
+        if snapshot.state == .completed {
+            fields.append(XMLElement("fullSnapshotSizeInBytes", String(snapshot.allocatedBytes)))
+        }
         if !snapshot.tags.isEmpty { fields.append(XMLElement.tagSet(snapshot.tags)) }
         return fields
     }

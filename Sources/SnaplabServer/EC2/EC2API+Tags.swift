@@ -13,14 +13,17 @@ extension EC2API {
 
     func deleteTags(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let resources = parameters.list("ResourceId")
-        guard !resources.isEmpty else { throw EC2Error(code: "MissingParameter", message: "The request must contain ResourceId.N") }
+        guard !resources.isEmpty else {
+            throw EC2Error(code: "MissingParameter", message: "The request must contain ResourceId.N")
+        }
         var tags: [String: String?] = [:]
         for prefix in parameters.structures("Tag") {
             if let key = parameters["\(prefix).Key"] { tags[key] = parameters["\(prefix).Value"] }
         }
         if tags.isEmpty {
             // No Tag.N: every tag of the resources goes, as in EC2.
-            for tag in try await call({ () async throws(SnaplabError) in try await lab.tags.all() }) where resources.contains(tag.resourceId) {
+            for tag in try await call({ () async throws(SnaplabError) in try await lab.tags.all() })
+            where resources.contains(tag.resourceId) {
                 tags[tag.key] = .some(nil)
             }
         }
@@ -40,9 +43,15 @@ extension EC2API {
             }
         }
         let page = try EC2Filtering.page(tags, parameters: parameters)
-        return [XMLElement.set("tagSet", page.items.map { tag in
-            [XMLElement("resourceId", tag.resourceId), XMLElement("resourceType", tag.resourceType),
-             XMLElement("key", tag.key), XMLElement("value", tag.value)]
-        })] + XMLElement.optional("nextToken", page.nextToken)
+        return [
+            XMLElement.set(
+                "tagSet",
+                page.items.map { tag in
+                    [
+                        XMLElement("resourceId", tag.resourceId), XMLElement("resourceType", tag.resourceType),
+                        XMLElement("key", tag.key), XMLElement("value", tag.value),
+                    ]
+                })
+        ] + XMLElement.optional("nextToken", page.nextToken)
     }
 }

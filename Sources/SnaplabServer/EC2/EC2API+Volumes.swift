@@ -6,10 +6,14 @@ extension EC2API {
         let tags = parameters.tagSpecifications(for: "volume")
         let volume: Volume
         if let snapshotId = parameters["SnapshotId"] {
-            volume = try await call { () async throws(SnaplabError) in try await lab.snapshots.restore(snapshotId, tags: tags) }
+            volume = try await call { () async throws(SnaplabError) in
+                try await lab.snapshots.restore(snapshotId, tags: tags)
+            }
         } else {
             guard let size = try parameters.int("Size"), size >= 1 else {
-                throw EC2Error(code: "MissingParameter", message: "The request must contain the parameter Size (GiB) or SnapshotId")
+                throw EC2Error(
+                    code: "MissingParameter", message: "The request must contain the parameter Size (GiB) or SnapshotId"
+                )
             }
             volume = try await call { () async throws(SnaplabError) in
                 try await lab.volumes.create(role: .data, size: UInt64(size) << 30, tags: tags)
@@ -75,12 +79,16 @@ extension EC2API {
     static func volumeFields(_ volume: Volume, origin: String?) -> [XMLElement] {
         var fields = [
             XMLElement("volumeId", volume.id), XMLElement("size", gibibytes(volume.size)),
-            XMLElement("snapshotId", origin ?? volume.origin.flatMap { $0.hasPrefix("snapshot ") ? String($0.dropFirst(9)) : nil } ?? ""),
+            XMLElement(
+                "snapshotId",
+                origin ?? volume.origin.flatMap { $0.hasPrefix("snapshot ") ? String($0.dropFirst(9)) : nil } ?? ""),
             XMLElement("availabilityZone", zone), XMLElement("status", volumeStatus(volume)),
             XMLElement("createTime", XMLElement.timestamp(volume.createdAt)),
-            XMLElement.set("attachmentSet", volume.instanceId.map { instance in
-                [attachmentFields(volume, instanceId: instance, status: "attached")]
-            } ?? []),
+            XMLElement.set(
+                "attachmentSet",
+                volume.instanceId.map { instance in
+                    [attachmentFields(volume, instanceId: instance, status: "attached")]
+                } ?? []),
             XMLElement("volumeType", "standard"), XMLElement("encrypted", "false"),
             XMLElement("multiAttachEnabled", "false"),
         ]
@@ -89,9 +97,11 @@ extension EC2API {
     }
 
     static func attachmentFields(_ volume: Volume, instanceId: String, status: String) -> [XMLElement] {
-        [XMLElement("volumeId", volume.id), XMLElement("instanceId", instanceId),
-         XMLElement("device", volume.device.map { "/dev/\($0)" } ?? ""), XMLElement("status", status),
-         XMLElement("attachTime", XMLElement.timestamp(volume.createdAt)),
-         XMLElement("deleteOnTermination", XMLElement.bool(volume.deleteOnTermination))]
+        [
+            XMLElement("volumeId", volume.id), XMLElement("instanceId", instanceId),
+            XMLElement("device", volume.device.map { "/dev/\($0)" } ?? ""), XMLElement("status", status),
+            XMLElement("attachTime", XMLElement.timestamp(volume.createdAt)),
+            XMLElement("deleteOnTermination", XMLElement.bool(volume.deleteOnTermination)),
+        ]
     }
 }

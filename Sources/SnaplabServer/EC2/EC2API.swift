@@ -35,7 +35,11 @@ struct EC2API: Sendable {
         case "DeleteTags": try await deleteTags(parameters)
         case "DescribeTags": try await describeTags(parameters)
         default:
-            throw EC2Error(code: "InvalidAction", message: "The action \(parameters.action.isEmpty ? "(none)" : parameters.action) is not valid for this web service.")
+            throw EC2Error(
+                code: "InvalidAction",
+                message:
+                    "The action \(parameters.action.isEmpty ? "(none)" : parameters.action) is not valid for this web service."
+            )
         }
     }
 
@@ -43,10 +47,12 @@ struct EC2API: Sendable {
     func respond(_ parameters: EC2Parameters, requestId: String) async -> (status: Int, body: String) {
         do throws(EC2Error) {
             if let version = parameters["Version"], version != Self.version {
-                throw EC2Error(code: "InvalidParameterValue", message: "Version \(version) is not supported; use \(Self.version)")
+                throw EC2Error(
+                    code: "InvalidParameterValue", message: "Version \(version) is not supported; use \(Self.version)")
             }
             let children = try await dispatch(parameters)
-            var body = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(parameters.action)Response xmlns=\"\(Self.namespace)\">"
+            var body =
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(parameters.action)Response xmlns=\"\(Self.namespace)\">"
             XMLElement("requestId", requestId).render(into: &body)
             for child in children { child.render(into: &body) }
             body += "</\(parameters.action)Response>"

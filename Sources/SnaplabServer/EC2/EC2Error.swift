@@ -12,11 +12,18 @@ struct EC2Error: Error, Sendable {
         let kind = error.subject.map(Self.kind) ?? ""
         switch (error.code, error.detail) {
         case (.notFound, _):
-            code = ["vol": "InvalidVolume.NotFound", "snap": "InvalidSnapshot.NotFound", "ami": "InvalidAMIID.NotFound",
-                    "i": "InvalidInstanceID.NotFound", "pol": "InvalidParameterValue"][kind] ?? "InvalidParameterValue"
+            code =
+                [
+                    "vol": "InvalidVolume.NotFound", "snap": "InvalidSnapshot.NotFound", "ami": "InvalidAMIID.NotFound",
+                    "i": "InvalidInstanceID.NotFound", "pol": "InvalidParameterValue",
+                ][kind] ?? "InvalidParameterValue"
         case (.invalidArgument, .malformedId):
-            code = ["vol": "InvalidVolumeID.Malformed", "snap": "InvalidSnapshotID.Malformed", "ami": "InvalidAMIID.Malformed",
-                    "i": "InvalidInstanceID.Malformed"][kind] ?? "InvalidParameterValue"
+            code =
+                [
+                    "vol": "InvalidVolumeID.Malformed", "snap": "InvalidSnapshotID.Malformed",
+                    "ami": "InvalidAMIID.Malformed",
+                    "i": "InvalidInstanceID.Malformed",
+                ][kind] ?? "InvalidParameterValue"
         case (.invalidArgument, _):
             code = "InvalidParameterValue"
         case (.invalidState, .inUse) where kind == "vol":
@@ -46,10 +53,14 @@ struct EC2Error: Error, Sendable {
     /// `<Response><Errors><Error>…</Error></Errors><RequestID>…</RequestID></Response>`.
     func xml(requestId: String) -> String {
         var output = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        XMLElement("Response", [
-            XMLElement("Errors", [XMLElement("Error", [XMLElement("Code", code), XMLElement("Message", message)])]),
-            XMLElement("RequestID", requestId),
-        ]).render(into: &output)
+        XMLElement(
+            "Response",
+            [
+                XMLElement(
+                    "Errors", [XMLElement("Error", [XMLElement("Code", code), XMLElement("Message", message)])]),
+                XMLElement("RequestID", requestId),
+            ]
+        ).render(into: &output)
         return output
     }
 }

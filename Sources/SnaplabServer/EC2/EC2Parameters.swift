@@ -34,7 +34,9 @@ struct EC2Parameters: Sendable {
     func int(_ key: String) throws(EC2Error) -> Int? {
         guard let text = values[key] else { return nil }
         guard let value = Int(text) else {
-            throw EC2Error(code: "InvalidParameterValue", message: "Value (\(text)) for parameter \(key) is invalid. Expected an integer.")
+            throw EC2Error(
+                code: "InvalidParameterValue",
+                message: "Value (\(text)) for parameter \(key) is invalid. Expected an integer.")
         }
         return value
     }
@@ -101,7 +103,8 @@ struct EC2Filter: Sendable {
 
     /// EC2's wildcards: `*` any run, `?` any one character.
     static func glob(_ pattern: String, _ text: String) -> Bool {
-        let p = Array(pattern), t = Array(text)
+        let p = Array(pattern)
+        let t = Array(text)
         var (pi, ti, star, mark) = (0, 0, -1, 0)
         while ti < t.count {
             if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {
@@ -126,8 +129,10 @@ struct EC2Filter: Sendable {
 
 /// Applies filters to resources: `fields` gives, per filter name, the resource's values for it.
 enum EC2Filtering {
-    static func apply<T>(_ items: [T], _ filters: [EC2Filter], tags: (T) -> [String: String],
-                         fields: (T, String) -> [String]?) throws(EC2Error) -> [T] {
+    static func apply<T>(
+        _ items: [T], _ filters: [EC2Filter], tags: (T) -> [String: String],
+        fields: (T, String) -> [String]?
+    ) throws(EC2Error) -> [T] {
         var result: [T] = []
         for item in items {
             var keep = true

@@ -30,7 +30,9 @@ struct XMLElement: Sendable {
     }
 
     static func tagSet(_ tags: [String: String]) -> XMLElement {
-        set("tagSet", tags.sorted { $0.key < $1.key }.map { [XMLElement("key", $0.key), XMLElement("value", $0.value)] })
+        set(
+            "tagSet",
+            tags.sorted { $0.key < $1.key }.map { [XMLElement("key", $0.key), XMLElement("value", $0.value)] })
     }
 
     func render(into output: inout String) {

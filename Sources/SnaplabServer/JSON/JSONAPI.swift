@@ -28,15 +28,20 @@ struct JSONAPI: Sendable {
         router.post("/api/snapshots/:id/register-image") { request, context in
             let id = context.parameters.get("id") ?? ""
             var body = request
-            let name = (try? await body.collectBody(upTo: 64 << 10)).flatMap { buffer -> String? in
-                let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]
-                return object?["name"] as? String
-            } ?? "image-of-\(id)"
-            return try await guarded(request) { try await lab.images.register(ImageRegistration(name: name, bootSnapshotId: id)) }
+            let name =
+                (try? await body.collectBody(upTo: 64 << 10)).flatMap { buffer -> String? in
+                    let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]
+                    return object?["name"] as? String
+                } ?? "image-of-\(id)"
+            return try await guarded(request) {
+                try await lab.images.register(ImageRegistration(name: name, bootSnapshotId: id))
+            }
         }
         router.post("/api/images/:id/launch") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await guarded(request) { try await lab.images.launch(ImageLaunchRequest(image: id, waitUntilReady: false)) }
+            return try await guarded(request) {
+                try await lab.images.launch(ImageLaunchRequest(image: id, waitUntilReady: false))
+            }
         }
     }
 
@@ -48,18 +53,21 @@ struct JSONAPI: Sendable {
         encoder.dateEncodingStrategy = .iso8601
         do {
             let value = try await body()
-            return Response(status: .ok, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(value))))
         } catch let error as SnaplabError {
-            let status: HTTPResponse.Status = switch error.code {
-            case .notFound: .notFound
-            case .invalidArgument: .badRequest
-            case .invalidState, .conflict: .conflict
-            default: .internalServerError
-            }
+            let status: HTTPResponse.Status =
+                switch error.code {
+                case .notFound: .notFound
+                case .invalidArgument: .badRequest
+                case .invalidState, .conflict: .conflict
+                default: .internalServerError
+                }
             let payload = ["error": ["code": error.code.rawValue, "message": error.message]]
-            return Response(status: status, headers: [.contentType: "application/json"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(payload))))
+            return Response(
+                status: status, headers: [.contentType: "application/json"],
+                body: .init(byteBuffer: ByteBuffer(bytes: try encoder.encode(payload))))
         }
     }
 }

@@ -17,9 +17,10 @@ struct IndexEntry: Sendable, Equatable {
         guard let codec = ChunkCodec(rawValue: bytes[position + 60]) else {
             throw StoreError(.corrupt, "\(source) names an unknown codec")
         }
-        location = ChunkLocation(pack: pack, offset: bytes.readUInt32(at: position + 48),
-                                 length: bytes.readUInt32(at: position + 52),
-                                 rawLength: bytes.readUInt32(at: position + 56), codec: codec)
+        location = ChunkLocation(
+            pack: pack, offset: bytes.readUInt32(at: position + 48),
+            length: bytes.readUInt32(at: position + 52),
+            rawLength: bytes.readUInt32(at: position + 56), codec: codec)
     }
 
     func write(to bytes: UnsafeMutableRawBufferPointer, at position: Int) {

@@ -36,8 +36,10 @@ struct BlockEntryStream: IndexEntryStream {
     private var previous: ChunkHash?
 
     /// `count` entries starting at byte `start` of the source.
-    init(source: String, start: UInt64, count: Int,
-         read: @escaping (UInt64, UnsafeMutableRawBufferPointer) throws(StoreError) -> Void) {
+    init(
+        source: String, start: UInt64, count: Int,
+        read: @escaping (UInt64, UnsafeMutableRawBufferPointer) throws(StoreError) -> Void
+    ) {
         self.source = source
         self.start = start
         self.count = count
@@ -49,7 +51,9 @@ struct BlockEntryStream: IndexEntryStream {
         if position >= blockFirst + blockCount {
             blockFirst = position
             blockCount = min(Self.blockEntries, count - position)
-            if block.count < blockCount * IndexEntry.size { block = [UInt8](repeating: 0, count: blockCount * IndexEntry.size) }
+            if block.count < blockCount * IndexEntry.size {
+                block = [UInt8](repeating: 0, count: blockCount * IndexEntry.size)
+            }
             let length = blockCount * IndexEntry.size
             let offset = start + UInt64(position) * UInt64(IndexEntry.size)
             try block.withMutableBytes { (bytes) throws(StoreError) in

@@ -23,7 +23,8 @@ final class LocalIndexFile: @unchecked Sendable {
     init(path: String) throws(StoreError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw StoreError(errno == ENOENT ? .notFound : .io, "cannot open the local index \(path): \(FileIO.errorText())")
+            throw StoreError(
+                errno == ENOENT ? .notFound : .io, "cannot open the local index \(path): \(FileIO.errorText())")
         }
         do throws(StoreError) {
             let layout = try Self.readLayout(descriptor, path: path)
@@ -45,23 +46,29 @@ final class LocalIndexFile: @unchecked Sendable {
         var header = [UInt8](repeating: 0, count: headerSize)
         try header.withMutableBytes { (bytes) throws(StoreError) in try read(descriptor, bytes, at: 0, path: path) }
         let (count, bits, fanoutOffset, sourcesOffset, sourcesLength) = header.withUnsafeBytes { bytes in
-            (Int(bytes.readUInt64(at: 8)), Int(bytes[16]), bytes.readUInt64(at: 24), bytes.readUInt64(at: 32),
-             Int(bytes.readUInt64(at: 40)))
+            (
+                Int(bytes.readUInt64(at: 8)), Int(bytes[16]), bytes.readUInt64(at: 24), bytes.readUInt64(at: 32),
+                Int(bytes.readUInt64(at: 40))
+            )
         }
         guard Array(header.prefix(magic.count)) == magic, (0...24).contains(bits),
-              fanoutOffset == UInt64(headerSize) + UInt64(count) * UInt64(IndexEntry.size),
-              sourcesOffset == fanoutOffset + UInt64((1 << bits) + 1) * 8, sourcesLength < 1 << 30
+            fanoutOffset == UInt64(headerSize) + UInt64(count) * UInt64(IndexEntry.size),
+            sourcesOffset == fanoutOffset + UInt64((1 << bits) + 1) * 8, sourcesLength < 1 << 30
         else {
             throw StoreError(.corrupt, "the local index \(path) is damaged")
         }
         var fanout = [UInt64](repeating: 0, count: (1 << bits) + 1)
-        try fanout.withMutableBytes { (bytes) throws(StoreError) in try read(descriptor, bytes, at: fanoutOffset, path: path) }
+        try fanout.withMutableBytes { (bytes) throws(StoreError) in
+            try read(descriptor, bytes, at: fanoutOffset, path: path)
+        }
         fanout = fanout.map { UInt64(littleEndian: $0) }
         guard fanout.last == UInt64(count), zip(fanout, fanout.dropFirst()).allSatisfy({ $0 <= $1 }) else {
             throw StoreError(.corrupt, "the local index \(path) is damaged")
         }
         var sources = [UInt8](repeating: 0, count: sourcesLength)
-        try sources.withMutableBytes { (bytes) throws(StoreError) in try read(descriptor, bytes, at: sourcesOffset, path: path) }
+        try sources.withMutableBytes { (bytes) throws(StoreError) in
+            try read(descriptor, bytes, at: sourcesOffset, path: path)
+        }
         let keys = Set(String(decoding: sources, as: UTF8.self).split(separator: "\n").map(String.init))
         return (count, bits, fanout, keys)
     }
@@ -99,7 +106,8 @@ final class LocalIndexFile: @unchecked Sendable {
     func entries() -> BlockEntryStream {
         let descriptor = self.descriptor
         let path = self.path
-        return BlockEntryStream(source: path, start: UInt64(Self.headerSize), count: count) { (offset, buffer) throws(StoreError) in
+        return BlockEntryStream(source: path, start: UInt64(Self.headerSize), count: count) {
+            (offset, buffer) throws(StoreError) in
             try Self.read(descriptor, buffer, at: offset, path: path)
         }
     }

@@ -14,7 +14,7 @@ public struct PackID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public init?(hex: String) {
         guard hex.utf8.count == 32, let high = UInt64(hex.prefix(16), radix: 16),
-              let low = UInt64(hex.suffix(16), radix: 16)
+            let low = UInt64(hex.suffix(16), radix: 16)
         else { return nil }
         self.init(high: high, low: low)
     }

@@ -48,8 +48,9 @@ final class ChunkCoder {
     func encode(_ raw: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer) -> (ChunkCodec, Int) {
         let limit = min(destination.count, Self.compressedLimit(raw.count))
         guard limit > 0 else { return (.raw, raw.count) }
-        let written = ZSTD_compressCCtx(compressor, destination.baseAddress, limit, raw.baseAddress, raw.count,
-                                        ChunkCompression.level)
+        let written = ZSTD_compressCCtx(
+            compressor, destination.baseAddress, limit, raw.baseAddress, raw.count,
+            ChunkCompression.level)
         if snaplab_zstd_failed(written) == 0, written <= limit { return (.zstd, written) }
         return (.raw, raw.count)
     }
@@ -65,8 +66,9 @@ final class ChunkCoder {
             }
             destination.copyMemory(from: payload)
         case .zstd:
-            let produced = ZSTD_decompressDCtx(decompressor, destination.baseAddress, destination.count,
-                                               payload.baseAddress, payload.count)
+            let produced = ZSTD_decompressDCtx(
+                decompressor, destination.baseAddress, destination.count,
+                payload.baseAddress, payload.count)
             guard snaplab_zstd_failed(produced) == 0, produced == destination.count else {
                 throw StoreError(.corrupt, "zstd chunk does not decompress to \(destination.count) bytes")
             }

@@ -3,8 +3,10 @@ import Foundation
 /// Whole reads and writes on a file descriptor, retried on interruption, with errors that name the file.
 enum FileIO {
     /// Fills `buffer` from `offset`; a file that ends early is reported as damaged.
-    static func readExactly(_ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64,
-                            path: String) throws(StoreError) {
+    static func readExactly(
+        _ descriptor: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: UInt64,
+        path: String
+    ) throws(StoreError) {
         guard let base = buffer.baseAddress else { return }
         var done = 0
         while done < buffer.count {

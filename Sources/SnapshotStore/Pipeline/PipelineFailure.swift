@@ -14,7 +14,7 @@ final class PipelineFailure: @unchecked Sendable {
         if first { self.error = error }
         let actions = first ? onFailure : []
         lock.unlock()
-        actions.forEach { $0() }
+        for action in actions { action() }
     }
 
     /// What to do when a stage fails (close the queues, so that every waiting stage wakes up).

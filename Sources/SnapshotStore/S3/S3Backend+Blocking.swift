@@ -14,7 +14,8 @@ extension S3Backend: BlockingObjectBackend {
     }
 
     func putPackBlocking(_ key: String, _ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(StoreError) {
-        _ = try sendBlocking("PUT", key: key, body: Data(UnsafeRawBufferPointer(rebasing: buffer[0..<length])), expect: [200])
+        _ = try sendBlocking(
+            "PUT", key: key, body: Data(UnsafeRawBufferPointer(rebasing: buffer[0..<length])), expect: [200])
     }
 
     func putBlocking(_ key: String, _ data: Data) throws(StoreError) {

@@ -1,10 +1,11 @@
 import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import NIOCore
 import NIOHTTP1
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// The scale-out backend: objects in an S3-compatible bucket, SigV4-signed over AsyncHTTPClient (path-style
 /// addressing). Transient failures (5xx, timeouts, refused connections) are retried with exponential
@@ -41,7 +42,8 @@ public struct S3Backend: ObjectBackend {
 
     public func get(_ key: String, offset: UInt64, length: Int) async throws(StoreError) -> Data {
         let range = "bytes=\(offset)-\(offset + UInt64(length) - 1)"
-        let data = try await send("GET", key: key, body: Data(), expect: [200, 206], extraHeaders: ["range": range]).body
+        let data = try await send("GET", key: key, body: Data(), expect: [200, 206], extraHeaders: ["range": range])
+            .body
         guard data.count == length else {
             throw StoreError(.corrupt, "\(key) is shorter than byte \(offset + UInt64(length))")
         }
@@ -94,12 +96,15 @@ public struct S3Backend: ObjectBackend {
         async throws(StoreError) -> Reply
     {
         let path = "/\(s3.bucket)/" + SigV4.uriEncode(s3.objectKey(key), keepSlash: true)
-        return try await send(method, path: path, query: [], body: body, expect: expect, extraHeaders: extraHeaders,
-                              what: "\(method) \(key)")
+        return try await send(
+            method, path: path, query: [], body: body, expect: expect, extraHeaders: extraHeaders,
+            what: "\(method) \(key)")
     }
 
-    func send(_ method: String, path: String, query: [(String, String)], body: Data, expect: Set<Int>,
-              extraHeaders: [String: String] = [:], what: String? = nil) async throws(StoreError) -> Reply {
+    func send(
+        _ method: String, path: String, query: [(String, String)], body: Data, expect: Set<Int>,
+        extraHeaders: [String: String] = [:], what: String? = nil
+    ) async throws(StoreError) -> Reply {
         let request = sign(method, path: path, query: query, body: body, extraHeaders: extraHeaders)
         var retries = Retries(attempts: attempts, backoff: firstBackoff)
         while true {
@@ -117,8 +122,10 @@ public struct S3Backend: ObjectBackend {
     }
 
     /// The same request from a thread that may block (the data pipeline's): no Swift task involved.
-    func sendBlocking(_ method: String, key: String, body: Data, expect: Set<Int>,
-                      extraHeaders: [String: String] = [:]) throws(StoreError) -> Reply {
+    func sendBlocking(
+        _ method: String, key: String, body: Data, expect: Set<Int>,
+        extraHeaders: [String: String] = [:]
+    ) throws(StoreError) -> Reply {
         let path = "/\(s3.bucket)/" + SigV4.uriEncode(s3.objectKey(key), keepSlash: true)
         let request = sign(method, path: path, query: [], body: body, extraHeaders: extraHeaders)
         var retries = Retries(attempts: attempts, backoff: firstBackoff)
@@ -144,8 +151,10 @@ public struct S3Backend: ObjectBackend {
         var body: Data
     }
 
-    private func sign(_ method: String, path: String, query: [(String, String)], body: Data,
-                      extraHeaders: [String: String]) -> SignedRequest {
+    private func sign(
+        _ method: String, path: String, query: [(String, String)], body: Data,
+        extraHeaders: [String: String]
+    ) -> SignedRequest {
         let amzDate = SigV4.amzDate(Date())
         let payloadHash = SigV4.hexSHA256(body)
         var host = s3.endpoint.host ?? "localhost"
@@ -158,14 +167,19 @@ public struct S3Backend: ObjectBackend {
             secret: s3.secretAccessKey, amzDate: amzDate, region: s3.region, service: "s3", method: method,
             path: path, canonicalQuery: canonicalQuery, headers: signed, payloadHash: payloadHash)
         let scope = "\(amzDate.prefix(8))/\(s3.region)/s3/aws4_request"
-        let base = s3.endpoint.absoluteString.hasSuffix("/")
+        let base =
+            s3.endpoint.absoluteString.hasSuffix("/")
             ? String(s3.endpoint.absoluteString.dropLast()) : s3.endpoint.absoluteString
         var headers = signed.filter { $0.key != "host" }.map { ($0.key, $0.value) }
-        headers.append(("authorization",
-                        "\(SigV4.algorithm) Credential=\(s3.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"))
+        headers.append(
+            (
+                "authorization",
+                "\(SigV4.algorithm) Credential=\(s3.accessKeyId)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+            ))
         if !body.isEmpty || method == "PUT" { headers.append(("content-length", String(body.count))) }
-        return SignedRequest(method: method, url: base + path + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery),
-                             headers: headers, body: body)
+        return SignedRequest(
+            method: method, url: base + path + (canonicalQuery.isEmpty ? "" : "?" + canonicalQuery),
+            headers: headers, body: body)
     }
 
     private func once(_ signed: SignedRequest) async throws -> Reply {
@@ -175,19 +189,22 @@ public struct S3Backend: ObjectBackend {
         if !signed.body.isEmpty || signed.method == "PUT" { request.body = .bytes(ByteBuffer(bytes: signed.body)) }
         let response = try await client.execute(request, timeout: .seconds(60))
         let collected = signed.method == "HEAD" ? ByteBuffer() : try await response.body.collect(upTo: 256 << 20)
-        return Reply(status: Int(response.status.code), body: Data(collected.readableBytesView),
-                     contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
+        return Reply(
+            status: Int(response.status.code), body: Data(collected.readableBytesView),
+            contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
     }
 
     private func onceBlocking(_ signed: SignedRequest) throws -> Reply {
         var headers = HTTPHeaders()
         for (name, value) in signed.headers { headers.add(name: name, value: value) }
         let body: HTTPClient.Body? = signed.body.isEmpty && signed.method != "PUT" ? nil : .bytes(signed.body)
-        let request = try HTTPClient.Request(url: signed.url, method: HTTPMethod(rawValue: signed.method),
-                                             headers: headers, body: body)
+        let request = try HTTPClient.Request(
+            url: signed.url, method: HTTPMethod(rawValue: signed.method),
+            headers: headers, body: body)
         let response = try client.execute(request: request, deadline: .now() + .seconds(60)).wait()
-        return Reply(status: Int(response.status.code), body: response.body.map { Data($0.readableBytesView) } ?? Data(),
-                     contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
+        return Reply(
+            status: Int(response.status.code), body: response.body.map { Data($0.readableBytesView) } ?? Data(),
+            contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
     }
 }
 
@@ -209,16 +226,19 @@ private struct Retries {
     }
 
     /// The reply to return, or how long to wait before the next attempt; throws what is final.
-    mutating func next(_ outcome: Result<S3Backend.Reply, any Error>, expect: Set<Int>, what: String,
-                       on s3: S3Location) throws(StoreError) -> Step {
+    mutating func next(
+        _ outcome: Result<S3Backend.Reply, any Error>, expect: Set<Int>, what: String,
+        on s3: S3Location
+    ) throws(StoreError) -> Step {
         attempt += 1
         switch outcome {
         case .success(let reply):
             if expect.contains(reply.status) { return .done(reply) }
             let message = String(decoding: reply.body.prefix(300), as: UTF8.self)
             if reply.status < 500 && reply.status != 429 {
-                throw StoreError(reply.status == 404 ? .notFound : .io,
-                                 "\(what) on \(s3.description) failed with HTTP \(reply.status): \(message)")
+                throw StoreError(
+                    reply.status == 404 ? .notFound : .io,
+                    "\(what) on \(s3.description) failed with HTTP \(reply.status): \(message)")
             }
             lastError = "HTTP \(reply.status): \(message)"
         case .failure(let error as StoreError):
@@ -254,15 +274,19 @@ struct ListBucketResult {
         var truncated = false
         private var text = ""
 
-        func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
-                    qualifiedName: String?, attributes: [String: String] = [:]) {
+        func parser(
+            _ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
+            qualifiedName: String?, attributes: [String: String] = [:]
+        ) {
             text = ""
         }
 
         func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
 
-        func parser(_ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
-                    qualifiedName: String?) {
+        func parser(
+            _ parser: XMLParser, didEndElement elementName: String, namespaceURI: String?,
+            qualifiedName: String?
+        ) {
             switch elementName {
             case "Key": keys.append(text)
             case "NextContinuationToken": nextToken = text

@@ -18,11 +18,12 @@ public struct S3Location: Sendable, Equatable {
         throws(StoreError) -> S3Location
     {
         guard url.hasPrefix("s3://"), let components = URLComponents(string: url), let bucket = components.host,
-              !bucket.isEmpty
+            !bucket.isEmpty
         else { throw StoreError(.unsupported, "'\(url)' is not an S3 URL; use s3://bucket/prefix") }
         let query = Dictionary((components.queryItems ?? []).map { ($0.name, $0.value ?? "") }) { $1 }
         let prefix = components.path.trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        let endpointText = query["endpoint"] ?? environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
+        let endpointText =
+            query["endpoint"] ?? environment["AWS_ENDPOINT_URL_S3"] ?? environment["AWS_ENDPOINT_URL"]
             ?? "https://s3.amazonaws.com"
         guard let endpoint = URL(string: endpointText), endpoint.scheme != nil else {
             throw StoreError(.unsupported, "'\(endpointText)' is not an endpoint URL")
@@ -33,7 +34,8 @@ public struct S3Location: Sendable, Equatable {
         var token = environment["AWS_SESSION_TOKEN"]
         if keyId == nil || secret == nil {
             let profile = query["profile"] ?? environment["AWS_PROFILE"] ?? "default"
-            let file = environment["AWS_SHARED_CREDENTIALS_FILE"]
+            let file =
+                environment["AWS_SHARED_CREDENTIALS_FILE"]
                 ?? (environment["HOME"] ?? NSHomeDirectory()) + "/.aws/credentials"
             let values = Self.profile(profile, in: file)
             keyId = values["aws_access_key_id"]
@@ -41,10 +43,14 @@ public struct S3Location: Sendable, Equatable {
             token = values["aws_session_token"]
         }
         guard let keyId, let secret else {
-            throw StoreError(.unsupported, "no AWS credentials for \(url): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials")
+            throw StoreError(
+                .unsupported,
+                "no AWS credentials for \(url): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials"
+            )
         }
-        return S3Location(bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, accessKeyId: keyId,
-                          secretAccessKey: secret, sessionToken: token)
+        return S3Location(
+            bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, accessKeyId: keyId,
+            secretAccessKey: secret, sessionToken: token)
     }
 
     /// The key=value lines of one `[profile]` section of an AWS credentials file.
@@ -67,5 +73,7 @@ public struct S3Location: Sendable, Equatable {
     /// The object key of a store key.
     func objectKey(_ key: String) -> String { prefix.isEmpty ? key : "\(prefix)/\(key)" }
 
-    public var description: String { "s3://\(bucket)\(prefix.isEmpty ? "" : "/" + prefix) at \(endpoint.absoluteString)" }
+    public var description: String {
+        "s3://\(bucket)\(prefix.isEmpty ? "" : "/" + prefix) at \(endpoint.absoluteString)"
+    }
 }

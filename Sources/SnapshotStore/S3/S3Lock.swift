@@ -46,9 +46,11 @@ final class S3Lock: StoreLock {
             }
             try await backend.delete(key)
             if ContinuousClock.now >= deadline || Task.isCancelled {
-                throw StoreError(.busy, exclusive
-                    ? "the store at \(backend.location) is in use by snapshots being written; try again when they finish"
-                    : "the store at \(backend.location) is being garbage-collected; try again shortly")
+                throw StoreError(
+                    .busy,
+                    exclusive
+                        ? "the store at \(backend.location) is in use by snapshots being written; try again when they finish"
+                        : "the store at \(backend.location) is being garbage-collected; try again shortly")
             }
             try? await Task.sleep(for: .milliseconds(Int.random(in: 300...900)))
         }
@@ -59,16 +61,21 @@ final class S3Lock: StoreLock {
     }
 
     private static func record(exclusive: Bool) -> Data {
-        let record = Record(exclusive: exclusive, host: ProcessInfo.processInfo.hostName,
-                            pid: ProcessInfo.processInfo.processIdentifier, refreshedAt: Date())
+        let record = Record(
+            exclusive: exclusive, host: ProcessInfo.processInfo.hostName,
+            pid: ProcessInfo.processInfo.processIdentifier, refreshedAt: Date())
         return (try? JSONEncoder.store.encode(record)) ?? Data()
     }
 
     /// Whether another live lock conflicts; stale ones are cleared on the way.
-    private static func conflicts(excluding own: String, exclusive: Bool, on backend: S3Backend) async throws(StoreError) -> Bool {
+    private static func conflicts(excluding own: String, exclusive: Bool, on backend: S3Backend)
+        async throws(StoreError) -> Bool
+    {
         for key in try await backend.list(prefix: "locks/") where key != own {
             // A lock being written, or unreadable, counts as held: better wait than sweep under a writer.
-            guard let data = try? await backend.get(key), let record = try? JSONDecoder.store.decode(Record.self, from: data) else {
+            guard let data = try? await backend.get(key),
+                let record = try? JSONDecoder.store.decode(Record.self, from: data)
+            else {
                 return true
             }
             if Date().timeIntervalSince(record.refreshedAt) > staleAfter {

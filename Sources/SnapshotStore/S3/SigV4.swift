@@ -28,7 +28,8 @@ public enum SigV4 {
         for byte in text.utf8 {
             let character = Character(UnicodeScalar(byte))
             if character.isASCII && (character.isLetter || character.isNumber || "-._~".contains(character))
-                || (keepSlash && character == "/") {
+                || (keepSlash && character == "/")
+            {
                 result.append(character)
             } else {
                 result += String(format: "%%%02X", byte)
@@ -39,7 +40,8 @@ public enum SigV4 {
 
     /// Name=value pairs, each encoded, sorted by name then value.
     public static func canonicalQuery(_ pairs: [(String, String)]) -> String {
-        pairs.map { (uriEncode($0.0), uriEncode($0.1)) }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        pairs.map { (uriEncode($0.0), uriEncode($0.1)) }.sorted { $0 < $1 }.map { "\($0.0)=\($0.1)" }.joined(
+            separator: "&")
     }
 
     public static func hexSHA256(_ data: Data) -> String { hex(SHA256.hash(data: data)) }
@@ -49,9 +51,11 @@ public enum SigV4 {
     }
 
     /// The signature of a request. `headers` are the signed ones (lower-case names); `path` is already encoded.
-    public static func signature(secret: String, amzDate: String, region: String, service: String, method: String,
-                                 path: String, canonicalQuery: String, headers: [String: String],
-                                 payloadHash: String) -> (signature: String, signedHeaders: String) {
+    public static func signature(
+        secret: String, amzDate: String, region: String, service: String, method: String,
+        path: String, canonicalQuery: String, headers: [String: String],
+        payloadHash: String
+    ) -> (signature: String, signedHeaders: String) {
         let names = headers.keys.sorted()
         let canonicalHeaders = names.map { "\($0):\(normalize(headers[$0] ?? ""))\n" }.joined()
         let signedHeaders = names.joined(separator: ";")

@@ -59,8 +59,11 @@ public final class HostService: Sendable {
         guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
             throw SnaplabError(.invalidArgument, "host name '\(name)' must be letters, digits, - or _")
         }
-        let poolPath = poolPath ?? (name == Self.defaultName ? paths.defaultPool.path
-            : paths.stateDirectory.appendingPathComponent("pool-\(name)").path)
+        let poolPath =
+            poolPath
+            ?? (name == Self.defaultName
+                ? paths.defaultPool.path
+                : paths.stateDirectory.appendingPathComponent("pool-\(name)").path)
         if uri.hasPrefix("qemu:///system") {
             try Self.checkLocalDaemons()
         }
@@ -71,8 +74,9 @@ public final class HostService: Sendable {
         let host = Host(name: name, uri: uri, poolName: poolName, poolPath: poolPath)
         try await catalog.save(host)
         remember(hypervisor, for: host)
-        return HostReport(host: host, libvirtVersion: versions.libvirt, hypervisorVersion: versions.hypervisor,
-                          poolCapacity: pool.capacity, poolAvailable: pool.available)
+        return HostReport(
+            host: host, libvirtVersion: versions.libvirt, hypervisorVersion: versions.hypervisor,
+            poolCapacity: pool.capacity, poolAvailable: pool.available)
     }
 
     /// libvirtd answers without virtlogd, but no domain can start then; say so before anything else fails.
@@ -80,8 +84,10 @@ public final class HostService: Sendable {
         let sockets = ["/run/libvirt/libvirt-sock": "libvirtd", "/run/libvirt/virtlogd-sock": "virtlogd"]
         let missing = sockets.filter { !FileManager.default.fileExists(atPath: $0.key) }.map(\.value).sorted()
         guard missing.isEmpty else {
-            throw SnaplabError(.hypervisor,
-                               "\(missing.joined(separator: " and ")) not running (no socket in /run/libvirt). Start the daemons as root with `virtlogd -d && libvirtd -d` (or `make setup`), then run `snaplab host init` again.")
+            throw SnaplabError(
+                .hypervisor,
+                "\(missing.joined(separator: " and ")) not running (no socket in /run/libvirt). Start the daemons as root with `virtlogd -d && libvirtd -d` (or `make setup`), then run `snaplab host init` again."
+            )
         }
     }
 }
@@ -104,9 +110,10 @@ extension HostService {
         let volumes = try await catalog.volumes()
         var result: [HostSummary] = []
         for host in try await catalog.hosts() {
-            var summary = HostSummary(host: host, instances: instances.filter { $0.host == host.name }.count,
-                                      runningInstances: instances.filter { $0.host == host.name && $0.state == .running }.count,
-                                      volumes: volumes.filter { $0.host == host.name }.count)
+            var summary = HostSummary(
+                host: host, instances: instances.filter { $0.host == host.name }.count,
+                runningInstances: instances.filter { $0.host == host.name && $0.state == .running }.count,
+                volumes: volumes.filter { $0.host == host.name }.count)
             do throws(SnaplabError) {
                 let info = try await hypervisor(for: host).ensurePool(name: host.poolName, path: host.poolPath)
                 summary.poolCapacity = info.capacity
@@ -123,7 +130,9 @@ extension HostService {
     public func placement(_ name: String?) async throws(SnaplabError) -> Host {
         if let name { return try await catalog.host(named: name) }
         let hosts = try await catalog.hosts()
-        guard !hosts.isEmpty else { throw SnaplabError(.notFound, "the lab has no host; run `snaplab host init` first") }
+        guard !hosts.isEmpty else {
+            throw SnaplabError(.notFound, "the lab has no host; run `snaplab host init` first")
+        }
         let load = Dictionary(grouping: try await catalog.instances().filter { $0.state != .terminated }, by: \.host)
             .mapValues(\.count)
         return hosts.sorted { (load[$0.name] ?? 0, $0.name) < (load[$1.name] ?? 0, $1.name) }[0]

@@ -26,9 +26,12 @@ final class BaseService: Sendable {
             if let base = try await catalog.base(snapshot: snapshotId, host: host.name) {
                 if base.state == .ready { return base }
                 if let pid = base.workerPid, let start = base.workerStartTime,
-                   !ProcessIdentity(pid: pid, startTime: start).isAlive {
+                    !ProcessIdentity(pid: pid, startTime: start).isAlive
+                {
                     // Its hydrator died: start over.
-                    await logger.bestEffort("hosts.hypervisor.deleteVolume") { try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: base.poolVolume) }
+                    await logger.bestEffort("hosts.hypervisor.deleteVolume") {
+                        try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: base.poolVolume)
+                    }
                     try await catalog.deleteBase(snapshot: snapshotId, host: host.name)
                     continue
                 }
@@ -38,9 +41,10 @@ final class BaseService: Sendable {
             let snapshot = try await catalog.snapshot(snapshotId)
             let worker = ProcessIdentity.current
             let name = "base-\(snapshotId).qcow2"
-            var base = BaseVolume(snapshotId: snapshotId, host: host.name, state: .hydrating, poolVolume: name,
-                                  path: "", size: snapshot.volumeSize, workerPid: worker.pid,
-                                  workerStartTime: worker.startTime)
+            var base = BaseVolume(
+                snapshotId: snapshotId, host: host.name, state: .hydrating, poolVolume: name,
+                path: "", size: snapshot.volumeSize, workerPid: worker.pid,
+                workerStartTime: worker.startTime)
             guard try await catalog.claimBase(base) else { continue }
             do throws(SnaplabError) {
                 let made = try await hydrate(snapshot, poolVolume: name, host: host)
@@ -52,8 +56,12 @@ final class BaseService: Sendable {
                 try await catalog.update(base)
                 return base
             } catch {
-                await logger.bestEffort("hosts.hypervisor.deleteVolume") { try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: name) }
-                await logger.bestEffort("catalog.deleteBase") { try await catalog.deleteBase(snapshot: snapshotId, host: host.name) }
+                await logger.bestEffort("hosts.hypervisor.deleteVolume") {
+                    try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: name)
+                }
+                await logger.bestEffort("catalog.deleteBase") {
+                    try await catalog.deleteBase(snapshot: snapshotId, host: host.name)
+                }
                 throw error
             }
         }
@@ -65,8 +73,9 @@ final class BaseService: Sendable {
         let hypervisor = try await hosts.hypervisor(for: host)
         return try await store.withSession { (session) async throws(SnaplabError) -> (path: String, size: UInt64) in
             let manifest = try await store.manifest(snapshot.id)
-            let made = try await VolumeRestorer.restore(manifest, session: session, into: host.poolName,
-                                                        name: poolVolume, hypervisor: hypervisor, progress: { _ in })
+            let made = try await VolumeRestorer.restore(
+                manifest, session: session, into: host.poolName,
+                name: poolVolume, hypervisor: hypervisor, progress: { _ in })
             return (made.path, manifest.volumeSize)
         }
     }
@@ -74,22 +83,27 @@ final class BaseService: Sendable {
     /// Removes a snapshot's base on every host once no overlay sits on it and no available image needs it.
     func releaseIfUnused(_ snapshotId: String) async {
         guard (try? await catalog.overlayCount(snapshot: snapshotId)) == 0,
-              (try? await catalog.images(using: snapshotId))?.isEmpty == true
+            (try? await catalog.images(using: snapshotId))?.isEmpty == true
         else { return }
         for base in (try? await catalog.bases()) ?? [] where base.snapshotId == snapshotId && base.state == .ready {
             guard let host = try? await catalog.host(named: base.host),
-                  let hypervisor = try? await hosts.hypervisor(for: host)
+                let hypervisor = try? await hosts.hypervisor(for: host)
             else { continue }
-            await logger.bestEffort("hypervisor.deleteVolume") { try await hypervisor.deleteVolume(pool: host.poolName, name: base.poolVolume) }
-            await logger.bestEffort("catalog.deleteBase") { try await catalog.deleteBase(snapshot: snapshotId, host: base.host) }
+            await logger.bestEffort("hypervisor.deleteVolume") {
+                try await hypervisor.deleteVolume(pool: host.poolName, name: base.poolVolume)
+            }
+            await logger.bestEffort("catalog.deleteBase") {
+                try await catalog.deleteBase(snapshot: snapshotId, host: base.host)
+            }
         }
     }
 
     /// The image's kernel and initramfs as local files (fetched from the store on first use).
     func bootFiles(of image: MachineImage) async throws(SnaplabError) -> BootSettings {
-        BootSettings(kernel: try await localArtifact(image.kernelDigest, suffix: "vmlinuz"),
-                     initrd: try await localArtifact(image.initrdDigest, suffix: "initrd.img"),
-                     cmdline: image.cmdline)
+        BootSettings(
+            kernel: try await localArtifact(image.kernelDigest, suffix: "vmlinuz"),
+            initrd: try await localArtifact(image.initrdDigest, suffix: "initrd.img"),
+            cmdline: image.cmdline)
     }
 
     private func localArtifact(_ digest: String, suffix: String) async throws(SnaplabError) -> String {
@@ -112,7 +126,7 @@ extension BaseService {
     func recoverInterruptedHydrations() async throws(SnaplabError) {
         for base in try await catalog.bases() where base.state == .hydrating {
             guard let pid = base.workerPid, let start = base.workerStartTime,
-                  !ProcessIdentity(pid: pid, startTime: start).isAlive
+                !ProcessIdentity(pid: pid, startTime: start).isAlive
             else { continue }
             let host = try await catalog.host(named: base.host)
             try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: base.poolVolume)

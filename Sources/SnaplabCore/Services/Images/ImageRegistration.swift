@@ -24,8 +24,10 @@ public struct ImageRegistration: Sendable {
     public var dataDisks: [DataDisk]
     public var tags: [String: String]
 
-    public init(name: String, description: String? = nil, bootSnapshotId: String, bootOverride: BootSettings? = nil,
-                memoryMiB: Int = 256, vcpus: Int = 1, dataDisks: [DataDisk] = [], tags: [String: String] = [:]) {
+    public init(
+        name: String, description: String? = nil, bootSnapshotId: String, bootOverride: BootSettings? = nil,
+        memoryMiB: Int = 256, vcpus: Int = 1, dataDisks: [DataDisk] = [], tags: [String: String] = [:]
+    ) {
         self.name = name
         self.description = description
         self.bootSnapshotId = bootSnapshotId
@@ -38,7 +40,7 @@ public struct ImageRegistration: Sendable {
 
     func validate() throws(SnaplabError) {
         guard !name.isEmpty, name.count <= 128,
-              name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.()/ ".contains($0) })
+            name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.()/ ".contains($0) })
         else {
             throw SnaplabError(.invalidArgument, "image name '\(name)' must be 1–128 letters, digits, spaces or -_.()/")
         }

@@ -20,10 +20,12 @@ public struct ImageLaunchRequest: Sendable {
     /// The host to launch on; nil: the one running the fewest instances.
     public var host: String?
 
-    public init(image: String, count: Int = 1, memoryMiB: Int? = nil, vcpus: Int? = nil, fsck: FsckMode = .auto,
-                dataSnapshots: [String: String] = [:], emptyDataSizes: [String: UInt64] = [:],
-                tags: [String: String] = [:],
-                readyTimeout: Duration = .seconds(300), waitUntilReady: Bool = true) {
+    public init(
+        image: String, count: Int = 1, memoryMiB: Int? = nil, vcpus: Int? = nil, fsck: FsckMode = .auto,
+        dataSnapshots: [String: String] = [:], emptyDataSizes: [String: UInt64] = [:],
+        tags: [String: String] = [:],
+        readyTimeout: Duration = .seconds(300), waitUntilReady: Bool = true
+    ) {
         self.image = image
         self.count = count
         self.memoryMiB = memoryMiB
@@ -48,7 +50,8 @@ extension ImageService {
         }
         let image = try await resolve(request.image)
         guard image.state == .available else {
-            throw SnaplabError(.invalidState, "image \(image.id) is \(image.state.rawValue); it cannot launch instances")
+            throw SnaplabError(
+                .invalidState, "image \(image.id) is \(image.state.rawValue); it cannot launch instances")
         }
         for device in Set(request.dataSnapshots.keys).union(request.emptyDataSizes.keys)
         where !image.blockDeviceMappings.contains(where: { $0.device == device }) {
@@ -67,8 +70,10 @@ extension ImageService {
         var launched: [InstanceService.LaunchedInstance] = []
         do throws(SnaplabError) {
             for _ in 0..<request.count {
-                launched.append(try await launchOne(image, request: request, host: host, boot: boot,
-                                                    bootBase: bootBase, dataBases: dataBases))
+                launched.append(
+                    try await launchOne(
+                        image, request: request, host: host, boot: boot,
+                        bootBase: bootBase, dataBases: dataBases))
             }
         } catch {
             for instance in launched {
@@ -86,9 +91,11 @@ extension ImageService {
             for one in launched {
                 group.addTask {
                     do throws(SnaplabError) {
-                        return .success(try await instances.awaitBoot(one.instance, hypervisor: one.hypervisor,
-                                                                 events: one.events, logOffset: 0,
-                                                                 timeout: request.readyTimeout))
+                        return .success(
+                            try await instances.awaitBoot(
+                                one.instance, hypervisor: one.hypervisor,
+                                events: one.events, logOffset: 0,
+                                timeout: request.readyTimeout))
                     } catch {
                         return .failure(error)
                     }
@@ -115,8 +122,10 @@ extension ImageService {
         for snapshotId in image.snapshotIds { _ = try await bases.ensure(snapshotId: snapshotId, host: host) }
     }
 
-    private func launchOne(_ image: MachineImage, request: ImageLaunchRequest, host: Host, boot: BootSettings,
-                           bootBase: BaseVolume, dataBases: [String: BaseVolume]) async throws(SnaplabError)
+    private func launchOne(
+        _ image: MachineImage, request: ImageLaunchRequest, host: Host, boot: BootSettings,
+        bootBase: BaseVolume, dataBases: [String: BaseVolume]
+    ) async throws(SnaplabError)
         -> InstanceService.LaunchedInstance
     {
         var created: [Volume] = []
@@ -128,39 +137,49 @@ extension ImageService {
                 if let base = dataBases[mapping.device] {
                     volume = try await overlay(on: base, role: .data, host: host, boot: nil, image: image)
                 } else {
-                    volume = try await volumes.create(role: .data,
-                                                    size: request.emptyDataSizes[mapping.device] ?? mapping.size ?? (1 << 30),
-                                                    host: host.name)
+                    volume = try await volumes.create(
+                        role: .data,
+                        size: request.emptyDataSizes[mapping.device] ?? mapping.size ?? (1 << 30),
+                        host: host.name)
                 }
                 created.append(volume)
-                data.append(LaunchRequest.DataVolume(volumeId: volume.id, deleteOnTermination: mapping.deleteOnTermination))
+                data.append(
+                    LaunchRequest.DataVolume(volumeId: volume.id, deleteOnTermination: mapping.deleteOnTermination))
             }
-            var launch = LaunchRequest(bootVolumeId: created[0].id, dataVolumes: data,
-                                       memoryMiB: request.memoryMiB ?? image.memoryMiB,
-                                       vcpus: request.vcpus ?? image.vcpus, fsck: request.fsck,
-                                       deleteBootOnTermination: true, tags: request.tags,
-                                       readyTimeout: request.readyTimeout)
+            var launch = LaunchRequest(
+                bootVolumeId: created[0].id, dataVolumes: data,
+                memoryMiB: request.memoryMiB ?? image.memoryMiB,
+                vcpus: request.vcpus ?? image.vcpus, fsck: request.fsck,
+                deleteBootOnTermination: true, tags: request.tags,
+                readyTimeout: request.readyTimeout)
             launch.waitUntilReady = false
             launch.imageId = image.id
             launch.timings = request.timings
             return try await instances.launch(launch)
         } catch {
             for volume in created {
-                await logger.bestEffort("deleting \(volume.id) after the failed launch") { try await volumes.delete(volume.id) }
+                await logger.bestEffort("deleting \(volume.id) after the failed launch") {
+                    try await volumes.delete(volume.id)
+                }
             }
             throw error
         }
     }
 
     /// A copy-on-write qcow2 on a base volume: created in milliseconds whatever the base's size.
-    func overlay(on base: BaseVolume, role: VolumeRole, host: Host, boot: BootSettings?, image: MachineImage,
-                 tags: [String: String] = [:], origin: String? = nil) async throws(SnaplabError) -> Volume {
-        try await volumes.provision(role: role, size: base.size, host: host, tags: tags, boot: boot,
-                                  origin: origin ?? "image \(image.id) (\(base.snapshotId))",
-                                  baseSnapshotId: base.snapshotId) {
+    func overlay(
+        on base: BaseVolume, role: VolumeRole, host: Host, boot: BootSettings?, image: MachineImage,
+        tags: [String: String] = [:], origin: String? = nil
+    ) async throws(SnaplabError) -> Volume {
+        try await volumes.provision(
+            role: role, size: base.size, host: host, tags: tags, boot: boot,
+            origin: origin ?? "image \(image.id) (\(base.snapshotId))",
+            baseSnapshotId: base.snapshotId
+        ) {
             (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
-            try await hypervisor.createVolume(pool: host.poolName, name: VolumeService.poolVolumeName(id), capacity: base.size,
-                                              backingPath: base.path)
+            try await hypervisor.createVolume(
+                pool: host.poolName, name: VolumeService.poolVolumeName(id), capacity: base.size,
+                backingPath: base.path)
         }
     }
 }

@@ -15,8 +15,10 @@ public final class ImageService: Sendable {
     let bases: BaseService
     let background: BackgroundWork
 
-    init(catalog: Catalog, hosts: HostService, store: StoreService, snapshots: SnapshotService,
-         instances: InstanceService, volumes: VolumeService, bases: BaseService, background: BackgroundWork) {
+    init(
+        catalog: Catalog, hosts: HostService, store: StoreService, snapshots: SnapshotService,
+        instances: InstanceService, volumes: VolumeService, bases: BaseService, background: BackgroundWork
+    ) {
         self.catalog = catalog
         self.hosts = hosts
         self.store = store
@@ -35,13 +37,18 @@ public final class ImageService: Sendable {
         try registration.validate()
         let boot = try await catalog.snapshot(registration.bootSnapshotId)
         guard boot.state == .completed else {
-            throw SnaplabError(.invalidState, "snapshot \(boot.id) is \(boot.state.rawValue); register images from completed snapshots")
+            throw SnaplabError(
+                .invalidState, "snapshot \(boot.id) is \(boot.state.rawValue); register images from completed snapshots"
+            )
         }
         guard boot.volumeRole == .boot else {
-            throw SnaplabError(.invalidArgument, "snapshot \(boot.id) is of a data volume; an image boots from a boot-volume snapshot")
+            throw SnaplabError(
+                .invalidArgument, "snapshot \(boot.id) is of a data volume; an image boots from a boot-volume snapshot")
         }
         guard let settings = registration.bootOverride ?? boot.boot else {
-            throw SnaplabError(.invalidArgument, "snapshot \(boot.id) records no kernel to boot; pass --kernel, --initrd and --cmdline")
+            throw SnaplabError(
+                .invalidArgument, "snapshot \(boot.id) records no kernel to boot; pass --kernel, --initrd and --cmdline"
+            )
         }
         var mappings: [BlockDeviceMapping] = []
         for (index, disk) in registration.dataDisks.enumerated() {
@@ -49,15 +56,20 @@ public final class ImageService: Sendable {
             if let snapshotId = disk.snapshotId {
                 let snapshot = try await catalog.snapshot(snapshotId)
                 guard snapshot.state == .completed, snapshot.volumeRole == .data else {
-                    throw SnaplabError(.invalidArgument, "snapshot \(snapshotId) is not a completed data-volume snapshot")
+                    throw SnaplabError(
+                        .invalidArgument, "snapshot \(snapshotId) is not a completed data-volume snapshot")
                 }
                 if let wanted = size, wanted < snapshot.volumeSize {
-                    throw SnaplabError(.invalidArgument, "data disk \(index + 1) is smaller than its snapshot (\(ByteSize.format(snapshot.volumeSize)))")
+                    throw SnaplabError(
+                        .invalidArgument,
+                        "data disk \(index + 1) is smaller than its snapshot (\(ByteSize.format(snapshot.volumeSize)))")
                 }
                 size = snapshot.volumeSize
             }
-            mappings.append(BlockDeviceMapping(device: LaunchRequest.dataDevice(index), snapshotId: disk.snapshotId,
-                                               size: size, deleteOnTermination: disk.deleteOnTermination))
+            mappings.append(
+                BlockDeviceMapping(
+                    device: LaunchRequest.dataDevice(index), snapshotId: disk.snapshotId,
+                    size: size, deleteOnTermination: disk.deleteOnTermination))
         }
         let kernel = try await putBootFile(settings.kernel)
         let initrd = try await putBootFile(settings.initrd)
@@ -74,10 +86,13 @@ public final class ImageService: Sendable {
     /// EC2 CreateImage with no-reboot: snapshots every volume of the instance at one instant (filesystems
     /// frozen through the agent) and registers the image, `pending` until the copies complete. With `wait`,
     /// returns once it is `available` (or throws if a copy failed); without, returns the pending image.
-    public func create(fromInstance instanceId: String, name: String, description: String? = nil,
-                            tags: [String: String] = [:], wait: Bool = true) async throws(SnaplabError) -> MachineImage {
+    public func create(
+        fromInstance instanceId: String, name: String, description: String? = nil,
+        tags: [String: String] = [:], wait: Bool = true
+    ) async throws(SnaplabError) -> MachineImage {
         let instance = try await catalog.instance(instanceId)
-        try ImageRegistration(name: name, bootSnapshotId: "", memoryMiB: instance.memoryMiB, vcpus: instance.vcpus).validate()
+        try ImageRegistration(name: name, bootSnapshotId: "", memoryMiB: instance.memoryMiB, vcpus: instance.vcpus)
+            .validate()
         let attached = try await catalog.volumes(attachedTo: instanceId)
         let pending = try await snapshots.createSet(
             instanceId: instanceId, options: SnapshotOptions(description: "for image \(name)", tags: tags))
@@ -92,8 +107,9 @@ public final class ImageService: Sendable {
             initrdDigest: try await putBootFile(instance.boot.initrd), cmdline: instance.boot.cmdline,
             memoryMiB: instance.memoryMiB, vcpus: instance.vcpus,
             blockDeviceMappings: data.enumerated().map { index, snapshot in
-                BlockDeviceMapping(device: LaunchRequest.dataDevice(index), snapshotId: snapshot.id,
-                                   size: snapshot.volumeSize, deleteOnTermination: true)
+                BlockDeviceMapping(
+                    device: LaunchRequest.dataDevice(index), snapshotId: snapshot.id,
+                    size: snapshot.volumeSize, deleteOnTermination: true)
             },
             sourceInstanceId: instanceId, tags: tags)
         try await catalog.insert(image)
@@ -104,7 +120,9 @@ public final class ImageService: Sendable {
             return image
         }
         let finished = await complete(image, from: pending)
-        if finished.state == .failed { throw SnaplabError(.io, "image \(finished.id) failed: \(finished.stateReason ?? "")") }
+        if finished.state == .failed {
+            throw SnaplabError(.io, "image \(finished.id) failed: \(finished.stateReason ?? "")")
+        }
         return finished
     }
 
@@ -115,7 +133,9 @@ public final class ImageService: Sendable {
         for snapshot in pending {
             let finished = try? await snapshots.wait(for: snapshot.id)
             if finished?.state != .completed {
-                failure = failure ?? "snapshot \(snapshot.id) of \(snapshot.volumeId) failed: \(finished?.errorMessage ?? "unknown error")"
+                failure =
+                    failure
+                    ?? "snapshot \(snapshot.id) of \(snapshot.volumeId) failed: \(finished?.errorMessage ?? "unknown error")"
             }
         }
         image.state = failure == nil ? .available : .failed
@@ -126,7 +146,8 @@ public final class ImageService: Sendable {
                 row.stateReason = failure
             }
         } catch {
-            logger.error("cannot record the image's end", metadata: ["image": "\(image.id)", "error": "\(error.message)"])
+            logger.error(
+                "cannot record the image's end", metadata: ["image": "\(image.id)", "error": "\(error.message)"])
         }
         return image
     }
@@ -137,7 +158,8 @@ public final class ImageService: Sendable {
         var image = try await catalog.image(id)
         guard image.state != .deregistered else { return image }
         if image.state == .pending {
-            throw SnaplabError(.invalidState, "image \(id) is still pending; deregister it once its snapshots are copied")
+            throw SnaplabError(
+                .invalidState, "image \(id) is still pending; deregister it once its snapshots are copied")
         }
         image = try await catalog.transition(MachineImage.self, id, to: .deregistered)
         try await store.deleteImageDocument(id)
@@ -157,7 +179,8 @@ public final class ImageService: Sendable {
     public func resolve(_ reference: String) async throws(SnaplabError) -> MachineImage {
         if reference.hasPrefix("ami-") { return try await catalog.image(reference) }
         guard let image = try await catalog.newestImage(named: reference) else {
-            throw SnaplabError(.notFound, "no available image named '\(reference)'; `snaplab image list` shows the images")
+            throw SnaplabError(
+                .notFound, "no available image named '\(reference)'; `snaplab image list` shows the images")
         }
         return image
     }
@@ -173,7 +196,9 @@ public final class ImageService: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
-        guard let data = try? encoder.encode(image) else { throw SnaplabError(.internal, "cannot encode image \(image.id)") }
+        guard let data = try? encoder.encode(image) else {
+            throw SnaplabError(.internal, "cannot encode image \(image.id)")
+        }
         try await store.putImageDocument(image.id, data)
     }
 }

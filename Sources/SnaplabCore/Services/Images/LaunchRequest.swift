@@ -29,9 +29,11 @@ public struct LaunchRequest: Sendable {
     /// Records host-side instants of the launch (`defined`, `started`) when set.
     public var timings: LaunchTimings?
 
-    public init(bootVolumeId: String, dataVolumes: [DataVolume] = [], memoryMiB: Int = 256, vcpus: Int = 1,
-                fsck: FsckMode = .auto, bootOverride: BootSettings? = nil, deleteBootOnTermination: Bool = true,
-                tags: [String: String] = [:], readyTimeout: Duration = .seconds(300)) {
+    public init(
+        bootVolumeId: String, dataVolumes: [DataVolume] = [], memoryMiB: Int = 256, vcpus: Int = 1,
+        fsck: FsckMode = .auto, bootOverride: BootSettings? = nil, deleteBootOnTermination: Bool = true,
+        tags: [String: String] = [:], readyTimeout: Duration = .seconds(300)
+    ) {
         self.bootVolumeId = bootVolumeId
         self.dataVolumes = dataVolumes
         self.memoryMiB = memoryMiB

@@ -8,28 +8,37 @@ extension InstanceService {
         let volume = try await catalog.volume(volumeId)
         let instance = try await states.refreshed(instanceId)
         guard [.running, .stopped].contains(instance.state) else {
-            throw SnaplabError(.invalidState, "instance \(instanceId) is \(instance.state.rawValue); attach to a running or stopped instance",
-                               subject: instanceId)
+            throw SnaplabError(
+                .invalidState,
+                "instance \(instanceId) is \(instance.state.rawValue); attach to a running or stopped instance",
+                subject: instanceId)
         }
         guard volume.role == .data else {
-            throw SnaplabError(.invalidArgument, "volume \(volumeId) is a boot volume; only data volumes can be attached")
+            throw SnaplabError(
+                .invalidArgument, "volume \(volumeId) is a boot volume; only data volumes can be attached")
         }
         guard volume.host == instance.host else {
-            throw SnaplabError(.invalidArgument, "volume \(volumeId) is on host \(volume.host), the instance on \(instance.host)")
+            throw SnaplabError(
+                .invalidArgument, "volume \(volumeId) is on host \(volume.host), the instance on \(instance.host)")
         }
         let attached = try await catalog.volumes(attachedTo: instanceId)
         let used = Set(attached.compactMap(\.device))
-        let target = try device.map(Self.deviceName) ?? (0..<LaunchRequest.maximumDataVolumes).map(LaunchRequest.dataDevice)
+        let target =
+            try device.map(Self.deviceName)
+            ?? (0..<LaunchRequest.maximumDataVolumes).map(LaunchRequest.dataDevice)
             .first { !used.contains($0) }
         guard let target, !used.contains(target) else {
-            throw SnaplabError(.invalidArgument, "device \(device ?? "?") is taken on \(instanceId); attached: \(used.sorted().joined(separator: ", "))")
+            throw SnaplabError(
+                .invalidArgument,
+                "device \(device ?? "?") is taken on \(instanceId); attached: \(used.sorted().joined(separator: ", "))")
         }
         try await copies.checkNotCopying([volumeId], action: "attached")
         try await catalog.attach(volumeId, to: instanceId, device: target)
         let xml = DomainXML.diskXML(DomainXML.Disk(path: volume.path, device: target, serial: volume.id))
         let running = instance.state == .running
         do throws(SnaplabError) {
-            try await hosts.hypervisor(named: instance.host).attachDisk(domain: instance.domainName, xml: xml, live: running)
+            try await hosts.hypervisor(named: instance.host).attachDisk(
+                domain: instance.domainName, xml: xml, live: running)
         } catch {
             await logger.bestEffort("catalog.detach") { try await catalog.detach(volumeId) }
             throw error
@@ -49,7 +58,8 @@ extension InstanceService {
             throw SnaplabError(.invalidArgument, "volume \(volumeId) is attached to \(owner), not \(instanceId)")
         }
         guard volume.role == .data, let device = volume.device else {
-            throw SnaplabError(.invalidState, "volume \(volumeId) is the boot volume of \(owner); terminate the instance instead")
+            throw SnaplabError(
+                .invalidState, "volume \(volumeId) is the boot volume of \(owner); terminate the instance instead")
         }
         try await copies.checkNotCopying([volumeId], action: "detached")
         let instance = try await states.refreshed(owner)

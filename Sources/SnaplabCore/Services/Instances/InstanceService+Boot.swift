@@ -4,20 +4,30 @@ import Libvirt
 extension InstanceService {
     /// Waits for the guest's `ready` marker after `logOffset`; marks the instance running, or, if the domain
     /// stops or the time runs out, powers it off, marks it stopped and throws with the console's tail.
-    func awaitBoot(_ instance: Instance, hypervisor: Hypervisor, events: AsyncStream<DomainEvent>,
-                   logOffset: UInt64, timeout: Duration) async throws(SnaplabError) -> Instance
-    {
+    func awaitBoot(
+        _ instance: Instance, hypervisor: Hypervisor, events: AsyncStream<DomainEvent>,
+        logOffset: UInt64, timeout: Duration
+    ) async throws(SnaplabError) -> Instance {
         let console = ConsoleLog(path: instance.consolePath)
         let domainName = instance.domainName
         do {
-            try await withDeadline(timeout, onTimeout: {
-                SnaplabError(.timeout, "instance \(instance.id) did not print `ready` within \(timeout). Console tail:\n\(console.tail(from: logOffset))")
-            }) {
+            try await withDeadline(
+                timeout,
+                onTimeout: {
+                    SnaplabError(
+                        .timeout,
+                        "instance \(instance.id) did not print `ready` within \(timeout). Console tail:\n\(console.tail(from: logOffset))"
+                    )
+                }
+            ) {
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await event in events where event.domainName == domainName {
                             if event.kind == .stopped || event.kind == .crashed {
-                                throw SnaplabError(.guest, "instance \(instance.id) stopped while booting (\(event.kind), detail \(event.detail)). Console tail:\n\(console.tail(from: logOffset))")
+                                throw SnaplabError(
+                                    .guest,
+                                    "instance \(instance.id) stopped while booting (\(event.kind), detail \(event.detail)). Console tail:\n\(console.tail(from: logOffset))"
+                                )
                             }
                         }
                     }
@@ -30,10 +40,13 @@ extension InstanceService {
                 }
             }
         } catch {
-            let failure = error as? SnaplabError
+            let failure =
+                error as? SnaplabError
                 ?? SnaplabError(.internal, "waiting for \(instance.id) failed", cause: error)
             await logger.bestEffort("hypervisor.destroyDomain") { try await hypervisor.destroyDomain(name: domainName) }
-            await logger.bestEffort("catalog.transitionInstance") { _ = try await catalog.transitionInstance(instance.id, to: .stopped, reason: failure.message) }
+            await logger.bestEffort("catalog.transitionInstance") {
+                _ = try await catalog.transitionInstance(instance.id, to: .stopped, reason: failure.message)
+            }
             throw failure
         }
         return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())

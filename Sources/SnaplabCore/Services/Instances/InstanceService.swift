@@ -1,7 +1,7 @@
 import Blocking
 import Foundation
-import Logging
 import Libvirt
+import Logging
 
 /// Instances: libvirt domains booting a boot volume with data volumes, their lifecycle, console and agent.
 public final class InstanceService: Sendable {
@@ -15,8 +15,10 @@ public final class InstanceService: Sendable {
     let bases: BaseService
     let background: BackgroundWork
 
-    init(catalog: Catalog, paths: LabPaths, hosts: HostService, states: InstanceStates, tracking: ChangeTracking,
-         copies: SnapshotCopies, bases: BaseService, background: BackgroundWork) {
+    init(
+        catalog: Catalog, paths: LabPaths, hosts: HostService, states: InstanceStates, tracking: ChangeTracking,
+        copies: SnapshotCopies, bases: BaseService, background: BackgroundWork
+    ) {
         self.catalog = catalog
         self.paths = paths
         self.hosts = hosts
@@ -32,8 +34,9 @@ public final class InstanceService: Sendable {
     public func run(_ request: LaunchRequest) async throws(SnaplabError) -> Instance {
         let launched = try await launch(request)
         guard request.waitUntilReady else { return launched.instance }
-        return try await awaitBoot(launched.instance, hypervisor: launched.hypervisor, events: launched.events,
-                                   logOffset: 0, timeout: request.readyTimeout)
+        return try await awaitBoot(
+            launched.instance, hypervisor: launched.hypervisor, events: launched.events,
+            logOffset: 0, timeout: request.readyTimeout)
     }
 
     /// A domain started for an instance, before its guest is ready.
@@ -48,10 +51,15 @@ public final class InstanceService: Sendable {
         try request.validate()
         let bootVolume = try await catalog.volume(request.bootVolumeId)
         guard bootVolume.role == .boot else {
-            throw SnaplabError(.invalidArgument, "volume \(bootVolume.id) is a \(bootVolume.role.rawValue) volume; boot from a boot volume")
+            throw SnaplabError(
+                .invalidArgument,
+                "volume \(bootVolume.id) is a \(bootVolume.role.rawValue) volume; boot from a boot volume")
         }
-        var attachments = [VolumeAttachment(volumeId: bootVolume.id, device: "vda",
-                                            deleteOnTermination: request.deleteBootOnTermination)]
+        var attachments = [
+            VolumeAttachment(
+                volumeId: bootVolume.id, device: "vda",
+                deleteOnTermination: request.deleteBootOnTermination)
+        ]
         var disks = [DomainXML.Disk(path: bootVolume.path, device: "vda", serial: bootVolume.id)]
         for (index, wanted) in request.dataVolumes.enumerated() {
             let volume = try await catalog.volume(wanted.volumeId)
@@ -59,18 +67,25 @@ public final class InstanceService: Sendable {
                 throw SnaplabError(.invalidArgument, "volume \(volume.id) is a boot volume; attach data volumes only")
             }
             guard volume.host == bootVolume.host else {
-                throw SnaplabError(.invalidArgument, "volume \(volume.id) is on host \(volume.host), the boot volume on \(bootVolume.host)")
+                throw SnaplabError(
+                    .invalidArgument,
+                    "volume \(volume.id) is on host \(volume.host), the boot volume on \(bootVolume.host)")
             }
             let device = LaunchRequest.dataDevice(index)
-            attachments.append(VolumeAttachment(volumeId: volume.id, device: device,
-                                                deleteOnTermination: wanted.deleteOnTermination))
+            attachments.append(
+                VolumeAttachment(
+                    volumeId: volume.id, device: device,
+                    deleteOnTermination: wanted.deleteOnTermination))
             disks.append(DomainXML.Disk(path: volume.path, device: device, serial: volume.id))
         }
         guard let boot = request.bootOverride ?? bootVolume.boot else {
-            throw SnaplabError(.invalidArgument, "boot volume \(bootVolume.id) records no kernel to boot; pass --kernel, --initrd and --cmdline")
+            throw SnaplabError(
+                .invalidArgument,
+                "boot volume \(bootVolume.id) records no kernel to boot; pass --kernel, --initrd and --cmdline")
         }
         for file in [boot.kernel, boot.initrd] where !FileManager.default.fileExists(atPath: file) {
-            throw SnaplabError(.notFound, "boot file \(file) is missing; rebuild the boot volume or pass --kernel/--initrd")
+            throw SnaplabError(
+                .notFound, "boot file \(file) is missing; rebuild the boot volume or pass --kernel/--initrd")
         }
 
         try await copies.checkNotCopying(attachments.map(\.volumeId), action: "attached to a new instance")
@@ -78,16 +93,19 @@ public final class InstanceService: Sendable {
         let hypervisor = try await hosts.hypervisor(for: host)
         let id = ResourceID.generate(.instance)
         let console = ConsoleLog(path: paths.console(of: id).path)
-        var instance = Instance(id: id, host: host.name, state: .pending, memoryMiB: request.memoryMiB,
-                                vcpus: request.vcpus, boot: boot, fsck: request.fsck, consolePath: console.path,
-                                tags: request.tags)
+        var instance = Instance(
+            id: id, host: host.name, state: .pending, memoryMiB: request.memoryMiB,
+            vcpus: request.vcpus, boot: boot, fsck: request.fsck, consolePath: console.path,
+            tags: request.tags)
         instance.imageId = request.imageId
         try await catalog.insert(instance, attaching: attachments)
-        let xml = DomainXML(name: instance.domainName, memoryMiB: request.memoryMiB, vcpus: request.vcpus,
-                            kernel: boot.kernel, initrd: boot.initrd,
-                            cmdline: Self.kernelCommandLine(boot: boot, instance: instance),
-                            disks: disks, consolePath: console.path,
-                            labStateDirectory: paths.stateDirectory.path).render()
+        let xml = DomainXML(
+            name: instance.domainName, memoryMiB: request.memoryMiB, vcpus: request.vcpus,
+            kernel: boot.kernel, initrd: boot.initrd,
+            cmdline: Self.kernelCommandLine(boot: boot, instance: instance),
+            disks: disks, consolePath: console.path,
+            labStateDirectory: paths.stateDirectory.path
+        ).render()
         let events: AsyncStream<DomainEvent>
         do throws(SnaplabError) {
             events = try await hypervisor.lifecycleEvents()
@@ -99,7 +117,9 @@ public final class InstanceService: Sendable {
             request.timings?.record("started")
         } catch {
             // Nothing ran: undo the definition and the catalog rows so the failed launch changes nothing.
-            await logger.bestEffort("hypervisor.undefineDomain") { try await hypervisor.undefineDomain(name: instance.domainName) }
+            await logger.bestEffort("hypervisor.undefineDomain") {
+                try await hypervisor.undefineDomain(name: instance.domainName)
+            }
             await logger.bestEffort("catalog.abandonLaunch") { try await catalog.abandonLaunch(id) }
             logger.bestEffort("removeItem") { try FileManager.default.removeItem(atPath: console.path) }
             throw error
@@ -109,9 +129,10 @@ public final class InstanceService: Sendable {
 
     /// Powers an instance off: asks the guest (agent, else ACPI), and pulls the plug after `timeout`
     /// (or at once with `force`). Unless asked to wait, returns at once (`stopping`) and stops in the background.
-    public func stop(_ id: String, force: Bool = false, timeout: Duration = .seconds(120),
-                     wait: Bool = true) async throws(SnaplabError) -> Instance
-    {
+    public func stop(
+        _ id: String, force: Bool = false, timeout: Duration = .seconds(120),
+        wait: Bool = true
+    ) async throws(SnaplabError) -> Instance {
         let instance = try await states.refreshed(id)
         if instance.state == .stopped || instance.state == .stopping { return instance }
         try await copies.checkNotCopying(try await catalog.volumes(attachedTo: id).map(\.id), action: "stopped")
@@ -125,7 +146,8 @@ public final class InstanceService: Sendable {
             let logger = self.logger
             background.submit("stop \(id)") {
                 do throws(SnaplabError) { _ = try await finish() } catch {
-                    logger.error("stopping an instance failed", metadata: ["instance": "\(id)", "error": "\(error.message)"])
+                    logger.error(
+                        "stopping an instance failed", metadata: ["instance": "\(id)", "error": "\(error.message)"])
                 }
             }
             return stopping
@@ -150,12 +172,15 @@ public final class InstanceService: Sendable {
         do throws(SnaplabError) {
             try await hypervisor.startDomain(name: instance.domainName)
         } catch {
-            await logger.bestEffort("catalog.transitionInstance") { _ = try await catalog.transitionInstance(id, to: .stopped, reason: "start failed: \(error.message)") }
+            await logger.bestEffort("catalog.transitionInstance") {
+                _ = try await catalog.transitionInstance(id, to: .stopped, reason: "start failed: \(error.message)")
+            }
             throw error
         }
         guard waitUntilReady else { return try await catalog.instance(id) }
-        return try await awaitBoot(instance, hypervisor: hypervisor, events: events, logOffset: offset,
-                                   timeout: readyTimeout)
+        return try await awaitBoot(
+            instance, hypervisor: hypervisor, events: events, logOffset: offset,
+            timeout: readyTimeout)
     }
 
     /// Removes an instance: its domain goes, its boot volume goes (unless kept), its data volumes stay unless
@@ -171,8 +196,9 @@ public final class InstanceService: Sendable {
         let hypervisor = try await hosts.hypervisor(for: host)
         try await hypervisor.destroyDomain(name: instance.domainName)
         try await hypervisor.undefineDomain(name: instance.domainName)
-        try await catalog.setDeleteOnTermination(instance: id, data: deleteDataVolumes ? true : nil,
-                                                 boot: keepBootVolume ? false : nil)
+        try await catalog.setDeleteOnTermination(
+            instance: id, data: deleteDataVolumes ? true : nil,
+            boot: keepBootVolume ? false : nil)
         let doomed = try await catalog.finishTermination(id)
         for volume in doomed {
             try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)
@@ -217,7 +243,8 @@ public final class InstanceService: Sendable {
     {
         let instance = try await states.refreshed(id)
         guard instance.state == .running else {
-            throw SnaplabError(.invalidState, "instance \(id) is \(instance.state.rawValue); start it before running commands in it")
+            throw SnaplabError(
+                .invalidState, "instance \(id) is \(instance.state.rawValue); start it before running commands in it")
         }
         let hypervisor = try await hosts.hypervisor(named: instance.host)
         return try await GuestAgent(hypervisor: hypervisor, domain: instance.domainName)
@@ -240,13 +267,19 @@ public final class InstanceService: Sendable {
                 case .pending:
                     break
                 default:
-                    throw SnaplabError(.guest, "instance \(id) is \(instance.state.rawValue) instead of booting. Console tail:\n\(ConsoleLog(path: instance.consolePath).tail())")
+                    throw SnaplabError(
+                        .guest,
+                        "instance \(id) is \(instance.state.rawValue) instead of booting. Console tail:\n\(ConsoleLog(path: instance.consolePath).tail())"
+                    )
                 }
             }
             if pending.isEmpty { break }
             if ContinuousClock.now >= deadline, let id = pending.first {
                 let instance = try await catalog.instance(id)
-                throw SnaplabError(.timeout, "instance \(id) did not print `ready` within \(timeout). Console tail:\n\(ConsoleLog(path: instance.consolePath).tail())")
+                throw SnaplabError(
+                    .timeout,
+                    "instance \(id) did not print `ready` within \(timeout). Console tail:\n\(ConsoleLog(path: instance.consolePath).tail())"
+                )
             }
             try? await Task.sleep(for: .milliseconds(200))
         }

@@ -39,9 +39,12 @@ final class InstanceStates: Sendable {
                 return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
             }
             // A launch defines the domain and starts it right after writing the boot marker: give it time.
-            guard off, Date().timeIntervalSince(console.lastModified() ?? instance.createdAt) > 30 else { return instance }
-            return try await catalog.transitionInstance(instance.id, to: .stopped,
-                                                        reason: "the guest stopped before it was ready")
+            guard off, Date().timeIntervalSince(console.lastModified() ?? instance.createdAt) > 30 else {
+                return instance
+            }
+            return try await catalog.transitionInstance(
+                instance.id, to: .stopped,
+                reason: "the guest stopped before it was ready")
         }
         guard off else { return instance }
         let reason = state == nil ? "its libvirt domain disappeared" : "the guest stopped by itself"

@@ -16,7 +16,10 @@ public struct CronExpression: Sendable, Equatable {
     public init(_ text: String) throws(SnaplabError) {
         let fields = text.split(whereSeparator: \.isWhitespace).map(String.init)
         guard fields.count == 5 else {
-            throw SnaplabError(.invalidArgument, "cron expression '\(text)' needs 5 fields (minute hour day-of-month month day-of-week), not \(fields.count)")
+            throw SnaplabError(
+                .invalidArgument,
+                "cron expression '\(text)' needs 5 fields (minute hour day-of-month month day-of-week), not \(fields.count)"
+            )
         }
         self.text = text
         minutes = try Self.field(fields[0], name: "minute", range: 0...59, text: text)
@@ -45,8 +48,9 @@ public struct CronExpression: Sendable, Equatable {
                 span = range
             } else {
                 let bounds = pieces[0].split(separator: "-", omittingEmptySubsequences: false).map { Int($0) }
-                guard bounds.count <= 2, let low = bounds.first ?? nil, let high = (bounds.count == 2 ? bounds[1] : low),
-                      range.contains(low), range.contains(high), low <= high
+                guard bounds.count <= 2, let low = bounds.first ?? nil,
+                    let high = (bounds.count == 2 ? bounds[1] : low),
+                    range.contains(low), range.contains(high), low <= high
                 else { throw bad(name, field, text) }
                 span = low...(pieces.count == 2 && bounds.count == 1 ? range.upperBound : high)
             }
@@ -62,7 +66,7 @@ public struct CronExpression: Sendable, Equatable {
 
     func dayMatches(_ components: DateComponents) -> Bool {
         guard let day = components.day, let month = components.month, let weekday = components.weekday,
-              months.contains(month)
+            months.contains(month)
         else { return false }
         let dayOfMonth = daysOfMonth.contains(day)
         let dayOfWeek = daysOfWeek.contains(weekday - 1)

@@ -12,7 +12,9 @@ public struct PolicyDaemon: Service {
         public var verifySample: Double
         public var verifyEvery: Duration
 
-        public init(tick: Duration = .seconds(1), verifySample: Double = 0.05, verifyEvery: Duration = .seconds(6 * 3600)) {
+        public init(
+            tick: Duration = .seconds(1), verifySample: Double = 0.05, verifyEvery: Duration = .seconds(6 * 3600)
+        ) {
             self.tick = tick
             self.verifySample = verifySample
             self.verifyEvery = verifyEvery
@@ -24,8 +26,10 @@ public struct PolicyDaemon: Service {
     let settings: Settings
     let logger: Logger
 
-    public init(lab: Lab, clock: any PolicyClock = SystemPolicyClock(), settings: Settings = Settings(),
-                logger: Logger = Logger(label: "snaplab.daemon")) {
+    public init(
+        lab: Lab, clock: any PolicyClock = SystemPolicyClock(), settings: Settings = Settings(),
+        logger: Logger = Logger(label: "snaplab.daemon")
+    ) {
         self.lab = lab
         self.clock = clock
         self.settings = settings
@@ -42,7 +46,9 @@ public struct PolicyDaemon: Service {
                 for run in runs { log(run) }
                 if runs.contains(where: { !$0.snapshotsPruned.isEmpty }) {
                     let report = try await lab.store.collectGarbage(timeout: .seconds(60))
-                    logger.info("store gc", metadata: ["reclaimed": "\(report.bytesReclaimed)", "removedChunks": "\(report.chunksRemoved)"])
+                    logger.info(
+                        "store gc",
+                        metadata: ["reclaimed": "\(report.bytesReclaimed)", "removedChunks": "\(report.chunksRemoved)"])
                 }
                 for run in runs where run.state == .succeeded {
                     successes[run.policyId, default: 0] += 1
@@ -51,8 +57,11 @@ public struct PolicyDaemon: Service {
                 if ContinuousClock.now - lastVerify >= settings.verifyEvery {
                     lastVerify = ContinuousClock.now
                     let report = try await lab.store.verify(sample: settings.verifySample)
-                    logger.log(level: report.isClean ? .info : .error, "store verify (sample)",
-                               metadata: ["chunks": "\(report.checkedChunks)", "broken": "\(report.brokenSnapshots.keys.sorted())"])
+                    logger.log(
+                        level: report.isClean ? .info : .error, "store verify (sample)",
+                        metadata: [
+                            "chunks": "\(report.checkedChunks)", "broken": "\(report.brokenSnapshots.keys.sorted())",
+                        ])
                 }
             } catch {
                 logger.error("policy pass failed: \(error)")
@@ -71,14 +80,18 @@ public struct PolicyDaemon: Service {
         let policy = try await lab.policies.get(policyId)
         guard let drill = policy.drill, drill.every > 0, successes % drill.every == 0 else { return }
         let result = try await lab.policies.drill(policyId: policyId)
-        logger.log(level: result.passed ? .info : .error, "restore drill",
-                   metadata: ["policy": "\(policyId)", "passed": "\(result.passed)", "error": "\(result.error ?? "-")"])
+        logger.log(
+            level: result.passed ? .info : .error, "restore drill",
+            metadata: ["policy": "\(policyId)", "passed": "\(result.passed)", "error": "\(result.error ?? "-")"])
     }
 
     private func log(_ run: PolicyRun) {
-        logger.log(level: run.state == .succeeded ? .info : .error, "policy run",
-                   metadata: ["policy": "\(run.policyId)", "slot": "\(run.slot)", "state": "\(run.state.rawValue)",
-                              "taken": "\(run.snapshotsTaken.count)", "pruned": "\(run.snapshotsPruned.count)",
-                              "errors": "\(run.errors)", "warnings": "\(run.warnings)"])
+        logger.log(
+            level: run.state == .succeeded ? .info : .error, "policy run",
+            metadata: [
+                "policy": "\(run.policyId)", "slot": "\(run.slot)", "state": "\(run.state.rawValue)",
+                "taken": "\(run.snapshotsTaken.count)", "pruned": "\(run.snapshotsPruned.count)",
+                "errors": "\(run.errors)", "warnings": "\(run.warnings)",
+            ])
     }
 }

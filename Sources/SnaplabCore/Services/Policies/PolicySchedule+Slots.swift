@@ -14,7 +14,8 @@ extension PolicySchedule {
 
     func zone() throws(SnaplabError) -> TimeZone {
         guard let zone = TimeZone(identifier: timeZone) else {
-            throw SnaplabError(.invalidArgument, "unknown time zone '\(timeZone)'; use an IANA name such as Europe/Paris or UTC")
+            throw SnaplabError(
+                .invalidArgument, "unknown time zone '\(timeZone)'; use an IANA name such as Europe/Paris or UTC")
         }
         return zone
     }

@@ -4,10 +4,13 @@ extension PolicyService {
     /// A restore drill: restores the newest snapshot the policy took of each target into a throw-away volume,
     /// boots a fresh instance of `settings.image` with them, checks each filesystem (`e2fsck -fn`, unmounted)
     /// and runs the user's command through the guest agent, records pass/fail, and removes what it made.
-    public func drill(policyId: String, settings override: DrillSettings? = nil) async throws(SnaplabError) -> DrillResult {
+    public func drill(policyId: String, settings override: DrillSettings? = nil) async throws(SnaplabError)
+        -> DrillResult
+    {
         let policy = try await catalog.policy(policyId)
         guard let settings = override ?? policy.drill else {
-            throw SnaplabError(.invalidArgument, "policy \(policyId) has no drill settings; pass --image (and --command)")
+            throw SnaplabError(
+                .invalidArgument, "policy \(policyId) has no drill settings; pass --image (and --command)")
         }
         let started = Date()
         let taken = try await catalog.snapshots().filter {
@@ -33,15 +36,21 @@ extension PolicyService {
             for (position, snapshot) in newest.enumerated() {
                 let device = LaunchRequest.dataDevice(position)
                 let mountpoint = position == 0 ? "/data" : "/data\(position + 1)"
-                let check = try await instances.exec(instance.id, ["/bin/sh", "-c",
-                    "umount \(mountpoint) 2>/dev/null; /usr/sbin/e2fsck -fn /dev/\(device); rc=$?; mount /dev/\(device) \(mountpoint); exit $rc"],
+                let check = try await instances.exec(
+                    instance.id,
+                    [
+                        "/bin/sh", "-c",
+                        "umount \(mountpoint) 2>/dev/null; /usr/sbin/e2fsck -fn /dev/\(device); rc=$?; mount /dev/\(device) \(mountpoint); exit $rc",
+                    ],
                     timeout: .seconds(300))
-                var target = DrillResult.Target(volumeId: snapshot.volumeId, snapshotId: snapshot.id,
-                                                filesystemCheck: check.exitCode, output: check.stdout + check.stderr)
+                var target = DrillResult.Target(
+                    volumeId: snapshot.volumeId, snapshotId: snapshot.id,
+                    filesystemCheck: check.exitCode, output: check.stdout + check.stderr)
                 passed = passed && check.exitCode == 0
                 if let command = settings.command {
-                    let outcome = try await instances.exec(instance.id, ["/bin/sh", "-c", "cd \(mountpoint) && \(command)"],
-                                                 timeout: .seconds(300))
+                    let outcome = try await instances.exec(
+                        instance.id, ["/bin/sh", "-c", "cd \(mountpoint) && \(command)"],
+                        timeout: .seconds(300))
                     target.commandStatus = outcome.exitCode
                     target.output += outcome.stdout + outcome.stderr
                     passed = passed && outcome.exitCode == 0
@@ -75,11 +84,13 @@ extension PolicyService {
         let host = try await hosts.host(nil)
         let boot = try await bases.bootFiles(of: image)
         let base = try await bases.ensure(snapshotId: image.bootSnapshotId, host: host)
-        let overlay = try await images.overlay(on: base, role: .boot, host: host, boot: boot, image: image,
-                                        tags: ["snaplab:drill": "yes"], origin: "drill on image \(image.id)")
-        var request = LaunchRequest(bootVolumeId: overlay.id,
-                                    dataVolumes: dataVolumes.map { .init(volumeId: $0.id, deleteOnTermination: true) },
-                                    memoryMiB: image.memoryMiB, vcpus: image.vcpus, tags: ["snaplab:drill": "yes"])
+        let overlay = try await images.overlay(
+            on: base, role: .boot, host: host, boot: boot, image: image,
+            tags: ["snaplab:drill": "yes"], origin: "drill on image \(image.id)")
+        var request = LaunchRequest(
+            bootVolumeId: overlay.id,
+            dataVolumes: dataVolumes.map { .init(volumeId: $0.id, deleteOnTermination: true) },
+            memoryMiB: image.memoryMiB, vcpus: image.vcpus, tags: ["snaplab:drill": "yes"])
         request.imageId = image.id
         do throws(SnaplabError) {
             return try await instances.run(request)

@@ -19,9 +19,10 @@ extension PolicyService {
         let policy = try await catalog.policy(id)
         let slot = slot ?? Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
         let owner = ProcessIdentity.current
-        guard var run = try await catalog.claimRun(
-            policyId: id, slot: slot, owner: (owner.pid, owner.startTime),
-            isAlive: { ProcessIdentity(pid: $0, startTime: $1).isAlive })
+        guard
+            var run = try await catalog.claimRun(
+                policyId: id, slot: slot, owner: (owner.pid, owner.startTime),
+                isAlive: { ProcessIdentity(pid: $0, startTime: $1).isAlive })
         else { return nil }
         do throws(SnaplabError) {
             return try await carryOut(&run, policy: policy, slot: slot)
@@ -31,7 +32,8 @@ extension PolicyService {
             do throws(SnaplabError) {
                 try await end(run, as: .failed)
             } catch let recording {
-                logger.error("cannot record the failed run", metadata: ["policy": "\(id)", "error": "\(recording.message)"])
+                logger.error(
+                    "cannot record the failed run", metadata: ["policy": "\(id)", "error": "\(recording.message)"])
             }
             throw error
         }
@@ -44,7 +46,8 @@ extension PolicyService {
 
         let slotText = Self.slotText(slot)
         let tags = [Self.policyTag: id, Self.slotTag: slotText]
-        let options = SnapshotOptions(description: "policy \(policy.name) (\(slotText))", tags: tags, freeze: policy.freeze)
+        let options = SnapshotOptions(
+            description: "policy \(policy.name) (\(slotText))", tags: tags, freeze: policy.freeze)
         let targets = try await targets(of: policy)
         if targets.isEmpty {
             run.warnings.append("the target (\(Printable.tags(policy.targetTags))) matches nothing: no snapshot taken")
@@ -88,8 +91,10 @@ extension PolicyService {
         }
     }
 
-    private func take(_ run: inout PolicyRun, _ target: String, wantsFreeze: Bool,
-                      _ create: () async throws(SnaplabError) -> [Snapshot]) async {
+    private func take(
+        _ run: inout PolicyRun, _ target: String, wantsFreeze: Bool,
+        _ create: () async throws(SnaplabError) -> [Snapshot]
+    ) async {
         do throws(SnaplabError) {
             for snapshot in try await create() {
                 run.snapshotsTaken.append(snapshot.id)
@@ -99,7 +104,8 @@ extension PolicyService {
                     run.errors.append("\(target): snapshot \(snapshot.id) failed: \(finished.errorMessage ?? "")")
                 }
                 if wantsFreeze, finished.consistency == .crash {
-                    run.warnings.append("\(target): fell back to crash consistency (\(finished.consistencyNote ?? "no reason given"))")
+                    run.warnings.append(
+                        "\(target): fell back to crash consistency (\(finished.consistencyNote ?? "no reason given"))")
                 }
             }
         } catch {
@@ -113,19 +119,23 @@ extension PolicyService {
         -> (pruned: [String], kept: [(id: String, reason: String)])
     {
         let zone = try policy.schedule.zone()
-        let taken = try await catalog.snapshots().filter { $0.tags[Self.policyTag] == policy.id && $0.state == .completed }
+        let taken = try await catalog.snapshots().filter {
+            $0.tags[Self.policyTag] == policy.id && $0.state == .completed
+        }
         var pruned: [String] = []
         var kept: [(id: String, reason: String)] = []
         for (_, ofOneVolume) in Dictionary(grouping: taken, by: \.volumeId) {
             let candidates = ofOneVolume.compactMap { snapshot in
-                Self.slotTime(of: snapshot).map { RetentionPlan.Candidate(id: snapshot.id, time: $0, pinned: snapshot.pinned) }
+                Self.slotTime(of: snapshot).map {
+                    RetentionPlan.Candidate(id: snapshot.id, time: $0, pinned: snapshot.pinned)
+                }
             }
             let keep = RetentionPlan.keep(candidates, retention: policy.retention, now: now, timeZone: zone)
             for candidate in candidates where !keep.contains(candidate.id) {
                 do throws(SnaplabError) {
                     try await snapshots.delete(candidate.id)
                     pruned.append(candidate.id)
-                } catch where error.code == .conflict {
+                } catch  where error.code == .conflict {
                     kept.append((candidate.id, error.message))
                 }
             }

@@ -14,9 +14,11 @@ public struct PolicyRequest: Sendable {
     public var retention: Retention
     public var drill: DrillSettings?
 
-    public init(name: String, targetTags: [String: String], targetRoles: [VolumeRole] = [.data],
-                targetInstances: Bool = false, schedule: PolicySchedule, anchor: Date? = nil, freeze: Bool = true,
-                retention: Retention, drill: DrillSettings? = nil) {
+    public init(
+        name: String, targetTags: [String: String], targetRoles: [VolumeRole] = [.data],
+        targetInstances: Bool = false, schedule: PolicySchedule, anchor: Date? = nil, freeze: Bool = true,
+        retention: Retention, drill: DrillSettings? = nil
+    ) {
         self.name = name
         self.targetTags = targetTags
         self.targetRoles = targetRoles
@@ -51,8 +53,10 @@ public final class PolicyService: Sendable {
     let bases: BaseService
     let copies: SnapshotCopies
 
-    init(catalog: Catalog, hosts: HostService, snapshots: SnapshotService, instances: InstanceService,
-         volumes: VolumeService, images: ImageService, bases: BaseService, copies: SnapshotCopies) {
+    init(
+        catalog: Catalog, hosts: HostService, snapshots: SnapshotService, instances: InstanceService,
+        volumes: VolumeService, images: ImageService, bases: BaseService, copies: SnapshotCopies
+    ) {
         self.catalog = catalog
         self.hosts = hosts
         self.snapshots = snapshots
@@ -75,10 +79,11 @@ public final class PolicyService: Sendable {
             throw SnaplabError(.invalidArgument, "choose at least one volume role to target")
         }
         let anchor = Date(timeIntervalSince1970: (request.anchor ?? Date()).timeIntervalSince1970.rounded(.down))
-        let policy = Policy(id: ResourceID.generate(.policy), name: request.name, targetTags: request.targetTags,
-                            targetRoles: request.targetRoles, targetInstances: request.targetInstances,
-                            schedule: request.schedule, anchor: anchor, freeze: request.freeze,
-                            retention: request.retention, drill: request.drill)
+        let policy = Policy(
+            id: ResourceID.generate(.policy), name: request.name, targetTags: request.targetTags,
+            targetRoles: request.targetRoles, targetInstances: request.targetInstances,
+            schedule: request.schedule, anchor: anchor, freeze: request.freeze,
+            retention: request.retention, drill: request.drill)
         try await catalog.insert(policy)
         return (policy, try await warnings(for: policy))
     }
@@ -111,7 +116,8 @@ public final class PolicyService: Sendable {
             return PolicyTargets(volumes: [], instances: instances)
         }
         let volumes = try await catalog.volumes().filter { volume in
-            matches(volume.tags) && policy.targetRoles.contains(volume.role) && [.available, .inUse].contains(volume.state)
+            matches(volume.tags) && policy.targetRoles.contains(volume.role)
+                && [.available, .inUse].contains(volume.state)
         }
         return PolicyTargets(volumes: volumes.sorted { ($0.size, $0.id) < ($1.size, $1.id) }, instances: [])
     }
@@ -120,7 +126,8 @@ public final class PolicyService: Sendable {
         var warnings: [String] = []
         if try await targets(of: policy).isEmpty {
             let what = policy.targetInstances ? "instance" : "volume"
-            warnings.append("no \(what) is tagged \(Printable.tags(policy.targetTags)) yet: runs will take nothing until one is")
+            warnings.append(
+                "no \(what) is tagged \(Printable.tags(policy.targetTags)) yet: runs will take nothing until one is")
         }
         return warnings
     }

@@ -17,17 +17,23 @@ final class ChangeTracking: Sendable {
     func retireCheckpoint(_ name: String, volumeId: String, hypervisor: Hypervisor) async {
         guard let volume = try? await catalog.volume(volumeId) else { return }
         if let instanceId = volume.instanceId, let instance = try? await catalog.instance(instanceId),
-           let checkpoints = try? await hypervisor.checkpointNames(domain: instance.domainName),
-           checkpoints.contains(name)
+            let checkpoints = try? await hypervisor.checkpointNames(domain: instance.domainName),
+            checkpoints.contains(name)
         {
             let attached = (try? await catalog.volumes(attachedTo: instanceId)) ?? []
             guard !attached.contains(where: { $0.cbtBase == name }) else { return }
             let running = (try? await hypervisor.domainState(name: instance.domainName)) == .running
             if running {
-                await logger.bestEffort("hypervisor.deleteCheckpoint") { try await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: name, metadataOnly: false) }
+                await logger.bestEffort("hypervisor.deleteCheckpoint") {
+                    try await hypervisor.deleteCheckpoint(
+                        domain: instance.domainName, checkpoint: name, metadataOnly: false)
+                }
             } else {
                 for disk in attached { await removeBitmapIfPresent(name, from: disk.path) }
-                await logger.bestEffort("hypervisor.deleteCheckpoint") { try await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: name, metadataOnly: true) }
+                await logger.bestEffort("hypervisor.deleteCheckpoint") {
+                    try await hypervisor.deleteCheckpoint(
+                        domain: instance.domainName, checkpoint: name, metadataOnly: true)
+                }
             }
             return
         }
@@ -40,7 +46,9 @@ final class ChangeTracking: Sendable {
     func discardCheckpoint(_ name: String, capture: CapturedVolume, hypervisor: Hypervisor) async {
         switch capture.source {
         case .backup(let domain, _, _):
-            await logger.bestEffort("hypervisor.deleteCheckpoint") { try await hypervisor.deleteCheckpoint(domain: domain, checkpoint: name, metadataOnly: false) }
+            await logger.bestEffort("hypervisor.deleteCheckpoint") {
+                try await hypervisor.deleteCheckpoint(domain: domain, checkpoint: name, metadataOnly: false)
+            }
         case .stopped(let file):
             await removeBitmapIfPresent(name, from: file)
         }
@@ -66,8 +74,8 @@ final class ChangeTracking: Sendable {
         var devicesByBase: [String: [String]] = [:]
         for volume in attached {
             guard let base = volume.cbtBase, let device = volume.device,
-                  let bitmaps = try? await QemuImg.bitmaps(of: volume.path),
-                  bitmaps.contains(where: { $0.name == base && $0.isConsistent })
+                let bitmaps = try? await QemuImg.bitmaps(of: volume.path),
+                bitmaps.contains(where: { $0.name == base && $0.isConsistent })
             else { continue }
             devicesByBase[base, default: []].append(device)
         }
@@ -75,8 +83,9 @@ final class ChangeTracking: Sendable {
             await logger.bestEffort("redefining checkpoint \(base) of \(instance.id)") {
                 try await hypervisor.redefineCheckpoint(
                     domain: instance.domainName,
-                    checkpoint: CheckpointXML(name: base, devices: devices, allDevices: allDevices,
-                                              creationTime: Int(Date().timeIntervalSince1970)))
+                    checkpoint: CheckpointXML(
+                        name: base, devices: devices, allDevices: allDevices,
+                        creationTime: Int(Date().timeIntervalSince1970)))
             }
         }
     }
@@ -86,6 +95,8 @@ final class ChangeTracking: Sendable {
     func endBackupJob(of captures: [CapturedVolume], hypervisor: Hypervisor) async {
         guard case .backup(let domain, let socket, _)? = captures.first?.source else { return }
         await logger.bestEffort("hypervisor.endBackup") { try await hypervisor.endBackup(domain: domain) }
-        logger.bestEffort("removeItem") { try FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent) }
+        logger.bestEffort("removeItem") {
+            try FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent)
+        }
     }
 }

@@ -8,13 +8,15 @@ extension SnapshotCopies {
         for var snapshot in try await catalog.snapshots(state: .pending) {
             if isLocal(snapshot.id) { continue }
             if let pid = snapshot.workerPid, let start = snapshot.workerStartTime,
-               ProcessIdentity(pid: pid, startTime: start).isAlive {
+                ProcessIdentity(pid: pid, startTime: start).isAlive
+            {
                 continue
             }
-            let reason = "interrupted: the process copying it (pid \(snapshot.workerPid.map(String.init) ?? "?")) ended before the copy finished; take a new snapshot"
+            let reason =
+                "interrupted: the process copying it (pid \(snapshot.workerPid.map(String.init) ?? "?")) ended before the copy finished; take a new snapshot"
             do throws(SnaplabError) {
                 snapshot = try await catalog.failSnapshot(snapshot.id, reason: reason)
-            } catch where error.code == .invalidState || error.code == .notFound {
+            } catch  where error.code == .invalidState || error.code == .notFound {
                 continue  // Another process settled it first.
             }
             await cleanUpInterrupted(snapshot)
@@ -23,9 +25,9 @@ extension SnapshotCopies {
 
     private func cleanUpInterrupted(_ snapshot: Snapshot) async {
         guard let checkpoint = snapshot.checkpoint,
-              let volume = try? await catalog.volume(snapshot.volumeId),
-              let host = try? await catalog.host(named: volume.host),
-              let hypervisor = try? await hosts.hypervisor(for: host)
+            let volume = try? await catalog.volume(snapshot.volumeId),
+            let host = try? await catalog.host(named: volume.host),
+            let hypervisor = try? await hosts.hypervisor(for: host)
         else { return }
         let stillNeeded = ((try? await catalog.snapshots()) ?? []).contains {
             $0.checkpoint == checkpoint && ($0.state == .completed || $0.state == .pending)
@@ -41,11 +43,14 @@ extension SnapshotCopies {
             }
             if !stillNeeded {
                 await logger.bestEffort("deleting checkpoint \(checkpoint) of \(instance.id)") {
-                    try await hypervisor.deleteCheckpoint(domain: instance.domainName, checkpoint: checkpoint,
-                                                          metadataOnly: false)
+                    try await hypervisor.deleteCheckpoint(
+                        domain: instance.domainName, checkpoint: checkpoint,
+                        metadataOnly: false)
                 }
             }
-            logger.bestEffort("removeItem") { try FileManager.default.removeItem(at: paths.exports.appendingPathComponent(checkpoint)) }
+            logger.bestEffort("removeItem") {
+                try FileManager.default.removeItem(at: paths.exports.appendingPathComponent(checkpoint))
+            }
         } else if !stillNeeded, (try? await tracking.volumeIsInRunningUse(volume)) == false {
             await tracking.removeBitmapIfPresent(checkpoint, from: volume.path)
         }
@@ -56,7 +61,10 @@ extension SnapshotCopies {
     func checkNotCopying(_ volumeIds: [String], action: String) async throws(SnaplabError) {
         try await recoverInterrupted()
         if let busy = try await catalog.pendingSnapshots(of: volumeIds).first {
-            throw SnaplabError(.invalidState, "volume \(busy.volumeId) is being snapshotted (\(busy.id), \(Int(busy.progress))%); it can be \(action) once that copy finishes (`snaplab snapshot describe \(busy.id)`)")
+            throw SnaplabError(
+                .invalidState,
+                "volume \(busy.volumeId) is being snapshotted (\(busy.id), \(Int(busy.progress))%); it can be \(action) once that copy finishes (`snaplab snapshot describe \(busy.id)`)"
+            )
         }
     }
 }

@@ -38,11 +38,14 @@ final class SnapshotCopies: Sendable {
     /// Starts the copies of a capture in the background; `wait(for:)` finds them by snapshot id.
     func start(_ job: CopyJob) async {
         let ids = job.snapshots.map(\.id)
-        running.withLock { copies in ids.forEach { copies[$0] = [] } }
+        running.withLock { copies in for id in ids { copies[id] = [] } }
         let started = background.submit("copy \(ids.joined(separator: " "))") {
             _ = await self.run(job, failure: nil)
         }
-        if !started { _ = await run(job, failure: "the controller was shutting down before the copy could start; take the snapshot again") }
+        if !started {
+            _ = await run(
+                job, failure: "the controller was shutting down before the copy could start; take the snapshot again")
+        }
     }
 
     /// Waits until a copy this process runs has ended; false at once if this process does not run it.
@@ -70,13 +73,14 @@ final class SnapshotCopies: Sendable {
         await job.session.release()
         await finishCapture(job, results: results)
         let waiters = running.withLock { copies in job.snapshots.flatMap { copies.removeValue(forKey: $0.id) ?? [] } }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
         return results
     }
 
     /// Copies one captured volume into the store and records the result; never throws (a failure becomes the
     /// snapshot's `error` state, and nothing is listed as completed that is not complete in the store).
-    private func copy(_ snapshot: Snapshot, _ capture: CapturedVolume, job: CopyJob, failure: String?) async -> Snapshot {
+    private func copy(_ snapshot: Snapshot, _ capture: CapturedVolume, job: CopyJob, failure: String?) async -> Snapshot
+    {
         var snapshot = snapshot
         do throws(SnaplabError) {
             if let failure { throw SnaplabError(.invalidState, failure) }
@@ -96,10 +100,12 @@ final class SnapshotCopies: Sendable {
                 connection = try await VolumeExport.openStopped(file: file, bitmap: incremental ? capture.base : nil)
                 dirtyContext = capture.base.map { "qemu:dirty-bitmap:\($0)" }
             }
-            let copier = SnapshotCopier(connection: connection, session: job.session, volumeSize: snapshot.volumeSize,
-                                        parent: parent, dirtyContext: incremental ? dirtyContext : nil)
-            let written = try await ProgressReporter(catalog: catalog, snapshotId: snapshot.id).reporting { progress
-                async throws(SnaplabError) in
+            let copier = SnapshotCopier(
+                connection: connection, session: job.session, volumeSize: snapshot.volumeSize,
+                parent: parent, dirtyContext: incremental ? dirtyContext : nil)
+            let written = try await ProgressReporter(catalog: catalog, snapshotId: snapshot.id).reporting {
+                progress
+                    async throws(SnaplabError) in
                 try await copier.run(snapshotId: snapshot.id, progress: progress)
             }
             var attributes: [String: String] = [:]
@@ -135,7 +141,9 @@ final class SnapshotCopies: Sendable {
             do throws(SnaplabError) {
                 snapshot = try await catalog.failSnapshot(snapshot.id, reason: error.message)
             } catch {
-                logger.error("cannot record the failed copy", metadata: ["snapshot": "\(snapshot.id)", "error": "\(error.message)"])
+                logger.error(
+                    "cannot record the failed copy",
+                    metadata: ["snapshot": "\(snapshot.id)", "error": "\(error.message)"])
                 snapshot.state = .error
                 snapshot.errorMessage = error.message
             }
@@ -168,8 +176,9 @@ final class SnapshotCopies: Sendable {
             await logger.bestEffort("redefining checkpoint \(checkpoint) of \(instance.id)") {
                 try await hypervisor.redefineCheckpoint(
                     domain: instance.domainName,
-                    checkpoint: CheckpointXML(name: checkpoint, devices: devices, allDevices: allDevices,
-                                              creationTime: Int(Date().timeIntervalSince1970)))
+                    checkpoint: CheckpointXML(
+                        name: checkpoint, devices: devices, allDevices: allDevices,
+                        creationTime: Int(Date().timeIntervalSince1970)))
             }
         }
     }

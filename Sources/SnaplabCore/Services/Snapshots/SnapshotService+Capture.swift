@@ -35,8 +35,10 @@ public struct SnapshotOptions: Sendable {
 extension SnapshotService {
     /// Captures the volumes of a running instance at one instant: freeze their filesystems (if asked and the
     /// agent answers), start one backup job over their disks with a checkpoint named `checkpoint`, thaw.
-    func captureRunning(_ volumes: [Volume], instance: Instance, checkpoint: String, options: SnapshotOptions,
-                        hypervisor: Hypervisor) async throws(SnaplabError) -> [CapturedVolume] {
+    func captureRunning(
+        _ volumes: [Volume], instance: Instance, checkpoint: String, options: SnapshotOptions,
+        hypervisor: Hypervisor
+    ) async throws(SnaplabError) -> [CapturedVolume] {
         let domain = instance.domainName
         let allDevices = try await catalog.volumes(attachedTo: instance.id).compactMap(\.device)
         let knownCheckpoints = Set(try await hypervisor.checkpointNames(domain: domain))
@@ -51,12 +53,15 @@ extension SnapshotService {
         let backup = BackupXML(
             socketPath: socket,
             disks: volumes.map { volume in
-                BackupXML.Disk(device: volume.device ?? "", scratchPath: directory.appendingPathComponent("scratch-\(volume.device ?? "").qcow2").path,
-                               incrementalFrom: bases[volume.id])
+                BackupXML.Disk(
+                    device: volume.device ?? "",
+                    scratchPath: directory.appendingPathComponent("scratch-\(volume.device ?? "").qcow2").path,
+                    incrementalFrom: bases[volume.id])
             },
             allDevices: allDevices)
-        let checkpointXML = CheckpointXML(name: checkpoint, devices: volumes.compactMap(\.device),
-                                          allDevices: allDevices, creationTime: nil)
+        let checkpointXML = CheckpointXML(
+            name: checkpoint, devices: volumes.compactMap(\.device),
+            allDevices: allDevices, creationTime: nil)
 
         var levels: [String: (ConsistencyLevel, String?)] = [:]
         var frozen = false
@@ -111,8 +116,9 @@ extension SnapshotService {
         return volumes.map { volume in
             var (level, note) = levels[volume.id] ?? (.crash, nil)
             if let thawProblem { note = [note, thawProblem].compactMap { $0 }.joined(separator: "; ") }
-            return CapturedVolume(volume: volume, source: .backup(domain: domain, socket: socket, device: volume.device ?? ""),
-                                  base: bases[volume.id], consistency: level, consistencyNote: note)
+            return CapturedVolume(
+                volume: volume, source: .backup(domain: domain, socket: socket, device: volume.device ?? ""),
+                base: bases[volume.id], consistency: level, consistencyNote: note)
         }
     }
 
@@ -135,13 +141,16 @@ extension SnapshotService {
                 for done in captured { await tracking.removeBitmapIfPresent(checkpoint, from: done.volume.path) }
                 throw error
             }
-            let forced = instance?.stateReason?.contains("powered off") == true
+            let forced =
+                instance?.stateReason?.contains("powered off") == true
                 || instance?.stateReason?.contains("forced") == true
-            captured.append(CapturedVolume(
-                volume: volume, source: .stopped(file: volume.path), base: base,
-                consistency: forced ? .crash : .fsFrozen,
-                consistencyNote: forced ? "its instance was powered off without a clean shutdown"
-                    : "not in use by a running instance"))
+            captured.append(
+                CapturedVolume(
+                    volume: volume, source: .stopped(file: volume.path), base: base,
+                    consistency: forced ? .crash : .fsFrozen,
+                    consistencyNote: forced
+                        ? "its instance was powered off without a clean shutdown"
+                        : "not in use by a running instance"))
         }
         return captured
     }
@@ -150,7 +159,7 @@ extension SnapshotService {
     /// while that snapshot's manifest is still in the store.
     func incrementalBase(of volume: Volume) async throws(SnaplabError) -> String? {
         guard let base = volume.cbtBase, let parentId = volume.lastSnapshotId,
-              let parent = try await catalog.findSnapshot(parentId), parent.state == .completed
+            let parent = try await catalog.findSnapshot(parentId), parent.state == .completed
         else { return nil }
         guard try await store.hasManifest(parentId) else { return nil }
         return base

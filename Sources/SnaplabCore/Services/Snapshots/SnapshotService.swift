@@ -15,8 +15,10 @@ public final class SnapshotService: Sendable {
     let copies: SnapshotCopies
     let volumes: VolumeService
 
-    init(catalog: Catalog, paths: LabPaths, hosts: HostService, store: StoreService, states: InstanceStates,
-         tracking: ChangeTracking, copies: SnapshotCopies, volumes: VolumeService) {
+    init(
+        catalog: Catalog, paths: LabPaths, hosts: HostService, store: StoreService, states: InstanceStates,
+        tracking: ChangeTracking, copies: SnapshotCopies, volumes: VolumeService
+    ) {
         self.catalog = catalog
         self.paths = paths
         self.hosts = hosts
@@ -38,8 +40,10 @@ public final class SnapshotService: Sendable {
 
     /// Snapshots several volumes of one instance (all by default) at one instant: one snapshot per volume,
     /// linked by a set id.
-    public func createSet(instanceId: String, volumeIds: [String]? = nil,
-                                  options: SnapshotOptions = SnapshotOptions()) async throws(SnaplabError)
+    public func createSet(
+        instanceId: String, volumeIds: [String]? = nil,
+        options: SnapshotOptions = SnapshotOptions()
+    ) async throws(SnaplabError)
         -> [Snapshot]
     {
         let instance = try await catalog.instance(instanceId)
@@ -61,7 +65,9 @@ public final class SnapshotService: Sendable {
         async throws(SnaplabError) -> [Snapshot]
     {
         for volume in volumes where ![.available, .inUse].contains(volume.state) {
-            throw SnaplabError(.invalidState, "volume \(volume.id) is \(volume.state.rawValue); only available or in-use volumes can be snapshotted")
+            throw SnaplabError(
+                .invalidState,
+                "volume \(volume.id) is \(volume.state.rawValue); only available or in-use volumes can be snapshotted")
         }
         let instanceIds = Set(volumes.compactMap(\.instanceId))
         guard instanceIds.count <= 1 else {
@@ -69,7 +75,9 @@ public final class SnapshotService: Sendable {
         }
         let instance: Instance? = if let id = instanceIds.first { try await states.refreshed(id) } else { nil }
         if let instance, [.pending, .stopping, .shuttingDown].contains(instance.state) {
-            throw SnaplabError(.invalidState, "instance \(instance.id) is \(instance.state.rawValue); snapshot it once it is running or stopped")
+            throw SnaplabError(
+                .invalidState,
+                "instance \(instance.id) is \(instance.state.rawValue); snapshot it once it is running or stopped")
         }
         let running = instance?.state == .running
         let host = try await catalog.host(named: volumes[0].host)
@@ -78,8 +86,9 @@ public final class SnapshotService: Sendable {
         // garbage collection can neither remove a chunk this copy counts as stored, nor run under it.
         let session = try await store.session()
         do throws(SnaplabError) {
-            let job = try await capture(volumes, setId: setId, options: options, instance: instance,
-                                        running: running, hypervisor: hypervisor, session: session)
+            let job = try await capture(
+                volumes, setId: setId, options: options, instance: instance,
+                running: running, hypervisor: hypervisor, session: session)
             await copies.start(job)
             return job.snapshots
         } catch {
@@ -90,17 +99,20 @@ public final class SnapshotService: Sendable {
 
     /// Records the pending snapshots, captures the instant, and describes the copies to make. Undoes the
     /// capture (backup job, checkpoint or bitmaps) and marks the rows `error` if anything after it fails.
-    private func capture(_ volumes: [Volume], setId: String?, options: SnapshotOptions, instance: Instance?,
-                         running: Bool, hypervisor: Hypervisor, session: StoreSession)
+    private func capture(
+        _ volumes: [Volume], setId: String?, options: SnapshotOptions, instance: Instance?,
+        running: Bool, hypervisor: Hypervisor, session: StoreSession
+    )
         async throws(SnaplabError) -> CopyJob
     {
         // Rows first, so a crash during capture leaves a pending snapshot that recovery can settle.
         let worker = ProcessIdentity.current
         var snapshots = volumes.map { volume in
-            Snapshot(id: ResourceID.generate(.snapshot), volumeId: volume.id, volumeRole: volume.role,
-                     volumeSize: volume.size, state: .pending, setId: setId,
-                     instanceId: running ? instance?.id : nil, description: options.description,
-                     tags: options.tags, boot: volume.boot, workerPid: worker.pid, workerStartTime: worker.startTime)
+            Snapshot(
+                id: ResourceID.generate(.snapshot), volumeId: volume.id, volumeRole: volume.role,
+                volumeSize: volume.size, state: .pending, setId: setId,
+                instanceId: running ? instance?.id : nil, description: options.description,
+                tags: options.tags, boot: volume.boot, workerPid: worker.pid, workerStartTime: worker.startTime)
         }
         try await catalog.insertPending(snapshots)
         let checkpoint = setId ?? snapshots[0].id
@@ -108,8 +120,9 @@ public final class SnapshotService: Sendable {
         var captured: [CapturedVolume] = []
         do throws(SnaplabError) {
             if running, let instance {
-                captured = try await captureRunning(volumes, instance: instance, checkpoint: checkpoint,
-                                                    options: options, hypervisor: hypervisor)
+                captured = try await captureRunning(
+                    volumes, instance: instance, checkpoint: checkpoint,
+                    options: options, hypervisor: hypervisor)
             } else {
                 captured = try await captureStopped(volumes, checkpoint: checkpoint, instance: instance)
             }
@@ -125,20 +138,25 @@ public final class SnapshotService: Sendable {
             }
         } catch {
             await tracking.endBackupJob(of: captured, hypervisor: hypervisor)
-            for capture in captured { await tracking.discardCheckpoint(checkpoint, capture: capture, hypervisor: hypervisor) }
+            for capture in captured {
+                await tracking.discardCheckpoint(checkpoint, capture: capture, hypervisor: hypervisor)
+            }
             for snapshot in snapshots {
                 do throws(SnaplabError) {
-                    try await catalog.failSnapshot(snapshot.id, reason: "capture failed: \(error.message)",
-                                                   keepCheckpoint: false)
+                    try await catalog.failSnapshot(
+                        snapshot.id, reason: "capture failed: \(error.message)",
+                        keepCheckpoint: false)
                 } catch {
-                    logger.error("cannot record the failed capture",
-                                        metadata: ["snapshot": "\(snapshot.id)", "error": "\(error.message)"])
+                    logger.error(
+                        "cannot record the failed capture",
+                        metadata: ["snapshot": "\(snapshot.id)", "error": "\(error.message)"])
                 }
             }
             throw error
         }
-        return CopyJob(snapshots: snapshots, captures: captured, hypervisor: hypervisor, instance: instance,
-                       session: session)
+        return CopyJob(
+            snapshots: snapshots, captures: captured, hypervisor: hypervisor, instance: instance,
+            session: session)
     }
 
     /// Waits until a snapshot is no longer pending (copied here, or by another process) and returns it;
@@ -168,7 +186,8 @@ public final class SnapshotService: Sendable {
             if snapshot.state != .pending { return snapshot }
             progress?(snapshot.progress)
             if let pid = snapshot.workerPid, let start = snapshot.workerStartTime,
-               !ProcessIdentity(pid: pid, startTime: start).isAlive {
+                !ProcessIdentity(pid: pid, startTime: start).isAlive
+            {
                 try await copies.recoverInterrupted()
                 continue
             }
@@ -198,22 +217,27 @@ public final class SnapshotService: Sendable {
     }
 
     /// Restores a snapshot into a new volume (sparse qcow2; zero chunks are not written).
-    public func restore(_ id: String, tags: [String: String] = [:], host hostName: String? = nil,
-                                progress: (@Sendable (Double) -> Void)? = nil) async throws(SnaplabError) -> Volume
-    {
+    public func restore(
+        _ id: String, tags: [String: String] = [:], host hostName: String? = nil,
+        progress: (@Sendable (Double) -> Void)? = nil
+    ) async throws(SnaplabError) -> Volume {
         let snapshot = try await catalog.snapshot(id)
         guard snapshot.state == .completed else {
-            throw SnaplabError(.invalidState, "snapshot \(id) is \(snapshot.state.rawValue); only completed snapshots can be restored")
+            throw SnaplabError(
+                .invalidState, "snapshot \(id) is \(snapshot.state.rawValue); only completed snapshots can be restored")
         }
         let host = try await hosts.host(hostName)
         return try await store.withSession { (session) async throws(SnaplabError) -> Volume in
             let manifest = try await store.manifest(id)
-            return try await volumes.provision(role: snapshot.volumeRole, size: manifest.volumeSize, host: host,
-                                               tags: tags, boot: snapshot.boot, origin: "snapshot \(id)") {
+            return try await volumes.provision(
+                role: snapshot.volumeRole, size: manifest.volumeSize, host: host,
+                tags: tags, boot: snapshot.boot, origin: "snapshot \(id)"
+            ) {
                 (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in
-                try await VolumeRestorer.restore(manifest, session: session, into: host.poolName,
-                                                 name: VolumeService.poolVolumeName(volumeId), hypervisor: hypervisor,
-                                                 progress: progress ?? { _ in })
+                try await VolumeRestorer.restore(
+                    manifest, session: session, into: host.poolName,
+                    name: VolumeService.poolVolumeName(volumeId), hypervisor: hypervisor,
+                    progress: progress ?? { _ in })
             }
         }
     }
@@ -245,8 +269,10 @@ public final class SnapshotService: Sendable {
     /// A snapshot a registered image needs cannot be deleted (EC2's InvalidSnapshot.InUse).
     func checkNotInUse(_ snapshot: Snapshot) async throws(SnaplabError) {
         if let image = try await catalog.images(using: snapshot.id).first {
-            throw SnaplabError(.conflict, "snapshot \(snapshot.id) is in use by image \(image.id) (\(image.name)); deregister the image first",
-                               subject: snapshot.id, detail: .inUse)
+            throw SnaplabError(
+                .conflict,
+                "snapshot \(snapshot.id) is in use by image \(image.id) (\(image.name)); deregister the image first",
+                subject: snapshot.id, detail: .inUse)
         }
     }
 }

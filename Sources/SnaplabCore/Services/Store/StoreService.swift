@@ -61,7 +61,9 @@ public final class StoreService: Sendable {
     }
 
     /// Runs `body` in a store session, so garbage collection cannot move or remove packs under it.
-    func withSession<T: Sendable>(_ body: (StoreSession) async throws(SnaplabError) -> T) async throws(SnaplabError) -> T {
+    func withSession<T: Sendable>(_ body: (StoreSession) async throws(SnaplabError) -> T) async throws(SnaplabError)
+        -> T
+    {
         let session = try await session()
         do throws(SnaplabError) {
             let result = try await body(session)
@@ -105,19 +107,25 @@ public final class StoreService: Sendable {
 
     func putImageDocument(_ id: String, _ data: Data) async throws(SnaplabError) {
         let store = try await open()
-        try await withStore { () async throws(StoreError) in try await store.putDocument(kind: Self.imageDocumentKind, id: id, data) }
+        try await withStore { () async throws(StoreError) in
+            try await store.putDocument(kind: Self.imageDocumentKind, id: id, data)
+        }
     }
 
     func deleteImageDocument(_ id: String) async throws(SnaplabError) {
         let store = try await open()
-        try await withStore { () async throws(StoreError) in try await store.deleteDocument(kind: Self.imageDocumentKind, id: id) }
+        try await withStore { () async throws(StoreError) in
+            try await store.deleteDocument(kind: Self.imageDocumentKind, id: id)
+        }
     }
 
     public func verify(sample: Double = 1.0, progress: (@Sendable (Double) -> Void)? = nil)
         async throws(SnaplabError) -> VerifyReport
     {
         let store = try await open()
-        return try await withStore { () async throws(StoreError) in try await store.verify(sample: sample, progress: progress) }
+        return try await withStore { () async throws(StoreError) in
+            try await store.verify(sample: sample, progress: progress)
+        }
     }
 
     public func collectGarbage(timeout: Duration = .seconds(600)) async throws(SnaplabError) -> GarbageReport {
@@ -142,12 +150,16 @@ public final class StoreService: Sendable {
         let known = Set(try await catalog.images().map(\.id))
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        for id in try await withStore({ () async throws(StoreError) in try await store.documentIds(kind: Self.imageDocumentKind) }) {
+        for id in try await withStore({ () async throws(StoreError) in
+            try await store.documentIds(kind: Self.imageDocumentKind)
+        }) {
             if known.contains(id) {
                 kept += 1
                 continue
             }
-            let data = try await withStore { () async throws(StoreError) in try await store.document(kind: Self.imageDocumentKind, id: id) }
+            let data = try await withStore { () async throws(StoreError) in
+                try await store.document(kind: Self.imageDocumentKind, id: id)
+            }
             guard let image = try? decoder.decode(MachineImage.self, from: data) else {
                 throw SnaplabError(.store, "image document \(id) in the store does not parse")
             }
@@ -159,8 +171,10 @@ public final class StoreService: Sendable {
 
     /// Copies snapshots (all completed ones, or the listed ones), their image definitions and boot artifacts
     /// into another store (`dir://…` or `s3://…`).
-    public func copy(to url: String, snapshotIds: [String]? = nil,
-                     progress: (@Sendable (String) -> Void)? = nil) async throws(SnaplabError) -> CopyReport {
+    public func copy(
+        to url: String, snapshotIds: [String]? = nil,
+        progress: (@Sendable (String) -> Void)? = nil
+    ) async throws(SnaplabError) -> CopyReport {
         let source = try await open()
         let destination = try await open(url: url)
         var ids = snapshotIds
@@ -190,16 +204,17 @@ extension Snapshot {
         let boot = manifest.attributes[Self.bootAttribute].flatMap {
             try? JSONDecoder().decode(BootSettings.self, from: Data($0.utf8))
         }
-        self.init(id: manifest.snapshotId, volumeId: manifest.volumeId,
-                  volumeRole: VolumeRole(rawValue: manifest.volumeRole) ?? .data, volumeSize: manifest.volumeSize,
-                  state: .completed, progress: 100, parentId: manifest.parentId,
-                  incremental: manifest.bytesRead < manifest.allocatedBytes, setId: manifest.setId,
-                  consistency: ConsistencyLevel(rawValue: manifest.consistency),
-                  consistencyNote: manifest.attributes[Self.consistencyNoteAttribute],
-                  instanceId: manifest.attributes[Self.instanceAttribute], createdAt: manifest.createdAt,
-                  completedAt: manifest.completedAt, bytesRead: manifest.bytesRead,
-                  bytesChanged: manifest.bytesChanged, bytesStored: manifest.bytesStored,
-                  allocatedBytes: manifest.allocatedBytes, description: manifest.description, tags: manifest.tags,
-                  boot: boot)
+        self.init(
+            id: manifest.snapshotId, volumeId: manifest.volumeId,
+            volumeRole: VolumeRole(rawValue: manifest.volumeRole) ?? .data, volumeSize: manifest.volumeSize,
+            state: .completed, progress: 100, parentId: manifest.parentId,
+            incremental: manifest.bytesRead < manifest.allocatedBytes, setId: manifest.setId,
+            consistency: ConsistencyLevel(rawValue: manifest.consistency),
+            consistencyNote: manifest.attributes[Self.consistencyNoteAttribute],
+            instanceId: manifest.attributes[Self.instanceAttribute], createdAt: manifest.createdAt,
+            completedAt: manifest.completedAt, bytesRead: manifest.bytesRead,
+            bytesChanged: manifest.bytesChanged, bytesStored: manifest.bytesStored,
+            allocatedBytes: manifest.allocatedBytes, description: manifest.description, tags: manifest.tags,
+            boot: boot)
     }
 }

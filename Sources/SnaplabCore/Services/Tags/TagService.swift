@@ -32,7 +32,9 @@ public final class TagService: Sendable {
         for id in resourceIds { _ = try await currentTags(of: id) }
         for id in resourceIds {
             try await updateTags(of: id) { current in
-                for (key, value) in tags where value == nil || current[key] == value { current.removeValue(forKey: key) }
+                for (key, value) in tags where value == nil || current[key] == value {
+                    current.removeValue(forKey: key)
+                }
             }
         }
     }
@@ -47,8 +49,12 @@ public final class TagService: Sendable {
         }
         for volume in try await catalog.volumes() { add(volume.id, "volume", volume.tags) }
         for snapshot in try await catalog.snapshots() { add(snapshot.id, "snapshot", snapshot.tags) }
-        for image in try await catalog.images() where image.state != .deregistered { add(image.id, "image", image.tags) }
-        for instance in try await catalog.instances() where instance.state != .terminated { add(instance.id, "instance", instance.tags) }
+        for image in try await catalog.images() where image.state != .deregistered {
+            add(image.id, "image", image.tags)
+        }
+        for instance in try await catalog.instances() where instance.state != .terminated {
+            add(instance.id, "instance", instance.tags)
+        }
         return result
     }
 

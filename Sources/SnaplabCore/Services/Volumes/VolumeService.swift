@@ -41,14 +41,16 @@ public final class VolumeService: Sendable {
     {
         let host = try await hosts.host(hostName)
         let size = try QcowHeader.virtualSize(of: build.bootImage)
-        let boot = BootSettings(kernel: try await storeBootArtifact(build.kernel, suffix: "vmlinuz"),
-                                initrd: try await storeBootArtifact(build.initrd, suffix: "initrd.img"),
-                                cmdline: build.cmdline)
+        let boot = BootSettings(
+            kernel: try await storeBootArtifact(build.kernel, suffix: "vmlinuz"),
+            initrd: try await storeBootArtifact(build.initrd, suffix: "initrd.img"),
+            cmdline: build.cmdline)
         let origin = "recipe \(build.directory.lastPathComponent) (kernel \(build.kernelVersion))"
         return try await provision(role: .boot, size: size, host: host, tags: tags, boot: boot, origin: origin) {
             (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
-            try await hypervisor.importVolume(pool: host.poolName, name: Self.poolVolumeName(id), capacity: size,
-                                              from: build.bootImage)
+            try await hypervisor.importVolume(
+                pool: host.poolName, name: Self.poolVolumeName(id), capacity: size,
+                from: build.bootImage)
         }
     }
 
@@ -61,8 +63,9 @@ public final class VolumeService: Sendable {
     ) async throws(SnaplabError) -> Volume {
         let hypervisor = try await hosts.hypervisor(for: host)
         let id = ResourceID.generate(.volume)
-        var volume = Volume(id: id, host: host.name, role: role, size: size, state: .creating,
-                            poolVolume: Self.poolVolumeName(id), path: "", boot: boot, origin: origin, tags: tags)
+        var volume = Volume(
+            id: id, host: host.name, role: role, size: size, state: .creating,
+            poolVolume: Self.poolVolumeName(id), path: "", boot: boot, origin: origin, tags: tags)
         volume.baseSnapshotId = baseSnapshotId
         let worker = ProcessIdentity.current
         volume.workerPid = worker.pid
@@ -78,7 +81,9 @@ public final class VolumeService: Sendable {
             try await catalog.update(volume)
             return volume
         } catch {
-            await logger.bestEffort("hypervisor.deleteVolume") { try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume) }
+            await logger.bestEffort("hypervisor.deleteVolume") {
+                try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)
+            }
             await logger.bestEffort("catalog.deleteVolume") { try await catalog.deleteVolume(id) }
             throw error
         }
@@ -96,9 +101,10 @@ public final class VolumeService: Sendable {
     public func delete(_ id: String) async throws(SnaplabError) {
         let volume = try await catalog.volume(id)
         if volume.state == .inUse {
-            throw SnaplabError(.invalidState,
-                               "volume \(id) is in-use by instance \(volume.instanceId ?? "?"); terminate that instance (or detach the volume) first",
-                               subject: id, detail: .inUse)
+            throw SnaplabError(
+                .invalidState,
+                "volume \(id) is in-use by instance \(volume.instanceId ?? "?"); terminate that instance (or detach the volume) first",
+                subject: id, detail: .inUse)
         }
         try await copies.checkNotCopying([id], action: "deleted")
         try await catalog.transitionVolume(id, from: [.available, .error, .creating], to: .deleting)
@@ -113,7 +119,7 @@ public final class VolumeService: Sendable {
     func recoverInterruptedRestores() async throws(SnaplabError) {
         for volume in try await catalog.volumes() where volume.state == .creating {
             guard let pid = volume.workerPid, let start = volume.workerStartTime,
-                  !ProcessIdentity(pid: pid, startTime: start).isAlive
+                !ProcessIdentity(pid: pid, startTime: start).isAlive
             else { continue }
             let host = try await catalog.host(named: volume.host)
             try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: volume.poolVolume)
