@@ -96,7 +96,10 @@ let package = Package(
         .testTarget(name: "SnaplabCoreTests", dependencies: ["SnaplabCore"], swiftSettings: strict),
         .testTarget(
             name: "SnaplabServerTests",
-            dependencies: ["SnaplabServer", .product(name: "HummingbirdTesting", package: "hummingbird")],
+            dependencies: [
+                "SnaplabCore", "SnaplabServer", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

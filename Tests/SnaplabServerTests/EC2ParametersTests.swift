@@ -14,8 +14,8 @@ import Testing
         #expect(parameters.list("VolumeId") == ["vol-1", "vol-2"])
         #expect(parameters.filters.map(\.name) == ["tag:app", "status"])
         #expect(parameters.filters.first?.values == ["web", "db"])
-        #expect(parameters.tagSpecifications(for: "volume") == ["team": "a b"])
-        #expect(parameters.tagSpecifications(for: "snapshot").isEmpty)
+        #expect(try parameters.tagSpecifications(for: "volume") == ["team": "a b"])
+        #expect(try parameters.tagSpecifications(for: "snapshot").isEmpty)
         #expect(throws: EC2Error.self) { _ = try parameters.required("SnapshotId") }
     }
 

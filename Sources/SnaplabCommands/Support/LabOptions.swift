@@ -90,6 +90,11 @@ enum TagParser {
             }
             result[String(tag[..<equals])] = String(tag[tag.index(after: equals)...])
         }
+        do {
+            try TagRules.checkUserTags(result)
+        } catch {
+            throw ValidationError(error.message)
+        }
         return result
     }
 }

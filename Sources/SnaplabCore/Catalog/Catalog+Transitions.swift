@@ -128,3 +128,38 @@ extension Instance: StatefulRecord {
     static let resourceName = "instance"
     var recordName: String { id }
 }
+
+/// A catalog row with user tags.
+protocol TaggedRecord: StatefulRecord {
+    var tags: [String: String] { get set }
+}
+
+extension Volume: TaggedRecord {}
+extension Snapshot: TaggedRecord {}
+extension MachineImage: TaggedRecord {}
+extension Instance: TaggedRecord {}
+
+extension Catalog {
+    /// Rewrites one row's tags column only, inside one write.
+    func updateTags<Record: TaggedRecord>(
+        _ type: Record.Type, _ id: String, _ change: @Sendable @escaping (inout [String: String]) -> Void
+    ) async throws(SnaplabError) {
+        try await write { db in
+            guard var record = try Record.fetchOne(db, key: id) else {
+                throw SnaplabError(.notFound, "\(Record.resourceName) \(id) does not exist (any more)")
+            }
+            try record.updateChanges(db) { change(&$0.tags) }
+        }
+    }
+
+    /// Pins or unpins a snapshot, changing that column only.
+    func setPinned(_ id: String, _ pinned: Bool) async throws(SnaplabError) -> Snapshot {
+        try await write { db in
+            guard var snapshot = try Snapshot.fetchOne(db, key: id) else {
+                throw SnaplabError.notFound("snapshot", id, hint: "`snaplab snapshot list` shows the snapshots")
+            }
+            try snapshot.updateChanges(db) { $0.pinned = pinned }
+            return snapshot
+        }
+    }
+}

@@ -8,11 +8,17 @@ extension Hypervisor {
             let pool: StoragePool
             if let existing = try connection.findStoragePool(name: name) {
                 pool = existing
+                // Its directory may be gone behind libvirt's back (a removed state directory): an active pool
+                // then fails to rescan (and libvirt may deactivate it); stop it, and it is rebuilt and started
+                // again below.
+                if try pool.isActive(), (try? pool.refresh()) == nil, try pool.isActive() { try pool.stop() }
             } else {
                 pool = try connection.defineStoragePool(xml: PoolXML(name: name, path: path).render())
-                try pool.build()
             }
-            if try !pool.isActive() { try pool.start() }
+            if try !pool.isActive() {
+                try pool.build()  // Creates the directory if it is missing; leaves an existing one as it is.
+                try pool.start()
+            }
             try pool.setAutostart(true)
             try pool.refresh()
             return try pool.info()

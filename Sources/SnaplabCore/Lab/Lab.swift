@@ -64,11 +64,12 @@ public final class Lab: Sendable {
         return lab
     }
 
-    /// Marks `error` the pending snapshots whose copying process is gone and removes the volumes and bases a
-    /// killed restore or hydration left.
+    /// Marks `error` the pending snapshots whose copying process is gone, removes the volumes and bases a
+    /// killed restore or hydration left, and settles the images whose snapshots are all settled.
     public func recoverInterrupted() async throws(SnaplabError) {
         try await copies.recoverInterrupted()
         try await volumes.recoverInterruptedRestores()
         try await bases.recoverInterruptedHydrations()
+        try await images.recoverPending()
     }
 }

@@ -14,7 +14,7 @@ extension EC2API {
                 boot = snapshot
                 continue
             }
-            let size = try parameters.int("\(prefix).Ebs.VolumeSize").map { UInt64($0) << 30 }
+            let size = try parameters.volumeSize("\(prefix).Ebs.VolumeSize")
             let deleteOnTermination =
                 parameters["\(prefix).Ebs.DeleteOnTermination"].map { $0.lowercased() == "true" } ?? true
             data.append(
@@ -32,7 +32,7 @@ extension EC2API {
         }
         let registration = ImageRegistration(
             name: name, description: parameters["Description"], bootSnapshotId: bootSnapshot,
-            dataDisks: data.sorted { $0.0 < $1.0 }.map(\.1), tags: parameters.tagSpecifications(for: "image"))
+            dataDisks: data.sorted { $0.0 < $1.0 }.map(\.1), tags: try parameters.tagSpecifications(for: "image"))
         let image = try await call { () async throws(SnaplabError) in try await lab.images.register(registration) }
         return [XMLElement("imageId", image.id)]
     }
@@ -40,10 +40,10 @@ extension EC2API {
     func createImage(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let instanceId = try parameters.required("InstanceId")
         let name = try parameters.required("Name")
+        let tags = try parameters.tagSpecifications(for: "image")
         let image = try await call { () async throws(SnaplabError) in
             try await lab.images.create(
-                fromInstance: instanceId, name: name, description: parameters["Description"],
-                tags: parameters.tagSpecifications(for: "image"), wait: false)
+                fromInstance: instanceId, name: name, description: parameters["Description"], tags: tags, wait: false)
         }
         return [XMLElement("imageId", image.id)]
     }

@@ -4,22 +4,22 @@ import SnaplabCore
 extension EC2API {
     func runInstances(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let imageId = try parameters.required("ImageId")
-        let minimum = try parameters.int("MinCount") ?? 1
-        let maximum = try parameters.int("MaxCount") ?? minimum
-        guard minimum >= 1, maximum >= minimum else {
+        let minimum = try parameters.int("MinCount", in: 1...Self.maxInstancesPerRequest) ?? 1
+        let maximum = try parameters.int("MaxCount", in: 1...Self.maxInstancesPerRequest) ?? minimum
+        guard maximum >= minimum else {
             throw EC2Error(
                 code: "InvalidParameterValue", message: "MinCount and MaxCount must be at least 1, MinCount ≤ MaxCount")
         }
         var request = ImageLaunchRequest(
-            image: imageId, count: maximum, tags: parameters.tagSpecifications(for: "instance"),
+            image: imageId, count: maximum, tags: try parameters.tagSpecifications(for: "instance"),
             waitUntilReady: false)
         for prefix in parameters.structures("BlockDeviceMapping") {
             let device = (parameters["\(prefix).DeviceName"] ?? "").replacingOccurrences(of: "/dev/", with: "")
             if device == "vda" { continue }
             if let snapshot = parameters["\(prefix).Ebs.SnapshotId"] {
                 request.dataSnapshots[device] = snapshot
-            } else if let size = try parameters.int("\(prefix).Ebs.VolumeSize") {
-                request.emptyDataSizes[device] = UInt64(size) << 30
+            } else if let size = try parameters.volumeSize("\(prefix).Ebs.VolumeSize") {
+                request.emptyDataSizes[device] = size
             }
         }
         if let type = parameters["InstanceType"], let shape = Self.instanceShape(type) {

@@ -5,7 +5,7 @@ extension EC2API {
     func createSnapshot(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let volumeId = try parameters.required("VolumeId")
         let options = SnapshotOptions(
-            description: parameters["Description"], tags: parameters.tagSpecifications(for: "snapshot"))
+            description: parameters["Description"], tags: try parameters.tagSpecifications(for: "snapshot"))
         let snapshot = try await call { () async throws(SnaplabError) in
             try await lab.snapshots.create(volumeId: volumeId, options: options)
         }
@@ -17,7 +17,7 @@ extension EC2API {
         let excludeBoot = parameters.bool("InstanceSpecification.ExcludeBootVolume")
         let excluded = Set(parameters.list("InstanceSpecification.ExcludeDataVolumeId"))
         let options = SnapshotOptions(
-            description: parameters["Description"], tags: parameters.tagSpecifications(for: "snapshot"))
+            description: parameters["Description"], tags: try parameters.tagSpecifications(for: "snapshot"))
         let attached = try await call { () async throws(SnaplabError) in
             try await lab.catalog.volumes(attachedTo: instanceId)
         }

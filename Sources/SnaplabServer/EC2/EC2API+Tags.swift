@@ -3,7 +3,7 @@ import SnaplabCore
 extension EC2API {
     func createTags(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let resources = parameters.list("ResourceId")
-        let tags = parameters.tags("Tag")
+        let tags = try parameters.tags("Tag")
         guard !resources.isEmpty, !tags.isEmpty else {
             throw EC2Error(code: "MissingParameter", message: "The request must contain ResourceId.N and Tag.N.Key")
         }
@@ -23,7 +23,7 @@ extension EC2API {
         if tags.isEmpty {
             // No Tag.N: every tag of the resources goes, as in EC2.
             for tag in try await call({ () async throws(SnaplabError) in try await lab.tags.all() })
-            where resources.contains(tag.resourceId) {
+            where resources.contains(tag.resourceId) && !tag.key.lowercased().hasPrefix(TagRules.reservedPrefix) {
                 tags[tag.key] = .some(nil)
             }
         }

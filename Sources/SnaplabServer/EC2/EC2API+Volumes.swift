@@ -3,20 +3,20 @@ import SnaplabCore
 
 extension EC2API {
     func createVolume(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
-        let tags = parameters.tagSpecifications(for: "volume")
+        let tags = try parameters.tagSpecifications(for: "volume")
         let volume: Volume
         if let snapshotId = parameters["SnapshotId"] {
             volume = try await call { () async throws(SnaplabError) in
                 try await lab.snapshots.restore(snapshotId, tags: tags)
             }
         } else {
-            guard let size = try parameters.int("Size"), size >= 1 else {
+            guard let size = try parameters.volumeSize("Size") else {
                 throw EC2Error(
                     code: "MissingParameter", message: "The request must contain the parameter Size (GiB) or SnapshotId"
                 )
             }
             volume = try await call { () async throws(SnaplabError) in
-                try await lab.volumes.create(role: .data, size: UInt64(size) << 30, tags: tags)
+                try await lab.volumes.create(role: .data, size: size, tags: tags)
             }
         }
         return Self.volumeFields(volume, origin: parameters["SnapshotId"])

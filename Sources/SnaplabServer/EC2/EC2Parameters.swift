@@ -41,6 +41,26 @@ struct EC2Parameters: Sendable {
         return value
     }
 
+    /// An integer that must lie in `range` (EC2's limits), as `InvalidParameterValue` otherwise.
+    func int(_ key: String, in range: ClosedRange<Int>) throws(EC2Error) -> Int? {
+        guard let value = try int(key) else { return nil }
+        guard range.contains(value) else {
+            throw EC2Error(
+                code: "InvalidParameterValue",
+                message:
+                    "Value (\(value)) for parameter \(key) is invalid. It must be between \(range.lowerBound) and \(range.upperBound)."
+            )
+        }
+        return value
+    }
+
+    /// A volume size in GiB (gp3's 1–16 384), in bytes.
+    func volumeSize(_ key: String) throws(EC2Error) -> UInt64? {
+        try int(key, in: Self.volumeSizeGiB).map { UInt64($0) << 30 }
+    }
+
+    static let volumeSizeGiB = 1...16_384
+
     func bool(_ key: String) -> Bool { values[key]?.lowercased() == "true" }
 
     /// `Prefix.1`, `Prefix.2`, … in order.
@@ -73,19 +93,24 @@ struct EC2Parameters: Sendable {
     }
 
     /// `TagSpecification.N.ResourceType` / `.Tag.M.Key` / `.Tag.M.Value`, for one resource type.
-    func tagSpecifications(for resourceType: String) -> [String: String] {
+    func tagSpecifications(for resourceType: String) throws(EC2Error) -> [String: String] {
         var tags: [String: String] = [:]
         for prefix in structures("TagSpecification") where values["\(prefix).ResourceType"] == resourceType {
-            tags.merge(self.tags("\(prefix).Tag")) { $1 }
+            tags.merge(try self.tags("\(prefix).Tag")) { $1 }
         }
         return tags
     }
 
     /// `Prefix.N.Key` / `Prefix.N.Value`.
-    func tags(_ prefix: String) -> [String: String] {
+    func tags(_ prefix: String) throws(EC2Error) -> [String: String] {
         var tags: [String: String] = [:]
         for item in structures(prefix) {
             if let key = values["\(item).Key"] { tags[key] = values["\(item).Value"] ?? "" }
+        }
+        do {
+            try TagRules.checkUserTags(tags)
+        } catch {
+            throw EC2Error(code: "InvalidParameterValue", message: error.message)
         }
         return tags
     }

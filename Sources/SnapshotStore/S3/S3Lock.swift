@@ -12,8 +12,9 @@ final class S3Lock: StoreLock {
         var refreshedAt: Date
     }
 
-    /// Generous against clock skew between hosts: a live holder refreshes every 30 s.
-    static let staleAfter: TimeInterval = 600
+    /// Two minutes, as documented: four missed refreshes (a live holder refreshes every 30 s), which also
+    /// leaves room for clock skew between hosts of up to a minute.
+    static let staleAfter: TimeInterval = 120
     static let refreshEvery: TimeInterval = 30
     let backend: S3Backend
     let key: String

@@ -127,7 +127,7 @@ public final class ImageService: Sendable {
     }
 
     /// Once the image's snapshots are copied: `available` (and published in the store), or `failed` with why.
-    private func complete(_ image: MachineImage, from pending: [Snapshot]) async -> MachineImage {
+    func complete(_ image: MachineImage, from pending: [Snapshot]) async -> MachineImage {
         var image = image
         var failure: String?
         for snapshot in pending {

@@ -260,10 +260,8 @@ public final class SnapshotService: Sendable {
 
     /// Pins or unpins a snapshot: a pinned snapshot is never pruned by a policy.
     public func setPinned(_ id: String, _ pinned: Bool) async throws(SnaplabError) -> Snapshot {
-        var snapshot = try await catalog.snapshot(id)
-        snapshot.pinned = pinned
-        try await catalog.update(snapshot)
-        return snapshot
+        try ResourceID.validate(id, as: .snapshot)
+        return try await catalog.setPinned(id, pinned)
     }
 
     /// A snapshot a registered image needs cannot be deleted (EC2's InvalidSnapshot.InUse).

@@ -21,6 +21,7 @@ public final class TagService: Sendable {
 
     /// Adds or overwrites tags on resources (volumes, snapshots, images, instances), all or nothing.
     public func create(_ resourceIds: [String], _ tags: [String: String]) async throws(SnaplabError) {
+        try TagRules.checkUserTags(tags)
         for id in resourceIds { _ = try await currentTags(of: id) }
         for id in resourceIds {
             try await updateTags(of: id) { current in current.merge(tags) { $1 } }
@@ -29,6 +30,7 @@ public final class TagService: Sendable {
 
     /// Removes tags: a key with a value removes it only when the value matches; a key with nil removes it.
     public func delete(_ resourceIds: [String], _ tags: [String: String?]) async throws(SnaplabError) {
+        try TagRules.checkUserKeys(tags.keys)
         for id in resourceIds { _ = try await currentTags(of: id) }
         for id in resourceIds {
             try await updateTags(of: id) { current in
@@ -68,24 +70,16 @@ public final class TagService: Sendable {
         }
     }
 
-    private func updateTags(of id: String, _ change: (inout [String: String]) -> Void) async throws(SnaplabError) {
+    /// Changes only the tags column, re-read and written in one transaction: a state change made meanwhile (an
+    /// attach, a snapshot completing) is neither lost nor undone.
+    private func updateTags(of id: String, _ change: @escaping @Sendable (inout [String: String]) -> Void)
+        async throws(SnaplabError)
+    {
         switch id.split(separator: "-").first {
-        case "vol":
-            var volume = try await catalog.volume(id)
-            change(&volume.tags)
-            try await catalog.update(volume)
-        case "snap":
-            var snapshot = try await catalog.snapshot(id)
-            change(&snapshot.tags)
-            try await catalog.update(snapshot)
-        case "ami":
-            var image = try await catalog.image(id)
-            change(&image.tags)
-            try await catalog.update(image)
-        default:
-            var instance = try await catalog.instance(id)
-            change(&instance.tags)
-            try await catalog.update(instance)
+        case "vol": try await catalog.updateTags(Volume.self, id, change)
+        case "snap": try await catalog.updateTags(Snapshot.self, id, change)
+        case "ami": try await catalog.updateTags(MachineImage.self, id, change)
+        default: try await catalog.updateTags(Instance.self, id, change)
         }
     }
 }
