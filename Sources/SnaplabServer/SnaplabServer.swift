@@ -6,10 +6,14 @@ import SnaplabCore
 public struct ServerConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// Further names clients reach the server by (a DNS name in front of it); requests naming any other host are
+    /// refused.
+    public var serverNames: [String]
 
-    public init(host: String = "127.0.0.1", port: Int = 8780) {
+    public init(host: String = "127.0.0.1", port: Int = 8780, serverNames: [String] = []) {
         self.host = host
         self.port = port
+        self.serverNames = serverNames
     }
 
     public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
@@ -29,7 +33,8 @@ public enum SnaplabServer {
                 "refusing to listen on \(configuration.host) without credentials: anyone could drive the lab. Run `snaplab credentials create` first, or listen on 127.0.0.1"
             )
         }
-        let router = buildRouter(lab: lab, keys: keys)
+        let router = buildRouter(
+            lab: lab, keys: keys, names: BrowserGuard.names(for: configuration))
         return Application(
             router: router,
             configuration: .init(
@@ -37,10 +42,11 @@ public enum SnaplabServer {
                 serverName: "snaplab"))
     }
 
-    public static func buildRouter(lab: Lab, keys: AccessKeys) -> Router<BasicRequestContext> {
+    static func buildRouter(lab: Lab, keys: AccessKeys, names: Set<String>) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: BrowserGuard(names: names))
         let ec2 = EC2API(lab: lab)
-        let verifier = keys.keys.isEmpty ? nil : SigV4Verifier(keys: keys)
+        let verifier = keys.keys.isEmpty ? nil : SigV4Verifier(keys: keys, region: EC2API.region)
         router.post("/") { request, _ -> Response in
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
@@ -89,7 +95,9 @@ enum BasicAuth {
             let decoded = Data(base64Encoded: String(header.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) })
         {
             let parts = decoded.split(separator: ":", maxSplits: 1).map(String.init)
-            if parts.count == 2, keys.secret(for: parts[0]) == parts[1] { return nil }
+            if parts.count == 2, let secret = keys.secret(for: parts[0]), ConstantTime.equal(secret, parts[1]) {
+                return nil
+            }
         }
         return Response(
             status: .unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"snaplab\""],

@@ -28,7 +28,11 @@ extension RealGuestTests {
                 }
 
                 let created = try HostTools.run(
-                    "/usr/bin/curl", ["-sf", "-X", "POST", "\(endpoint)/api/volumes/\(volume.id)/snapshot"])
+                    "/usr/bin/curl",
+                    [
+                        "-sf", "-X", "POST", "-H", "Content-Type: application/json",
+                        "\(endpoint)/api/volumes/\(volume.id)/snapshot",
+                    ])
                 let decoder = JSONDecoder()
                 decoder.dateDecodingStrategy = .iso8601
                 let pending = try #require(try decoder.decode([Snapshot].self, from: Data(created.output.utf8)).first)

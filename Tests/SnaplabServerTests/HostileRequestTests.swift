@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import SnaplabCore
@@ -75,5 +76,48 @@ import Testing
         #expect(throws: SnaplabError.self) { try TagRules.checkUserTags(["k": "line\nbreak"]) }
         #expect(throws: SnaplabError.self) { try TagRules.checkUserTags(["SnapLab:Environment": "web"]) }
         try TagRules.checkUserTags(["team": "Ünïcode ✓ 日本", "empty": ""])
+    }
+
+    @Test func crossSiteAndRebindingRequestsAreRefusedAndToolsAreNot() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "snaplab-guard-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let lab = try Lab(paths: LabPaths(stateDirectory: directory))
+        let app = try SnaplabServer.buildApplication(lab: lab, configuration: ServerConfiguration(port: 8780))
+        let runInstances = ByteBuffer(string: "Action=RunInstances&ImageId=web&MaxCount=20&Version=2016-11-15")
+        @Sendable func form(_ extra: [(String, String)] = []) -> HTTPFields {
+            var fields: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+            for (name, value) in extra { fields.append(HTTPField(name: HTTPField.Name(name)!, value: value)) }
+            return fields
+        }
+        let refused: [(String, HTTPFields, String, ByteBuffer)] = [
+            ("a page of another site", form([("Origin", "http://evil.example")]), "/", runInstances),
+            ("a browser's cross-site fetch", form([("Sec-Fetch-Site", "cross-site")]), "/", runInstances),
+            ("a rebound DNS name", form([("Host", "evil.example:8780")]), "/", runInstances),
+            ("a form posted to the console API", form(), "/api/volumes/vol-0123456789abcdef0/snapshot", ByteBuffer()),
+        ]
+        try await app.test(.router) { client in
+            for (name, headers, uri, body) in refused {
+                try await client.execute(uri: uri, method: .post, headers: headers, body: body) { response in
+                    #expect(response.status == .forbidden, "\(name): \(response.status)")
+                }
+            }
+            let sameOrigin = form([
+                ("Host", "127.0.0.1:8780"), ("Origin", "http://127.0.0.1:8780"), ("Sec-Fetch-Site", "same-origin"),
+            ])
+            try await client.execute(
+                uri: "/", method: .post, headers: sameOrigin,
+                body: ByteBuffer(string: "Action=DescribeVolumes&Version=2016-11-15")
+            ) { response in
+                #expect(response.status == .ok, "the console's own page")
+            }
+            try await client.execute(
+                uri: "/", method: .post, headers: form([("Host", "localhost:8780")]),
+                body: ByteBuffer(string: "Action=DescribeVolumes&Version=2016-11-15")
+            ) { response in
+                #expect(response.status == .ok, "the aws CLI (no Origin, no Sec-Fetch-Site)")
+            }
+        }
+        #expect(try await lab.instances.list().isEmpty)
     }
 }

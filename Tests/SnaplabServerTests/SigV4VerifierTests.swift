@@ -44,4 +44,25 @@ import Testing
             try verifier.verify(Self.request(signature: Self.good, body: Data("x".utf8)), now: Self.exampleDate)
         } throws: { ($0 as? EC2Error)?.code == "SignatureDoesNotMatch" }
     }
+
+    @Test func anotherRegionAndAnUnsignedHostAreRefused() {
+        #expect {
+            try SigV4Verifier(keys: Self.keys, region: "snaplab")
+                .verify(Self.request(signature: Self.good), now: Self.exampleDate)
+        } throws: { ($0 as? EC2Error)?.code == "AuthFailure" }
+        var unsignedHost = Self.request(signature: Self.good)
+        unsignedHost.headers["authorization"] = unsignedHost.headers["authorization"]?
+            .replacingOccurrences(of: "content-type;host;x-amz-date", with: "content-type;x-amz-date")
+        #expect {
+            try SigV4Verifier(keys: Self.keys).verify(unsignedHost, now: Self.exampleDate)
+        } throws: { ($0 as? EC2Error)?.code == "IncompleteSignature" }
+    }
+
+    @Test func secretsCompareWhole() {
+        #expect(ConstantTime.equal("wJalrXUtnFEMI", "wJalrXUtnFEMI"))
+        #expect(!ConstantTime.equal("wJalrXUtnFEMI", "wJalrXUtnFEMJ"))
+        #expect(!ConstantTime.equal("wJalrXUtnFEMI", "wJalrXUtnFEM"))
+        #expect(!ConstantTime.equal("", "x"))
+        #expect(ConstantTime.equal("", ""))
+    }
 }

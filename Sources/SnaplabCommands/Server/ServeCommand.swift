@@ -10,8 +10,12 @@ struct ListenOptions: ParsableArguments {
     @Option(help: "Address to listen on (a non-loopback one needs `snaplab credentials create` first).")
     var host = "127.0.0.1"
     @Option(help: "Port to listen on.") var port = 8780
+    @Option(
+        name: .customLong("server-name"),
+        help: "Another host name clients use to reach the server (repeatable); requests naming others are refused.")
+    var serverNames: [String] = []
 
-    var configuration: ServerConfiguration { ServerConfiguration(host: host, port: port) }
+    var configuration: ServerConfiguration { ServerConfiguration(host: host, port: port, serverNames: serverNames) }
 }
 
 struct ServeCommand: AsyncParsableCommand {

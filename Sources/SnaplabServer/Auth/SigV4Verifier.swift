@@ -6,6 +6,8 @@ import SnapshotStore
 /// (a tampered body changes the payload hash) and dates more than 15 minutes away.
 struct SigV4Verifier: Sendable {
     let keys: AccessKeys
+    /// The region credentials must be scoped to (nil: any, as in AWS's published examples).
+    var region: String?
     var maximumSkew: TimeInterval = 15 * 60
 
     struct SignedRequest {
@@ -44,6 +46,18 @@ struct SigV4Verifier: Sendable {
                 code: "IncompleteSignature", message: "The credential scope '\(credential)' is malformed", status: 401)
         }
         let (accessKeyId, day, region, service) = (scope[0], scope[1], scope[2], scope[3])
+        if let expected = self.region, region != expected {
+            throw EC2Error(
+                code: "AuthFailure",
+                message:
+                    "Credential should be scoped to a valid region: '\(region)' is not '\(expected)' (pass --region \(expected))",
+                status: 401)
+        }
+        guard signedHeaders.split(separator: ";").contains("host") else {
+            throw EC2Error(
+                code: "IncompleteSignature", message: "'Host' must be a 'SignedHeader' in the AWS Authorization",
+                status: 401)
+        }
         guard let secret = keys.secret(for: accessKeyId) else {
             throw EC2Error(
                 code: "AuthFailure", message: "AWS was not able to validate the provided access credentials",
@@ -73,7 +87,7 @@ struct SigV4Verifier: Sendable {
             secret: secret, amzDate: amzDate, region: region, service: service, method: request.method,
             path: request.path.isEmpty ? "/" : request.path, canonicalQuery: Self.canonicalQuery(request.query),
             headers: signed, payloadHash: payloadHash)
-        guard expected.signature == signature, expected.signedHeaders == signedHeaders else {
+        guard ConstantTime.equal(expected.signature, signature), expected.signedHeaders == signedHeaders else {
             throw EC2Error(
                 code: "SignatureDoesNotMatch",
                 message:

@@ -8,6 +8,8 @@ struct EC2API: Sendable {
     static let namespace = "http://ec2.amazonaws.com/doc/2016-11-15/"
     static let zone = "snaplab"
     static let owner = "000000000000"
+    /// The one region the lab answers for (`aws … --region snaplab`).
+    static let region = "snaplab"
     /// The most instances one RunInstances may start (a lab on one or a few hosts, not a fleet).
     static let maxInstancesPerRequest = 20
 
