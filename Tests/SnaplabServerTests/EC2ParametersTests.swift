@@ -19,6 +19,18 @@ import Testing
         #expect(throws: EC2Error.self) { _ = try parameters.required("SnapshotId") }
     }
 
+    @Test func manyStructuresAreFoundInOnePassAndStopAtTheFirstGap() throws {
+        var body = "Action=CreateTags&Version=2016-11-15"
+        for index in 1...3000 { body += "&Tag.\(index).Key=k\(index)&Tag.\(index).Value=v" }
+        body += "&Tag.3002.Key=after-a-gap&Filter.1.Name=x"
+        let parameters = EC2Parameters(formBody: body)
+        let structures = parameters.structures("Tag")
+        #expect(structures.count == 3000 && structures.last == "Tag.3000")
+        #expect(try parameters.tags("Tag").count == 3000)
+        #expect(parameters.structures("Filter") == ["Filter.1"])
+        #expect(parameters.structures("Ta").isEmpty)
+    }
+
     @Test func globsMatchLikeEC2Wildcards() {
         #expect(EC2Filter.glob("round *", "round 12"))
         #expect(EC2Filter.glob("r?und*", "round"))

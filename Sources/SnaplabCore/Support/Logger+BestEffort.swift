@@ -2,12 +2,12 @@ import Logging
 
 extension Logger {
     /// A step whose failure must not stop the caller (an undo, a clean-up after an error): a failure is logged
-    /// as a warning naming the step, never dropped silently.
+    /// as a warning naming the step, never dropped silently. What is already gone is no failure for a clean-up.
     func bestEffort(_ step: @autoclosure () -> String, _ body: () async throws -> Void) async {
         do {
             try await body()
         } catch {
-            warning("\(step()) failed: \(Self.describe(error))")
+            report(step(), error)
         }
     }
 
@@ -16,7 +16,15 @@ extension Logger {
         do {
             try body()
         } catch {
-            warning("\(step()) failed: \(Self.describe(error))")
+            report(step(), error)
+        }
+    }
+
+    private func report(_ step: String, _ error: any Error) {
+        if (error as? SnaplabError)?.code == .notFound {
+            debug("\(step): already gone (\(Self.describe(error)))")
+        } else {
+            warning("\(step) failed: \(Self.describe(error))")
         }
     }
 

@@ -74,11 +74,19 @@ struct EC2Parameters: Sendable {
         return result
     }
 
-    /// The indices N for which some `Prefix.N.…` key exists, in order.
+    /// The indices N for which some `Prefix.N.…` key exists, in order (1, 2, … up to the first gap). One pass
+    /// over the keys: a request with thousands of parameters costs thousands of steps, not millions.
     func structures(_ prefix: String) -> [String] {
+        let lead = prefix + "."
+        var present = Set<Int>()
+        for key in values.keys where key.hasPrefix(lead) {
+            let rest = key.dropFirst(lead.count)
+            guard let dot = rest.firstIndex(of: "."), let index = Int(rest[..<dot]) else { continue }
+            present.insert(index)
+        }
         var result: [String] = []
         var index = 1
-        while values.keys.contains(where: { $0.hasPrefix("\(prefix).\(index).") }) {
+        while present.contains(index) {
             result.append("\(prefix).\(index)")
             index += 1
         }
