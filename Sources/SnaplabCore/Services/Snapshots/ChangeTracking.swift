@@ -80,13 +80,21 @@ final class ChangeTracking: Sendable {
             devicesByBase[base, default: []].append(device)
         }
         for (base, devices) in devicesByBase {
-            await logger.bestEffort("redefining checkpoint \(base) of \(instance.id)") {
-                try await hypervisor.redefineCheckpoint(
-                    domain: instance.domainName,
-                    checkpoint: CheckpointXML(
-                        name: base, devices: devices, allDevices: allDevices,
-                        creationTime: Int(Date().timeIntervalSince1970)))
-            }
+            await redefineCheckpoint(
+                base, devices: devices, allDevices: allDevices, of: instance, hypervisor: hypervisor)
+        }
+    }
+
+    /// Records in a domain a checkpoint whose bitmaps its disks already carry (made while it was off).
+    func redefineCheckpoint(
+        _ name: String, devices: [String], allDevices: [String], of instance: Instance, hypervisor: Hypervisor
+    ) async {
+        await logger.bestEffort("redefining checkpoint \(name) of \(instance.id)") {
+            try await hypervisor.redefineCheckpoint(
+                domain: instance.domainName,
+                checkpoint: CheckpointXML(
+                    name: name, devices: devices, allDevices: allDevices,
+                    creationTime: Int(Date().timeIntervalSince1970)))
         }
     }
 

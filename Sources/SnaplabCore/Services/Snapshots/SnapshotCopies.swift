@@ -173,13 +173,8 @@ final class SnapshotCopies: Sendable {
         if let instance = job.instance, let checkpoint = offlineDone.first?.0.checkpoint {
             let devices = offlineDone.compactMap { $0.1.volume.device }
             let allDevices = (try? await catalog.volumes(attachedTo: instance.id).compactMap(\.device)) ?? devices
-            await logger.bestEffort("redefining checkpoint \(checkpoint) of \(instance.id)") {
-                try await hypervisor.redefineCheckpoint(
-                    domain: instance.domainName,
-                    checkpoint: CheckpointXML(
-                        name: checkpoint, devices: devices, allDevices: allDevices,
-                        creationTime: Int(Date().timeIntervalSince1970)))
-            }
+            await tracking.redefineCheckpoint(
+                checkpoint, devices: devices, allDevices: allDevices, of: instance, hypervisor: hypervisor)
         }
     }
 }
