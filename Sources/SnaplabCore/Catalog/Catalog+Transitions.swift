@@ -140,26 +140,31 @@ extension MachineImage: TaggedRecord {}
 extension Instance: TaggedRecord {}
 
 extension Catalog {
-    /// Rewrites one row's tags column only, inside one write.
+    /// Changes some columns of one row and writes only those, re-read inside one write: what others changed
+    /// meanwhile (a state, a tag) stays.
+    @discardableResult
+    func updateColumns<Record: StatefulRecord>(
+        _ type: Record.Type, _ id: String, _ change: @Sendable @escaping (inout Record) -> Void
+    ) async throws(SnaplabError) -> Record {
+        try await write { db in
+            guard var record = try Record.fetchOne(db, key: id) else {
+                let name = Record.resourceName
+                throw SnaplabError.notFound(name, id, hint: "`snaplab \(name) list` shows the \(name)s")
+            }
+            try record.updateChanges(db) { change(&$0) }
+            return record
+        }
+    }
+
+    /// Rewrites one row's tags column only.
     func updateTags<Record: TaggedRecord>(
         _ type: Record.Type, _ id: String, _ change: @Sendable @escaping (inout [String: String]) -> Void
     ) async throws(SnaplabError) {
-        try await write { db in
-            guard var record = try Record.fetchOne(db, key: id) else {
-                throw SnaplabError(.notFound, "\(Record.resourceName) \(id) does not exist (any more)")
-            }
-            try record.updateChanges(db) { change(&$0.tags) }
-        }
+        try await updateColumns(type, id) { change(&$0.tags) }
     }
 
     /// Pins or unpins a snapshot, changing that column only.
     func setPinned(_ id: String, _ pinned: Bool) async throws(SnaplabError) -> Snapshot {
-        try await write { db in
-            guard var snapshot = try Snapshot.fetchOne(db, key: id) else {
-                throw SnaplabError.notFound("snapshot", id, hint: "`snaplab snapshot list` shows the snapshots")
-            }
-            try snapshot.updateChanges(db) { $0.pinned = pinned }
-            return snapshot
-        }
+        try await updateColumns(Snapshot.self, id) { $0.pinned = pinned }
     }
 }
