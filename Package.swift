@@ -34,12 +34,14 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "Blocking", dependencies: [.product(name: "NIOPosix", package: "swift-nio")], swiftSettings: strict),
+        .target(name: "Faults", swiftSettings: strict),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
         .target(name: "NBD", dependencies: ["CNBD"], swiftSettings: strict),
         .target(
             name: "SnapshotStore",
             dependencies: [
                 "Blocking",
+                "Faults",
                 "CLinux",
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -51,6 +53,7 @@ let package = Package(
             name: "SnaplabCore",
             dependencies: [
                 "Blocking",
+                "Faults",
                 "CLinux",
                 "Libvirt",
                 "NBD",
@@ -105,7 +108,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer",
+                "Faults", "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer",
                 "SnaplabTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

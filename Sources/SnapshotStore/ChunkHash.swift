@@ -31,15 +31,21 @@ public struct ChunkHash: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public init?(hex: String) {
-        guard hex.utf8.count == Self.byteCount * 2 else { return nil }
+        let digits = Array(hex.utf8)
+        guard digits.count == Self.byteCount * 2 else { return nil }
+        func value(_ digit: UInt8) -> UInt8? {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+            default: nil
+            }
+        }
         var bytes = [UInt8]()
         bytes.reserveCapacity(Self.byteCount)
-        var index = hex.startIndex
-        while index < hex.endIndex {
-            let next = hex.index(index, offsetBy: 2)
-            guard let byte = UInt8(hex[index..<next], radix: 16) else { return nil }
-            bytes.append(byte)
-            index = next
+        for position in stride(from: 0, to: digits.count, by: 2) {
+            guard let high = value(digits[position]), let low = value(digits[position + 1]) else { return nil }
+            bytes.append(high << 4 | low)
         }
         self = bytes.withUnsafeBytes { ChunkHash(bytes: $0) }
     }

@@ -19,6 +19,7 @@ public final class ChunkIndex: @unchecked Sendable {
     private var file: LocalIndexFile?
     private var recent: [ChunkHash: ChunkLocation] = [:]
     private var recentSources: Set<String> = []
+    private var unreadable: [String: String] = [:]
 
     /// `directory` holds the local index files (shared by the processes using this store from this machine);
     /// nil: a temporary directory removed with this index.
@@ -54,6 +55,14 @@ public final class ChunkIndex: @unchecked Sendable {
         location(of: hash) != nil
     }
 
+    /// Index objects left out because they do not read whole, with why: the chunks they describe look absent
+    /// (`snaplab store repair` rebuilds them from the packs).
+    public var unreadableObjects: [String: String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return unreadable
+    }
+
     /// How many chunks the index knows (a chunk stored twice may count twice until the next merge).
     public var count: Int {
         lock.lock()
@@ -64,9 +73,10 @@ public final class ChunkIndex: @unchecked Sendable {
     // MARK: Keeping up with the store
 
     /// Brings the index up to date with the store's index objects, `keys` as listed now. Blocking.
-    func synchronize(keys: Set<String>, io: ThreadIO) throws(StoreError) {
+    func synchronize(keys listed: Set<String>, io: ThreadIO) throws(StoreError) {
         maintenance.lock()
         defer { maintenance.unlock() }
+        let keys = try readable(listed, io: io)
         if currentFile() == nil, let shared = adoptSharedFile(within: keys) { install(shared, replacingRecent: true) }
         let (file, sources, _) = state()
         let known = (file?.sources ?? []).union(sources)
@@ -214,6 +224,39 @@ public final class ChunkIndex: @unchecked Sendable {
 
     // MARK: Index objects
 
+    /// `keys` without the objects that do not read whole (each new one is read through once; damaged ones are
+    /// remembered and reported, not read again). One damaged object costs the chunks it describes, not the store.
+    private func readable(_ keys: Set<String>, io: ThreadIO) throws(StoreError) -> Set<String> {
+        let (file, sources, _) = state()
+        let known = (file?.sources ?? []).union(sources)
+        var result = Set<String>()
+        for key in keys {
+            if known.contains(key) {
+                result.insert(key)
+                continue
+            }
+            lock.lock()
+            let skipped = unreadable[key] != nil
+            lock.unlock()
+            if skipped { continue }
+            do throws(StoreError) {
+                var (stream, _) = try Self.stream(key, io: io)
+                while try stream.next() != nil {}
+                result.insert(key)
+            } catch  where error.kind == .corrupt {
+                lock.lock()
+                unreadable[key] = error.message
+                lock.unlock()
+            } catch  where error.kind == .notFound {
+                continue  // Removed since it was listed (garbage collection rewrote it).
+            }
+        }
+        lock.lock()
+        for key in unreadable.keys where !keys.contains(key) { unreadable.removeValue(forKey: key) }
+        lock.unlock()
+        return result
+    }
+
     private static func header(of key: String, io: ThreadIO) throws(StoreError) -> (version: UInt8, count: Int) {
         var header = [UInt8](repeating: 0, count: PackFormat.indexHeaderSize)
         try header.withMutableBytes { (bytes) throws(StoreError) in try io.read(key, offset: 0, into: bytes) }
@@ -223,7 +266,14 @@ public final class ChunkIndex: @unchecked Sendable {
     }
 
     private static func decode(_ key: String, io: ThreadIO) throws(StoreError) -> [IndexEntry] {
+        let (version, count) = try header(of: key, io: io)
+        let entrySize = version == 1 ? PackFormat.legacyIndexEntrySize : IndexEntry.size
         let size = try io.size(key)
+        // The header says how big the object is; nothing larger is read into memory.
+        guard size == UInt64(PackFormat.indexHeaderSize) + UInt64(count) * UInt64(entrySize) else {
+            throw StoreError(
+                .corrupt, "\(key) is \(size) bytes, not what its \(count) entries take; run `snaplab store repair`")
+        }
         var data = Data(count: Int(size))
         try data.withMutableBytes { (bytes) throws(StoreError) in try io.read(key, offset: 0, into: bytes) }
         return try PackFormat.decodeIndex(data, key: key)

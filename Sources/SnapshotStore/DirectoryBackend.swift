@@ -180,20 +180,28 @@ public struct DirectoryBackend: BlockingObjectBackend {
     }
 
     public func list(prefix: String) async throws(StoreError) -> [String] {
-        let base = root.path
         let start = path(prefix)
+        let relativeStart = String(start.dropFirst(root.path.count + 1))
         return try await BlockingPool.run { () throws(StoreError) in
-            guard let enumerator = FileManager.default.enumerator(atPath: start) else { return [] }
             var keys: [String] = []
-            while let relative = enumerator.nextObject() as? String {
-                let full = (start as NSString).appendingPathComponent(relative)
-                var isDirectory: ObjCBool = false
-                guard FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue,
-                    !(relative as NSString).lastPathComponent.hasPrefix(".tmp-")
-                else { continue }
-                keys.append(String(full.dropFirst(base.count + 1)))
+            try DirectoryWalk.files(under: start) { relative, name in
+                if !name.hasPrefix(".tmp-") {
+                    keys.append(relativeStart.isEmpty ? relative : "\(relativeStart)/\(relative)")
+                }
             }
             return keys
+        }
+    }
+
+    /// When an object was last written.
+    public func modified(_ key: String) async throws(StoreError) -> Date {
+        let target = path(key)
+        return try await BlockingPool.run { () throws(StoreError) -> Date in
+            var info = stat()
+            guard stat(target, &info) == 0 else {
+                throw StoreError(errno == ENOENT ? .notFound : .io, "cannot stat \(target): \(Self.errorText())")
+            }
+            return Date(timeIntervalSince1970: TimeInterval(info.st_mtim.tv_sec))
         }
     }
 
@@ -203,13 +211,12 @@ public struct DirectoryBackend: BlockingObjectBackend {
     func removeTemporaryFiles() async throws(StoreError) -> UInt64 {
         let base = root.path
         return try await BlockingPool.run { () throws(StoreError) -> UInt64 in
-            guard let walker = FileManager.default.enumerator(atPath: base) else { return 0 }
             var freed: UInt64 = 0
-            while let relative = walker.nextObject() as? String {
-                guard (relative as NSString).lastPathComponent.hasPrefix(".tmp-") else { continue }
-                let full = (base as NSString).appendingPathComponent(relative)
+            try DirectoryWalk.files(under: base) { relative, name in
+                guard name.hasPrefix(".tmp-") else { return }
+                let full = "\(base)/\(relative)"
                 var info = stat()
-                guard stat(full, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                guard stat(full, &info) == 0 else { return }
                 if unlink(full) == 0 { freed += UInt64(info.st_size) }
             }
             return freed

@@ -7,6 +7,8 @@ import Foundation
 /// describes it here (`table`). Format 1 (still read) carried the table inside the manifest (`chunks`).
 public struct Manifest: Sendable, Equatable {
     public static let currentFormat = 2
+    /// 64 TiB: past any volume size the lab accepts (16 TiB, as gp3).
+    static let maxVolumeSize: UInt64 = 64 << 40
 
     public var format: Int
     public var snapshotId: String
@@ -135,11 +137,23 @@ extension Manifest: Codable {
         description = try container.decodeIfPresent(String.self, forKey: .description)
         tags = try container.decode([String: String].self, forKey: .tags)
         attributes = try container.decode([String: String].self, forKey: .attributes)
-        guard chunkSize > 0, chunkSize <= 16 << 20 else {
+        guard chunkSize >= 4096, chunkSize <= PackFormat.maxChunkSize else {
             throw StoreError(.corrupt, "manifest of \(snapshotId) has chunk size \(chunkSize)")
         }
+        // Sizes whose chunk numbers fit the table's 32 bits, and no bigger than any volume libvirt makes here.
+        guard volumeSize > 0, volumeSize <= Self.maxVolumeSize,
+            (volumeSize - 1) / UInt64(chunkSize) < UInt64(UInt32.max)
+        else {
+            throw StoreError(.corrupt, "manifest of \(snapshotId) has volume size \(volumeSize)")
+        }
+        let chunkCount = UInt32((volumeSize - 1) / UInt64(chunkSize) + 1)
         if format == 1 {
             let chunks = try container.decode(ChunkTable.self, forKey: .chunks)
+            guard chunks.indices.allSatisfy({ $0 < chunkCount }),
+                zip(chunks.indices, chunks.indices.dropFirst()).allSatisfy({ $0 < $1 })
+            else {
+                throw StoreError(.corrupt, "the chunk table of \(snapshotId) names chunks out of order or past its end")
+            }
             embeddedChunks = chunks
             var allocated: UInt64 = 0
             let size = UInt64(chunkSize)
@@ -149,6 +163,12 @@ extension Manifest: Codable {
             table = ChunkTableInfo(entries: chunks.count, sha256: "", allocatedBytes: allocated)
         } else {
             table = try container.decode(ChunkTableInfo.self, forKey: .table)
+            guard table.entries >= 0, table.entries <= Int(chunkCount), table.allocatedBytes <= volumeSize else {
+                throw StoreError(
+                    .corrupt,
+                    "manifest of \(snapshotId) describes \(table.entries) chunks, \(table.allocatedBytes) bytes, for \(chunkCount) chunks of volume"
+                )
+            }
         }
     }
 

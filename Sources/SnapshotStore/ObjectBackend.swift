@@ -15,6 +15,8 @@ public protocol ObjectBackend: Sendable {
     func delete(_ key: String) async throws(StoreError)
     func exists(_ key: String) async throws(StoreError) -> Bool
     func size(_ key: String) async throws(StoreError) -> UInt64
+    /// When the object was last written.
+    func modified(_ key: String) async throws(StoreError) -> Date
 
     /// Makes the backend ready before the store is opened (an S3 bucket is created if missing).
     func prepare() async throws(StoreError)

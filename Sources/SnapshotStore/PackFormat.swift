@@ -30,6 +30,20 @@ enum PackFormat {
     static let indexMagic: [UInt8] = Array("SLIX".utf8)
     static let indexHeaderSize = 4 + 1 + 4
     static let legacyIndexEntrySize = 32 + 4 + 4 + 4 + 1
+    /// The largest chunk a store may hold (the largest chunk size a manifest may name).
+    static let maxChunkSize = 16 << 20
+
+    /// Refuses a location no writer can have produced: a payload before its header, or lengths past any chunk.
+    static func checkLocation(_ location: ChunkLocation, hash: ChunkHash, source: String) throws(StoreError) {
+        guard location.offset >= UInt32(recordHeaderSize), location.rawLength <= UInt32(maxChunkSize),
+            location.length <= location.rawLength
+        else {
+            throw StoreError(
+                .corrupt,
+                "\(source) gives chunk \(hash) an impossible place (offset \(location.offset), \(location.length) of \(location.rawLength) bytes); run `snaplab store repair`"
+            )
+        }
+    }
 
     /// Writes a record header at `position`; the payload follows it.
     static func writeRecordHeader(
@@ -105,13 +119,12 @@ enum PackFormat {
                 guard let codec = ChunkCodec(rawValue: bytes[position + 44]) else {
                     throw StoreError(.corrupt, "\(key) names an unknown codec")
                 }
-                entries.append(
-                    IndexEntry(
-                        hash,
-                        ChunkLocation(
-                            pack: pack, offset: bytes.readUInt32(at: position + 32),
-                            length: bytes.readUInt32(at: position + 36),
-                            rawLength: bytes.readUInt32(at: position + 40), codec: codec)))
+                let location = ChunkLocation(
+                    pack: pack, offset: bytes.readUInt32(at: position + 32),
+                    length: bytes.readUInt32(at: position + 36),
+                    rawLength: bytes.readUInt32(at: position + 40), codec: codec)
+                try checkLocation(location, hash: hash, source: key)
+                entries.append(IndexEntry(hash, location))
             }
             entries.sort { $0.hash < $1.hash }
             return entries

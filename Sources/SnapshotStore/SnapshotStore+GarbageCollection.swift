@@ -1,4 +1,5 @@
 import Blocking
+import Faults
 import Foundation
 
 /// What `collectGarbage` did.
@@ -10,28 +11,32 @@ public struct GarbageReport: Sendable, Codable, Equatable {
     public var bytesReclaimed: UInt64 = 0
     /// Unused bytes left in packs that are still mostly live (rewriting them would cost more than it frees).
     public var deadBytesKept: UInt64 = 0
+    /// Packs no index describes, kept because they are younger than the grace period.
+    public var unindexedPacksKept = 0
 }
 
 extension SnapshotStore {
     /// Mark and sweep: chunks no manifest lists are removed. A pack with nothing live goes; a pack that is
     /// mostly dead is rewritten with its live chunks; the index is rewritten to name only live chunks. Takes the
     /// store's exclusive lock, so it waits for (or, after `timeout`, gives up on) snapshots being written or
-    /// read: their chunks are never swept from under them.
-    public func collectGarbage(rewriteWhenDeadFraction: Double = 0.5, timeout: Duration = .seconds(600))
+    /// read: their chunks are never swept from under them. Any listing error, unreadable manifest or snapshot
+    /// that vanished without being deleted stops it before it deletes anything.
+    public func collectGarbage(options: GarbageOptions = GarbageOptions(), timeout: Duration = .seconds(600))
         async throws(StoreError) -> GarbageReport
     {
         try await withStoreLock(exclusive: true, timeout: timeout) { () async throws(StoreError) in
-            try await collectLocked(rewriteWhenDeadFraction: rewriteWhenDeadFraction)
+            try await collectLocked(options)
         }
     }
 
-    private func collectLocked(rewriteWhenDeadFraction: Double) async throws(StoreError) -> GarbageReport {
+    private func collectLocked(_ options: GarbageOptions) async throws(StoreError) -> GarbageReport {
         var report = GarbageReport()
         let io = ThreadIO(backend: backend)
 
         // Mark. Any unreadable manifest or table stops the sweep: its chunks would look unused.
         var referenced = Set<ChunkHash>()
         let snapshots = try await snapshotIds()
+        let tombstones = try await checkListingIsComplete(snapshots, acceptMissing: options.acceptMissing)
         for snapshotId in snapshots {
             do throws(StoreError) {
                 let manifest = try await self.manifest(snapshotId)
@@ -89,6 +94,10 @@ extension SnapshotStore {
         for key in try await backend.list(prefix: StoreLayout.packsPrefix) {
             guard let name = StoreLayout.packId(ofPack: key) else { continue }
             if let pack = PackID(hex: name), packs[pack] != nil { continue }
+            if try await isWithinGrace(key, grace: options.unindexedGrace) {
+                report.unindexedPacksKept += 1
+                continue
+            }
             report.bytesReclaimed += (try? await backend.size(key)) ?? 0
             try await backend.delete(key)
             report.packsDeleted += 1
@@ -102,7 +111,9 @@ extension SnapshotStore {
                 report.packsDeleted += 1
                 report.chunksRemoved += use.entries
                 report.bytesReclaimed += use.totalBytes
-            } else if use.deadBytes > 0, Double(use.deadBytes) >= Double(use.totalBytes) * rewriteWhenDeadFraction {
+            } else if use.deadBytes > 0,
+                Double(use.deadBytes) >= Double(use.totalBytes) * options.rewriteWhenDeadFraction
+            {
                 rewriting[pack] = use
                 doomed.append(pack)
                 report.packsRewritten += 1
@@ -115,6 +126,7 @@ extension SnapshotStore {
         }
         guard !doomed.isEmpty || packs.values.contains(where: { $0.live.count < $0.entries }) else {
             try await reloadIndex()
+            try await recordMark(snapshots, tombstones: tombstones)
             return report
         }
         let config = self.config
@@ -130,9 +142,12 @@ extension SnapshotStore {
             try await backend.put(StoreLayout.index(PackID.random().hex), PackFormat.encodeIndex(piece))
             start += piece.count
         }
+        FaultPoint.reach(.gcAfterNewIndexes)
         for key in indexKeys { try await backend.delete(key) }
+        FaultPoint.reach(.gcBeforePackDeletion)
         for pack in doomed { try await backend.delete(StoreLayout.pack(pack)) }
         try await reloadIndex()
+        try await recordMark(snapshots, tombstones: tombstones)
         return report
     }
 

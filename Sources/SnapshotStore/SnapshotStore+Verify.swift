@@ -14,9 +14,12 @@ public struct VerifyReport: Sendable, Codable, Equatable {
     public var brokenSnapshots: [String: Int] = [:]
     /// Manifests (or their chunk tables) that cannot be read, with why.
     public var unreadableManifests: [String: String] = [:]
+    /// Index objects that cannot be read, with why (`snaplab store repair` rebuilds them from the packs).
+    public var unreadableIndexes: [String: String] = [:]
 
     public var isClean: Bool {
         badChunks.isEmpty && missingChunks.isEmpty && brokenSnapshots.isEmpty && unreadableManifests.isEmpty
+            && unreadableIndexes.isEmpty
     }
 }
 
@@ -39,7 +42,13 @@ extension SnapshotStore {
         let indexKeys = try await backend.list(prefix: StoreLayout.indexPrefix)
             .filter { StoreLayout.packId(ofIndex: $0) != nil }.sorted()
         for (position, key) in indexKeys.enumerated() {
-            var entries = try PackFormat.decodeIndex(try await backend.get(key), key: key)
+            var entries: [IndexEntry]
+            do throws(StoreError) {
+                entries = try PackFormat.decodeIndex(try await backend.get(key), key: key)
+            } catch  where error.kind == .corrupt {
+                report.unreadableIndexes[key] = error.message
+                continue
+            }
             if sample < 1.0 { entries = entries.filter { _ in Double.random(in: 0..<1) < sample } }
             let byPack = Dictionary(grouping: entries, by: \.location.pack)
             for (pack, packEntries) in byPack.sorted(by: { $0.key < $1.key }) {
@@ -90,7 +99,11 @@ extension SnapshotStore {
         let key = StoreLayout.pack(pack)
         let bytes: [UInt8]
         do throws(StoreError) {
-            var data = [UInt8](repeating: 0, count: Int(try io.size(key)))
+            let size = try io.size(key)
+            guard size <= UInt64(UInt32.max) else {
+                throw StoreError(.corrupt, "\(key) is \(size) bytes, larger than any pack snaplab writes")
+            }
+            var data = [UInt8](repeating: 0, count: Int(size))
             try data.withMutableBytes { (buffer) throws(StoreError) in try io.read(key, offset: 0, into: buffer) }
             bytes = data
         } catch {

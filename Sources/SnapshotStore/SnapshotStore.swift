@@ -47,6 +47,14 @@ public final class SnapshotStore: Sendable {
                 throw StoreError(
                     .corrupt, "\(backend.location)/config.json is not a snaplab store config", cause: error)
             }
+            guard (4096...PackFormat.maxChunkSize).contains(config.chunkSize),
+                (config.chunkSize...(1 << 30)).contains(config.packSize), config.version >= 1
+            else {
+                throw StoreError(
+                    .corrupt,
+                    "\(backend.location)/config.json names chunk size \(config.chunkSize) and pack size \(config.packSize); it is damaged"
+                )
+            }
             guard config.format == StoreConfig.formatName, config.version <= StoreConfig.currentVersion else {
                 throw StoreError(
                     .unsupported,
@@ -101,9 +109,11 @@ public final class SnapshotStore: Sendable {
     }
 
     /// Removes a snapshot's manifest (first: it stops being listed), then its chunk table; its chunks stay until
-    /// garbage collection finds them unused.
+    /// garbage collection finds them unused. A tombstone written first tells that collection the snapshot was
+    /// deleted, not lost from a listing.
     public func deleteSnapshot(_ snapshotId: String) async throws(StoreError) {
         try Self.checkId(snapshotId)
+        try await backend.put(StoreLayout.tombstone(snapshotId), Data())
         try await backend.delete(StoreLayout.manifest(snapshotId))
         try await backend.delete(StoreLayout.table(snapshotId))
     }

@@ -7,6 +7,11 @@ public enum StoreLayout {
     public static let artifactsPrefix = "artifacts/"
     public static let documentsPrefix = "documents/"
     public static let tablesPrefix = "tables/"
+    /// One empty object per deleted snapshot, written before its manifest goes, until the next garbage
+    /// collection: what lets that collection tell a deleted snapshot from one a bad listing hid.
+    public static let tombstonesPrefix = "deleted/"
+    /// The snapshots the last garbage collection marked from.
+    public static let lastMark = "gc/marked.json"
 
     public static func manifest(_ snapshotId: String) -> String { "\(snapshotsPrefix)\(snapshotId).json" }
     public static func pack(_ packId: String) -> String { "\(packsPrefix)\(packId.prefix(2))/\(packId).pack" }
@@ -15,6 +20,7 @@ public enum StoreLayout {
     public static func index(_ name: String) -> String { "\(indexPrefix)\(name).idx" }
     /// A snapshot's chunk table (manifest format 2).
     public static func table(_ snapshotId: String) -> String { "\(tablesPrefix)\(snapshotId).tbl" }
+    public static func tombstone(_ snapshotId: String) -> String { "\(tombstonesPrefix)\(snapshotId)" }
     public static func artifact(_ digest: String) -> String { "\(artifactsPrefix)\(digest)" }
 
     /// The snapshot id of a manifest key, or nil for anything else.

@@ -24,10 +24,18 @@ import Testing
     }
 
     func run(_ arguments: [String], stateDirectory: URL) throws -> Outcome {
+        try Self.runBinary(arguments, stateDirectory: stateDirectory)
+    }
+
+    /// Runs the binary to its end with `environment` added, collecting its output.
+    static func runBinary(_ arguments: [String], stateDirectory: URL, environment: [String: String] = [:]) throws
+        -> Outcome
+    {
         let process = Process()
         process.executableURL = Self.binary
         process.arguments = arguments
         process.environment = ["SNAPLAB_STATE_DIR": stateDirectory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"]
+            .merging(environment) { $1 }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -77,7 +77,7 @@ import Testing
 
         // Garbage collection rewrites the index objects; both indexes forget the removed chunks.
         try await store.deleteSnapshot("snap-0")
-        _ = try await store.collectGarbage(rewriteWhenDeadFraction: 0.01)
+        _ = try await store.collectGarbage(options: GarbageOptions(rewriteWhenDeadFraction: 0.01))
         try await other.reloadIndex()
         for (position, hash) in all.enumerated() {
             #expect((store.index.location(of: hash) != nil) == (position >= 6))
@@ -96,7 +96,9 @@ import Testing
             var seed = UInt64(number)
             let hash = withUnsafeBytes(of: &seed) { ChunkHash.of($0) }
             return IndexEntry(
-                hash, ChunkLocation(pack: pack, offset: UInt32(number), length: 7, rawLength: 65536, codec: .zstd))
+                hash,
+                ChunkLocation(
+                    pack: pack, offset: UInt32(45 + number * 52), length: 7, rawLength: 65536, codec: .zstd))
         }
         entries.sort { $0.hash < $1.hash }
         var stream = ArrayEntryStream(entries)

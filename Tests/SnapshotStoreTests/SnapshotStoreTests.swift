@@ -109,7 +109,7 @@ import Testing
         try await fixture.writeSnapshot("snap-new", [0: shared, 2: StoreFixture.chunk(102)])
         try await fixture.store.deleteSnapshot("snap-old")
 
-        let report = try await fixture.store.collectGarbage(rewriteWhenDeadFraction: 0.1)
+        let report = try await fixture.store.collectGarbage(options: GarbageOptions(rewriteWhenDeadFraction: 0.1))
         #expect(report.referencedChunks == 2)
         #expect(report.chunksRemoved == 1)
         #expect(report.bytesReclaimed >= UInt64(onlyOld.count))

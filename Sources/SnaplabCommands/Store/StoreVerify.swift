@@ -31,6 +31,9 @@ extension StoreCommand {
                 for (id, reason) in report.unreadableManifests.sorted(by: { $0.key < $1.key }) {
                     print("unreadable snapshot \(id): \(reason)")
                 }
+                for (key, reason) in report.unreadableIndexes.sorted(by: { $0.key < $1.key }) {
+                    print("unreadable index \(key): \(reason) (`snaplab store repair` rebuilds it)")
+                }
                 for (id, count) in report.brokenSnapshots.sorted(by: { $0.key < $1.key }) {
                     print("BROKEN snapshot \(id): \(count) chunks bad or missing; it cannot be restored")
                 }

@@ -24,8 +24,16 @@ struct SnapshotCopier: Sendable {
         let incremental = parent != nil && dirtyContext != nil
         let contexts = [NBDConnection.allocationContext] + (incremental ? [dirtyContext ?? ""] : [])
         let connection = self.connection
+        let volumeSize = self.volumeSize
         let extents = try await blockingCopy("reading the volume's extents") { _ in
-            try connection.extents(contexts: contexts)
+            let exported = try connection.size()
+            guard exported == volumeSize else {
+                throw SnaplabError(
+                    .invalidState,
+                    "the volume exports \(exported) bytes but the catalog says \(volumeSize); the volume was resized outside snaplab. Restore its size (`qemu-img resize`) or create a new volume"
+                )
+            }
+            return try connection.extents(contexts: contexts)
         }
         let runs: [Range<UInt32>]
         if incremental, let dirtyContext {
@@ -38,7 +46,6 @@ struct SnapshotCopier: Sendable {
                 maximum: SnapshotWriter.chunksPerRun, wanted: ChunkPlan.holdsData)
         }
         let session = self.session
-        let volumeSize = self.volumeSize
         let parent = incremental ? self.parent : nil
         let writer = try await withStore { () async throws(StoreError) in
             try await session.makeSnapshotWriter(volumeSize: volumeSize, parent: parent)

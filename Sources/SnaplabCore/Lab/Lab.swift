@@ -37,7 +37,7 @@ public final class Lab: Sendable {
         states = InstanceStates(catalog: catalog, hosts: hosts)
         tracking = ChangeTracking(catalog: catalog, states: states)
         copies = SnapshotCopies(
-            catalog: catalog, paths: paths, hosts: hosts, tracking: tracking, background: background)
+            catalog: catalog, paths: paths, hosts: hosts, store: store, tracking: tracking, background: background)
         bases = BaseService(catalog: catalog, paths: paths, hosts: hosts, store: store)
         volumes = VolumeService(catalog: catalog, paths: paths, hosts: hosts, copies: copies, bases: bases)
         instances = InstanceService(

@@ -21,6 +21,7 @@ struct IndexEntry: Sendable, Equatable {
             pack: pack, offset: bytes.readUInt32(at: position + 48),
             length: bytes.readUInt32(at: position + 52),
             rawLength: bytes.readUInt32(at: position + 56), codec: codec)
+        try PackFormat.checkLocation(location, hash: hash, source: source)
     }
 
     func write(to bytes: UnsafeMutableRawBufferPointer, at position: Int) {

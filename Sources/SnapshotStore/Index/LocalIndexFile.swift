@@ -45,24 +45,33 @@ final class LocalIndexFile: @unchecked Sendable {
     {
         var header = [UInt8](repeating: 0, count: headerSize)
         try header.withMutableBytes { (bytes) throws(StoreError) in try read(descriptor, bytes, at: 0, path: path) }
-        let (count, bits, fanoutOffset, sourcesOffset, sourcesLength) = header.withUnsafeBytes { bytes in
+        let (rawCount, bits, fanoutOffset, sourcesOffset, rawSourcesLength) = header.withUnsafeBytes { bytes in
             (
-                Int(bytes.readUInt64(at: 8)), Int(bytes[16]), bytes.readUInt64(at: 24), bytes.readUInt64(at: 32),
-                Int(bytes.readUInt64(at: 40))
+                bytes.readUInt64(at: 8), Int(bytes[16]), bytes.readUInt64(at: 24), bytes.readUInt64(at: 32),
+                bytes.readUInt64(at: 40)
             )
         }
-        guard Array(header.prefix(magic.count)) == magic, (0...24).contains(bits),
-            fanoutOffset == UInt64(headerSize) + UInt64(count) * UInt64(IndexEntry.size),
-            sourcesOffset == fanoutOffset + UInt64((1 << bits) + 1) * 8, sourcesLength < 1 << 30
+        // Every number is bounded before it is used: 2^40 entries is 64 PiB of chunks.
+        var info = stat()
+        guard Array(header.prefix(magic.count)) == magic, (0...24).contains(bits), rawCount <= 1 << 40,
+            rawSourcesLength < 1 << 30,
+            fanoutOffset == UInt64(headerSize) + rawCount * UInt64(IndexEntry.size),
+            sourcesOffset == fanoutOffset + UInt64((1 << bits) + 1) * 8,
+            fstat(descriptor, &info) == 0, UInt64(info.st_size) == sourcesOffset + rawSourcesLength
         else {
             throw StoreError(.corrupt, "the local index \(path) is damaged")
         }
+        let count = Int(rawCount)
+        let sourcesLength = Int(rawSourcesLength)
         var fanout = [UInt64](repeating: 0, count: (1 << bits) + 1)
         try fanout.withMutableBytes { (bytes) throws(StoreError) in
             try read(descriptor, bytes, at: fanoutOffset, path: path)
         }
         fanout = fanout.map { UInt64(littleEndian: $0) }
-        guard fanout.last == UInt64(count), zip(fanout, fanout.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+        // Buckets stay small (a lookup reads one whole bucket): a damaged fan-out could make one hold everything.
+        guard fanout.last == UInt64(count), fanout.first == 0,
+            zip(fanout, fanout.dropFirst()).allSatisfy({ $0 <= $1 && $1 - $0 <= 1 << 16 })
+        else {
             throw StoreError(.corrupt, "the local index \(path) is damaged")
         }
         var sources = [UInt8](repeating: 0, count: sourcesLength)

@@ -8,6 +8,9 @@ enum FileIO {
         path: String
     ) throws(StoreError) {
         guard let base = buffer.baseAddress else { return }
+        guard offset <= UInt64(Int64.max) - UInt64(buffer.count) else {
+            throw StoreError(.corrupt, "\(path) has no byte \(offset); the index naming it is damaged")
+        }
         var done = 0
         while done < buffer.count {
             let got = pread(descriptor, base + done, buffer.count - done, off_t(offset) + off_t(done))

@@ -38,6 +38,10 @@ struct ThreadIO: Sendable {
     func readPack(_ key: String, offset: UInt64, length: Int, into buffer: UnsafeMutableRawBufferPointer)
         throws(StoreError) -> Int
     {
+        guard length >= 0, length <= buffer.count else {
+            throw StoreError(
+                .corrupt, "a read of \(length) bytes of \(key) does not fit its buffer; the index is damaged")
+        }
         if let directory = backend as? DirectoryBackend {
             return try directory.readDirectSync(key, offset: offset, length: length, into: buffer)
         }

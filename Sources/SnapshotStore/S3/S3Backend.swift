@@ -58,7 +58,7 @@ public struct S3Backend: ObjectBackend {
             var query = [("list-type", "2"), ("prefix", base)]
             if let token { query.append(("continuation-token", token)) }
             let response = try await send("GET", path: "/\(s3.bucket)", query: query, body: Data(), expect: [200])
-            let page = ListBucketResult(response.body)
+            let page = try ListBucketResult(response.body, from: s3.description)
             let strip = s3.prefix.isEmpty ? 0 : s3.prefix.count + 1
             keys += page.keys.map { String($0.dropFirst(strip)) }
             token = page.nextToken
@@ -80,6 +80,15 @@ public struct S3Backend: ObjectBackend {
         return response.contentLength ?? 0
     }
 
+    public func modified(_ key: String) async throws(StoreError) -> Date {
+        let response = try await send("HEAD", key: key, body: Data(), expect: [200, 404])
+        guard response.status == 200 else { throw StoreError(.notFound, "\(key) is not in \(s3.description)") }
+        guard let text = response.lastModified, let date = HTTPDate.parse(text) else {
+            throw StoreError(.corrupt, "\(s3.description) gave \(key) no readable Last-Modified")
+        }
+        return date
+    }
+
     public func lock(exclusive: Bool, timeout: Duration) async throws(StoreError) -> any StoreLock {
         try await S3Lock.acquire(on: self, exclusive: exclusive, timeout: timeout)
     }
@@ -90,6 +99,7 @@ public struct S3Backend: ObjectBackend {
         var status: Int
         var body: Data
         var contentLength: UInt64?
+        var lastModified: String?
     }
 
     func send(_ method: String, key: String, body: Data, expect: Set<Int>, extraHeaders: [String: String] = [:])
@@ -191,7 +201,8 @@ public struct S3Backend: ObjectBackend {
         let collected = signed.method == "HEAD" ? ByteBuffer() : try await response.body.collect(upTo: 256 << 20)
         return Reply(
             status: Int(response.status.code), body: Data(collected.readableBytesView),
-            contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
+            contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init),
+            lastModified: response.headers.first(name: "last-modified"))
     }
 
     private func onceBlocking(_ signed: SignedRequest) throws -> Reply {
@@ -204,7 +215,8 @@ public struct S3Backend: ObjectBackend {
         let response = try client.execute(request: request, deadline: .now() + .seconds(60)).wait()
         return Reply(
             status: Int(response.status.code), body: response.body.map { Data($0.readableBytesView) } ?? Data(),
-            contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init))
+            contentLength: response.headers.first(name: "content-length").flatMap(UInt64.init),
+            lastModified: response.headers.first(name: "last-modified"))
     }
 }
 
@@ -259,11 +271,19 @@ struct ListBucketResult {
     var keys: [String] = []
     var nextToken: String?
 
-    init(_ data: Data) {
+    /// Throws when the answer does not parse: a listing that silently lost keys would make their objects look
+    /// unused to garbage collection.
+    init(_ data: Data, from source: String) throws(StoreError) {
         let parser = XMLParser(data: data)
         let delegate = Delegate()
         parser.delegate = delegate
-        _ = parser.parse()
+        guard parser.parse(), delegate.sawResult else {
+            let reason = parser.parserError.map { "\($0)" } ?? "no complete ListBucketResult"
+            throw StoreError(.io, "\(source) sent a listing that does not parse (\(reason)); try again")
+        }
+        guard !delegate.truncated || delegate.nextToken != nil else {
+            throw StoreError(.io, "\(source) sent a truncated listing without a continuation token; try again")
+        }
         keys = delegate.keys
         nextToken = delegate.truncated ? delegate.nextToken : nil
     }
@@ -272,6 +292,7 @@ struct ListBucketResult {
         var keys: [String] = []
         var nextToken: String?
         var truncated = false
+        var sawResult = false
         private var text = ""
 
         func parser(
@@ -291,6 +312,8 @@ struct ListBucketResult {
             case "Key": keys.append(text)
             case "NextContinuationToken": nextToken = text
             case "IsTruncated": truncated = text == "true"
+            // Only a closed result is whole (the parser accepts a document cut short).
+            case "ListBucketResult": sawResult = true
             default: break
             }
         }

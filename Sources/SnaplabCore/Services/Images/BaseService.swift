@@ -1,4 +1,5 @@
 import Blocking
+import Faults
 import Foundation
 import Logging
 import SnapshotStore
@@ -75,7 +76,8 @@ final class BaseService: Sendable {
             let manifest = try await store.manifest(snapshot.id)
             let made = try await VolumeRestorer.restore(
                 manifest, session: session, into: host.poolName,
-                name: poolVolume, hypervisor: hypervisor, progress: { _ in })
+                name: poolVolume, hypervisor: hypervisor,
+                progress: { done in if done >= 50 { FaultPoint.reach(.hydrationMidway) } })
             return (made.path, manifest.volumeSize)
         }
     }

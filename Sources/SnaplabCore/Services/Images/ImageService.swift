@@ -1,4 +1,5 @@
 import Blocking
+import Faults
 import Foundation
 import Logging
 
@@ -138,6 +139,7 @@ public final class ImageService: Sendable {
                     ?? "snapshot \(snapshot.id) of \(snapshot.volumeId) failed: \(finished?.errorMessage ?? "unknown error")"
             }
         }
+        FaultPoint.reach(.imageBeforeAvailable)
         image.state = failure == nil ? .available : .failed
         image.stateReason = failure
         do throws(SnaplabError) {

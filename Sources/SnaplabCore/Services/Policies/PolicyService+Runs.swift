@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 
 extension PolicyService {
@@ -67,6 +68,7 @@ extension PolicyService {
                 try await self.snapshots.createSet(instanceId: instance.id, options: options)
             }
         }
+        FaultPoint.reach(.policyBeforePrune)
         do throws(SnaplabError) {
             let outcome = try await prune(policy, now: slot)
             run.snapshotsPruned += outcome.pruned

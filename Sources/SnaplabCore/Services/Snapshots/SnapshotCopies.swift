@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import Logging
 import NBD
@@ -21,16 +22,21 @@ final class SnapshotCopies: Sendable {
     let catalog: Catalog
     let paths: LabPaths
     let hosts: HostService
+    let store: StoreService
     let tracking: ChangeTracking
     let background: BackgroundWork
     let logger = Logger(label: "snaplab.snapshots")
     /// Snapshot ids being copied by this process, with the tasks waiting for each.
     private let running = Mutex<[String: [CheckedContinuation<Void, Never>]]>([:])
 
-    init(catalog: Catalog, paths: LabPaths, hosts: HostService, tracking: ChangeTracking, background: BackgroundWork) {
+    init(
+        catalog: Catalog, paths: LabPaths, hosts: HostService, store: StoreService, tracking: ChangeTracking,
+        background: BackgroundWork
+    ) {
         self.catalog = catalog
         self.paths = paths
         self.hosts = hosts
+        self.store = store
         self.tracking = tracking
         self.background = background
     }
@@ -106,7 +112,10 @@ final class SnapshotCopies: Sendable {
             let written = try await ProgressReporter(catalog: catalog, snapshotId: snapshot.id).reporting {
                 progress
                     async throws(SnaplabError) in
-                try await copier.run(snapshotId: snapshot.id, progress: progress)
+                try await copier.run(snapshotId: snapshot.id) { done in
+                    if done >= 50 { FaultPoint.reach(.copyMidway) }
+                    progress(done)
+                }
             }
             var attributes: [String: String] = [:]
             if let boot = snapshot.boot, let encoded = try? JSONEncoder().encode(boot) {
@@ -122,7 +131,9 @@ final class SnapshotCopies: Sendable {
                 consistency: (snapshot.consistency ?? .crash).rawValue, bytesRead: written.bytesRead,
                 bytesChanged: written.bytesChanged, bytesStored: written.bytesStored,
                 description: snapshot.description, tags: snapshot.tags, attributes: attributes, table: written.table)
+            FaultPoint.reach(.commitBeforeManifest)
             try await withStore { () async throws(StoreError) in try await job.session.commit(manifest) }
+            FaultPoint.reach(.commitBeforeCatalog)
             let parentId = incremental ? snapshot.parentId : capture.volume.lastSnapshotId
             snapshot = try await catalog.completeSnapshot(snapshot.id) { row in
                 row.progress = 100

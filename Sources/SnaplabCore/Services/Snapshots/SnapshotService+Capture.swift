@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import SnapshotStore
 
@@ -65,6 +66,9 @@ extension SnapshotService {
 
         var levels: [String: (ConsistencyLevel, String?)] = [:]
         var frozen = false
+        // From the freeze to the thaw, a Ctrl-C waits (the function ends right after the thaw).
+        InterruptShield.hold()
+        defer { InterruptShield.release() }
         if options.freeze {
             do throws(SnaplabError) {
                 let filesystems = try await hypervisor.filesystems(domain: domain)
@@ -82,6 +86,7 @@ extension SnapshotService {
                     do throws(SnaplabError) {
                         _ = try await hypervisor.freeze(domain: domain, mountpoints: mountpoints)
                         frozen = true
+                        FaultPoint.reach(.captureAfterFreeze)
                     } catch {
                         // The agent may have frozen before it failed (a timeout): never leave the guest frozen.
                         await logger.bestEffort("hypervisor.thaw") { try await hypervisor.thaw(domain: domain) }
@@ -103,6 +108,7 @@ extension SnapshotService {
             logger.bestEffort("removeItem") { try FileManager.default.removeItem(at: directory) }
             throw error
         }
+        FaultPoint.reach(.captureAfterBackupBegin)
         var thawProblem: String?
         if frozen {
             // The capture already happened; a failing thaw hook must not lose it (qemu-ga thaws before it runs

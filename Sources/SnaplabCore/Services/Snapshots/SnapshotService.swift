@@ -1,3 +1,4 @@
+import Faults
 import Foundation
 import Libvirt
 import Logging
@@ -114,9 +115,10 @@ public final class SnapshotService: Sendable {
                 instanceId: running ? instance?.id : nil, description: options.description,
                 tags: options.tags, boot: volume.boot, workerPid: worker.pid, workerStartTime: worker.startTime)
         }
-        try await catalog.insertPending(snapshots)
+        // The checkpoint is named before the capture makes it: recovery removes what a killed capture left.
         let checkpoint = setId ?? snapshots[0].id
         for index in snapshots.indices { snapshots[index].checkpoint = checkpoint }
+        try await catalog.insertPending(snapshots)
         var captured: [CapturedVolume] = []
         do throws(SnaplabError) {
             if running, let instance {
@@ -126,6 +128,7 @@ public final class SnapshotService: Sendable {
             } else {
                 captured = try await captureStopped(volumes, checkpoint: checkpoint, instance: instance)
             }
+            FaultPoint.reach(.captureAfterThaw)
             let capturedAt = Date()
             for index in snapshots.indices {
                 let capture = captured[index]
@@ -206,14 +209,31 @@ public final class SnapshotService: Sendable {
     /// Deletes a completed (or failed) snapshot. Its chunks stay until `store gc` finds nothing uses them;
     /// newer snapshots of the volume never depend on it.
     public func delete(_ id: String) async throws(SnaplabError) {
-        let snapshot = try await catalog.snapshot(id)
+        let snapshot: Snapshot
+        do throws(SnaplabError) {
+            snapshot = try await catalog.snapshot(id)
+        } catch  where error.code == .notFound {
+            // A delete killed between its two steps left the store's copy: finish it.
+            guard (try? await store.hasManifest(id)) == true else { throw error }
+            return try await store.deleteSnapshot(id)
+        }
         if snapshot.state == .pending {
             throw SnaplabError(.invalidState, "snapshot \(id) is still being copied; wait for it to finish")
         }
         try await checkNotInUse(snapshot)
-        try await store.deleteSnapshot(id)
+        // The catalog row goes first: a kill before the store's copy is deleted leaves a copy that `delete`
+        // finishes, never a completed row whose data is gone.
         try await catalog.deleteSnapshot(id)
         try await catalog.forgetLastSnapshot(id, of: snapshot.volumeId)
+        FaultPoint.reach(.deleteBetweenCatalogAndStore)
+        do throws(SnaplabError) {
+            try await store.deleteSnapshot(id)
+        } catch {
+            throw SnaplabError(
+                error.code,
+                "snapshot \(id) left the catalog but its copy in the store was not deleted (\(error.message)); run `snaplab snapshot delete \(id)` again to finish",
+                cause: error)
+        }
     }
 
     /// Restores a snapshot into a new volume (sparse qcow2; zero chunks are not written).
@@ -237,7 +257,10 @@ public final class SnapshotService: Sendable {
                 try await VolumeRestorer.restore(
                     manifest, session: session, into: host.poolName,
                     name: VolumeService.poolVolumeName(volumeId), hypervisor: hypervisor,
-                    progress: progress ?? { _ in })
+                    progress: { done in
+                        if done >= 50 { FaultPoint.reach(.restoreMidway) }
+                        progress?(done)
+                    })
             }
         }
     }

@@ -128,9 +128,22 @@ public final class StoreService: Sendable {
         }
     }
 
-    public func collectGarbage(timeout: Duration = .seconds(600)) async throws(SnaplabError) -> GarbageReport {
+    public func collectGarbage(options: GarbageOptions = GarbageOptions(), timeout: Duration = .seconds(600))
+        async throws(SnaplabError) -> GarbageReport
+    {
         let store = try await open()
-        return try await withStore { () async throws(StoreError) in try await store.collectGarbage(timeout: timeout) }
+        return try await withStore { () async throws(StoreError) in
+            try await store.collectGarbage(options: options, timeout: timeout)
+        }
+    }
+
+    /// Rebuilds the store's index objects from its packs (those no index describes, or all of them).
+    public func repair(full: Bool = false, timeout: Duration = .seconds(600)) async throws(SnaplabError)
+        -> RepairReport
+    {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.repair(full: full, timeout: timeout)
+        }
     }
 
     /// Recreates catalog rows for every completed snapshot and registered image the store holds (the store
