@@ -1,5 +1,8 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import SnaplabCore
 
 /// Where `snaplab serve` listens.
@@ -9,11 +12,17 @@ public struct ServerConfiguration: Sendable {
     /// Further names clients reach the server by (a DNS name in front of it); requests naming any other host are
     /// refused.
     public var serverNames: [String]
+    /// PEM files of the certificate (chain) and its private key: serve HTTPS instead of HTTP.
+    public var tls: (certificate: String, key: String)?
 
-    public init(host: String = "127.0.0.1", port: Int = 8780, serverNames: [String] = []) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8780, serverNames: [String] = [],
+        tls: (certificate: String, key: String)? = nil
+    ) {
         self.host = host
         self.port = port
         self.serverNames = serverNames
+        self.tls = tls
     }
 
     public var isLoopback: Bool { ["127.0.0.1", "::1", "localhost"].contains(host) }
@@ -22,36 +31,62 @@ public struct ServerConfiguration: Sendable {
 /// The HTTP front end: the EC2 Query API at `POST /`, a JSON view at `/api/…`, and the control screen at `/`.
 public enum SnaplabServer {
     /// Builds the application. With access keys configured, the EC2 API requires SigV4 and the JSON API and
-    /// console HTTP Basic auth (key id and secret); without them the server only listens on loopback.
+    /// console a session from signing in with the console password; without them the server only listens on
+    /// loopback.
     public static func buildApplication(lab: Lab, configuration: ServerConfiguration) throws(SnaplabError)
         -> some ApplicationProtocol
     {
-        let keys = try AccessKeys.load(lab.paths)
-        if !configuration.isLoopback && keys.keys.isEmpty {
+        let files = try CredentialFiles(paths: lab.paths)
+        if !configuration.isLoopback && files.keys.keys.isEmpty {
             throw SnaplabError(
                 .invalidArgument,
                 "refusing to listen on \(configuration.host) without credentials: anyone could drive the lab. Run `snaplab credentials create` first, or listen on 127.0.0.1"
             )
         }
-        let router = buildRouter(
-            lab: lab, keys: keys, names: BrowserGuard.names(for: configuration))
+        let auth = ConsoleAuth(files: files, secureCookies: configuration.tls != nil)
+        let router = buildRouter(lab: lab, auth: auth, names: BrowserGuard.names(for: configuration))
         return Application(
-            router: router,
+            router: router, server: try serverBuilder(configuration),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: "snaplab"))
     }
 
-    static func buildRouter(lab: Lab, keys: AccessKeys, names: Set<String>) -> Router<BasicRequestContext> {
+    /// HTTP/1.1, or HTTP/1.1 over TLS with the configured certificate and key.
+    static func serverBuilder(_ configuration: ServerConfiguration) throws(SnaplabError) -> HTTPServerBuilder {
+        guard let (certificate, key) = configuration.tls else { return .http1() }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain, privateKey: .privateKey(privateKey))
+            return try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw SnaplabError(
+                .invalidArgument,
+                "cannot serve TLS with \(certificate) and \(key) (PEM certificate chain and private key): \(error)",
+                cause: error)
+        }
+    }
+
+    static func buildRouter(lab: Lab, auth: ConsoleAuth, names: Set<String>)
+        -> Router<BasicRequestContext>
+    {
         let router = Router()
         router.add(middleware: BrowserGuard(names: names))
         let ec2 = EC2API(lab: lab)
-        let verifier = keys.keys.isEmpty ? nil : SigV4Verifier(keys: keys, region: EC2API.region)
         router.post("/") { request, _ -> Response in
+            // The keys as the credentials file says now (a key made after the start works at once).
+            let keys = auth.files.keys
+            let verifier = keys.keys.isEmpty ? nil : SigV4Verifier(keys: keys, region: EC2API.region)
             var request = request
-            let body = try await request.collectBody(upTo: 1 << 20)
-            let data = Data(buffer: body)
             let requestId = UUID().uuidString.lowercased()
+            guard let body = try? await request.collectBody(upTo: 1 << 20) else {
+                let error = EC2Error(
+                    code: "InvalidParameterValue", message: "The request body is larger than 1 MiB", status: 413)
+                return xml(error.xml(requestId: requestId), status: error.status)
+            }
+            let data = Data(buffer: body)
             if let verifier {
                 var headers: [String: String] = [:]
                 for field in request.headers { headers[field.name.canonicalName] = field.value }
@@ -70,12 +105,15 @@ public enum SnaplabServer {
             let (status, xmlBody) = await ec2.respond(parameters, requestId: requestId)
             return xml(xmlBody, status: status)
         }
-        JSONAPI(lab: lab, keys: keys).register(on: router)
+        JSONAPI(lab: lab, auth: auth).register(on: router)
+        router.post("/api/login") { request, _ in try await auth.signIn(request) }
+        router.post("/api/logout") { request, _ in auth.signOut(request) }
         router.get("/") { request, _ -> Response in
-            if let denied = BasicAuth.check(request, keys: keys) { return denied }
+            let page = auth.check(request) == nil ? ConsolePage.html : ConsoleLoginPage.html
             return Response(
-                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(string: ConsolePage.html)))
+                status: .ok,
+                headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: page)))
         }
         return router
     }
@@ -84,23 +122,5 @@ public enum SnaplabServer {
         Response(
             status: HTTPResponse.Status(code: status), headers: [.contentType: "text/xml;charset=UTF-8"],
             body: .init(byteBuffer: ByteBuffer(string: body)))
-    }
-}
-
-/// HTTP Basic auth (access key id : secret) for the JSON API and the console, when keys are configured.
-enum BasicAuth {
-    static func check(_ request: Request, keys: AccessKeys) -> Response? {
-        guard !keys.keys.isEmpty else { return nil }
-        if let header = request.headers[.authorization], header.hasPrefix("Basic "),
-            let decoded = Data(base64Encoded: String(header.dropFirst(6))).map({ String(decoding: $0, as: UTF8.self) })
-        {
-            let parts = decoded.split(separator: ":", maxSplits: 1).map(String.init)
-            if parts.count == 2, let secret = keys.secret(for: parts[0]), ConstantTime.equal(secret, parts[1]) {
-                return nil
-            }
-        }
-        return Response(
-            status: .unauthorized, headers: [.wwwAuthenticate: "Basic realm=\"snaplab\""],
-            body: .init(byteBuffer: ByteBuffer(string: "sign in with an access key id and its secret\n")))
     }
 }

@@ -40,6 +40,11 @@ import Testing
             "Action=CreateTags&ResourceId.1=snap-0123456789abcdef0&Tag.1.Key=snaplab%3Apolicy&Tag.1.Value=pol-1"
         ),
         ("removing a reserved tag", "Action=DeleteTags&ResourceId.1=snap-0123456789abcdef0&Tag.1.Key=snaplab%3Aslot"),
+        (
+            "control character in a description",
+            "Action=CreateSnapshot&VolumeId=vol-0123456789abcdef0&Description=a%01b"
+        ),
+        ("U+FFFF in an image name", "Action=RegisterImage&Name=a%EF%BF%BFb&RootDeviceName=/dev/vda"),
     ]
 
     @Test func hostileParametersGetInvalidParameterValueAndTheServerStaysUp() async throws {

@@ -6,7 +6,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Snapshot.self, Launch.self, Boot.self, BootReportCommand.self, Store.self]
+        subcommands: [Snapshot.self, Launch.self, Boot.self, BootReportCommand.self, Store.self, API.self]
     )
 }
 
@@ -99,6 +99,45 @@ extension BenchCommand {
                 String(
                     format: "S3 / directory: ×%.2f (%@ allocated)", result.s3VersusDirectory,
                     ByteSize.format(result.allocatedBytes)))
+        }
+    }
+}
+
+extension BenchCommand {
+    struct API: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "api",
+            abstract: "Concurrent EC2 API clients (describe and tag) over loopback HTTP while snapshots run.")
+
+        @OptionGroup var lab: LabOptions
+        @Option(help: "Concurrent clients.") var clients = 16
+        @Option(help: "Seconds to run.") var seconds = 60
+        @Option var output: OutputFormat = .table
+
+        func validate() throws {
+            if !(1...256).contains(clients) { throw ValidationError("--clients must be 1–256") }
+            if !(1...3600).contains(seconds) { throw ValidationError("--seconds must be 1–3600") }
+        }
+
+        func run() async throws {
+            let result = try await APIBenchmark(
+                lab: try await lab.openLab(), clients: clients, duration: .seconds(seconds)
+            ) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }.run()
+            if output == .json { return try Printer.json(result) }
+            Printer.table(
+                ["CLIENTS", "SECONDS", "REQUESTS", "REQ/S", "P50", "P99", "MAX", "ERRORS", "SNAPSHOTS"],
+                [
+                    [
+                        "\(result.clients)", "\(Int(result.seconds))", "\(result.requests)",
+                        String(format: "%.0f", result.requestsPerSecond),
+                        String(format: "%.1f ms", result.p50Milliseconds),
+                        String(format: "%.1f ms", result.p99Milliseconds),
+                        String(format: "%.1f ms", result.maxMilliseconds),
+                        "\(result.errors)", "\(result.snapshotsTaken)",
+                    ]
+                ])
+            for error in result.firstErrors { print("error: \(error)") }
+            if result.errors > 0 { throw ExitCode(ExitStatus.for(.io)) }
         }
     }
 }

@@ -14,8 +14,18 @@ struct ListenOptions: ParsableArguments {
         name: .customLong("server-name"),
         help: "Another host name clients use to reach the server (repeatable); requests naming others are refused.")
     var serverNames: [String] = []
+    @Option(help: "PEM certificate (chain) to serve HTTPS with (needs --tls-key).") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
 
-    var configuration: ServerConfiguration { ServerConfiguration(host: host, port: port, serverNames: serverNames) }
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
+    var configuration: ServerConfiguration {
+        ServerConfiguration(
+            host: host, port: port, serverNames: serverNames,
+            tls: tlsCert.flatMap { certificate in tlsKey.map { (certificate, $0) } })
+    }
 }
 
 struct ServeCommand: AsyncParsableCommand {
@@ -43,8 +53,8 @@ struct ServeCommand: AsyncParsableCommand {
 struct CredentialsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "credentials",
-        abstract: "Access keys for the API (SigV4, as the AWS tools sign).",
-        subcommands: [Create.self, List.self])
+        abstract: "Access keys for the API (SigV4, as the AWS tools sign) and the console's password.",
+        subcommands: [Create.self, List.self, ConsolePasswordCommand.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a new access key id and secret.")
@@ -55,6 +65,9 @@ struct CredentialsCommand: AsyncParsableCommand {
             print("aws_access_key_id = \(key.accessKeyId)")
             print("aws_secret_access_key = \(key.secretAccessKey)")
             print("(saved in \(AccessKeys.file(in: lab.paths).path); the server requires signed requests from now on)")
+            if try ConsolePassword.load(lab.paths) == nil {
+                print("the console now needs a password: run `snaplab credentials console-password`")
+            }
         }
     }
 
@@ -66,6 +79,24 @@ struct CredentialsCommand: AsyncParsableCommand {
             for key in try AccessKeys.load(lab.paths).keys {
                 print("\(key.accessKeyId)  created \(Printer.date(key.createdAt))")
             }
+        }
+    }
+}
+
+extension CredentialsCommand {
+    struct ConsolePasswordCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "console-password",
+            abstract: "Set the password the control screen signs in with (read from stdin, first line).",
+            discussion: "Stored as an scrypt hash; a running server reads it when it starts.")
+        @OptionGroup var lab: LabOptions
+
+        func run() async throws {
+            guard let line = readLine(strippingNewline: true) else {
+                throw ValidationError("give the password on stdin, e.g. `snaplab credentials console-password < file`")
+            }
+            try ConsolePassword.set(line, paths: lab.paths)
+            print("console password saved in \(ConsolePassword.file(in: lab.paths).path)")
         }
     }
 }

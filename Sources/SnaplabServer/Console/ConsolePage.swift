@@ -42,6 +42,7 @@ enum ConsolePage {
 
         async function load(kind) {
           const response = await fetch(`/api/${kind}`);
+          if (response.status === 401) { location.reload(); throw new Error("signed out"); }
           if (!response.ok) throw new Error(`${kind}: HTTP ${response.status}`);
           return response.json();
         }

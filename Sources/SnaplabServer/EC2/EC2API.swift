@@ -50,6 +50,8 @@ struct EC2API: Sendable {
     /// Answers one request: the XML body and the HTTP status.
     func respond(_ parameters: EC2Parameters, requestId: String) async -> (status: Int, body: String) {
         do throws(EC2Error) {
+            // First: a message may quote what the request says, and XML cannot carry every character.
+            try parameters.checkXMLSafe()
             if let version = parameters["Version"], version != Self.version {
                 throw EC2Error(
                     code: "InvalidParameterValue", message: "Version \(version) is not supported; use \(Self.version)")

@@ -22,6 +22,28 @@ struct EC2Parameters: Sendable {
 
     subscript(_ key: String) -> String? { values[key] }
 
+    /// Refuses a key or value no XML 1.0 answer could carry (control characters, U+FFFE, U+FFFF): stored, it
+    /// would make every later answer that names it unreadable.
+    func checkXMLSafe() throws(EC2Error) {
+        for (key, value) in values {
+            let bad = (key.unicodeScalars + value.unicodeScalars).first { !Self.isXMLCharacter($0) }
+            if let bad {
+                throw EC2Error(
+                    code: "InvalidParameterValue",
+                    message:
+                        "Parameter \(key.unicodeScalars.allSatisfy(Self.isXMLCharacter) ? key : "(name)") holds character U+\(String(bad.value, radix: 16, uppercase: true)), which is not allowed"
+                )
+            }
+        }
+    }
+
+    private static func isXMLCharacter(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x09, 0x0A, 0x0D, 0x20...0xD7FF, 0xE000...0xFFFD, 0x10000...0x10FFFF: true
+        default: false
+        }
+    }
+
     var action: String { values["Action"] ?? "" }
 
     func required(_ key: String) throws(EC2Error) -> String {

@@ -5,7 +5,7 @@ import SnaplabCore
 /// `/api/…`: the lab's resources as JSON for scripts and the console, and the console's one-click actions.
 struct JSONAPI: Sendable {
     let lab: Lab
-    let keys: AccessKeys
+    let auth: ConsoleAuth
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/api/volumes") { request, _ in try await guarded(request) { try await lab.volumes.list() } }
@@ -47,7 +47,7 @@ struct JSONAPI: Sendable {
 
     /// Checks auth, runs the call, and answers JSON: the result, or `{"error": {"code", "message"}}`.
     private func guarded<T: Encodable>(_ request: Request, _ body: () async throws -> T) async throws -> Response {
-        if let denied = BasicAuth.check(request, keys: keys) { return denied }
+        if let denied = auth.check(request) { return denied }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         encoder.dateEncodingStrategy = .iso8601
