@@ -17,6 +17,8 @@ enum InterruptShield {
         sections.withLock { state in
             state.depth += 1
             guard state.depth == 1 else { return }
+            // Initialized here, not lazily inside the signal handler.
+            held.store(0, ordering: .relaxed)
             for signal in signals {
                 var current = sigaction()
                 guard sigaction(signal, nil, &current) == 0, current.__sigaction_handler.sa_handler == nil,
