@@ -73,6 +73,7 @@ let package = Package(
         .target(
             name: "SnaplabServer",
             dependencies: [
+                "Blocking",
                 "SnaplabCore",
                 "SnapshotStore",
                 .product(name: "Hummingbird", package: "hummingbird"),

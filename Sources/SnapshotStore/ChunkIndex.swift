@@ -76,7 +76,7 @@ public final class ChunkIndex: @unchecked Sendable {
     func synchronize(keys listed: Set<String>, io: ThreadIO) throws(StoreError) {
         maintenance.lock()
         defer { maintenance.unlock() }
-        let keys = try readable(listed, io: io)
+        let (keys, decoded) = try readable(listed, io: io)
         if currentFile() == nil, let shared = adoptSharedFile(within: keys) { install(shared, replacingRecent: true) }
         let (file, sources, _) = state()
         let known = (file?.sources ?? []).union(sources)
@@ -87,12 +87,17 @@ public final class ChunkIndex: @unchecked Sendable {
         }
         var large: [String] = []
         for key in keys.subtracting(known).sorted() {
-            let (version, count) = try Self.header(of: key, io: io)
-            if version == 2 && count > recentLimit {
-                large.append(key)
-                continue
+            let entries: [IndexEntry]
+            if let read = decoded[key] {
+                entries = read
+            } else {
+                let (version, count) = try Self.header(of: key, io: io)
+                if version == 2 && count > recentLimit {
+                    large.append(key)
+                    continue
+                }
+                entries = try Self.decode(key, io: io)
             }
-            let entries = try Self.decode(key, io: io)
             lock.lock()
             for entry in entries where recent[entry.hash] == nil { recent[entry.hash] = entry.location }
             recentSources.insert(key)
@@ -226,10 +231,14 @@ public final class ChunkIndex: @unchecked Sendable {
 
     /// `keys` without the objects that do not read whole (each new one is read through once; damaged ones are
     /// remembered and reported, not read again). One damaged object costs the chunks it describes, not the store.
-    private func readable(_ keys: Set<String>, io: ThreadIO) throws(StoreError) -> Set<String> {
+    /// The entries of the small ones, read on the way, come back too, so that they are not read twice.
+    private func readable(_ keys: Set<String>, io: ThreadIO) throws(StoreError)
+        -> (keys: Set<String>, decoded: [String: [IndexEntry]])
+    {
         let (file, sources, _) = state()
         let known = (file?.sources ?? []).union(sources)
         var result = Set<String>()
+        var decoded: [String: [IndexEntry]] = [:]
         for key in keys {
             if known.contains(key) {
                 result.insert(key)
@@ -240,8 +249,13 @@ public final class ChunkIndex: @unchecked Sendable {
             lock.unlock()
             if skipped { continue }
             do throws(StoreError) {
-                var (stream, _) = try Self.stream(key, io: io)
-                while try stream.next() != nil {}
+                let (version, count) = try Self.header(of: key, io: io)
+                if version == 2 && count > recentLimit {
+                    var (stream, _) = try Self.stream(key, io: io)
+                    while try stream.next() != nil {}
+                } else {
+                    decoded[key] = try Self.decode(key, io: io)
+                }
                 result.insert(key)
             } catch  where error.kind == .corrupt {
                 lock.lock()
@@ -254,7 +268,7 @@ public final class ChunkIndex: @unchecked Sendable {
         lock.lock()
         for key in unreadable.keys where !keys.contains(key) { unreadable.removeValue(forKey: key) }
         lock.unlock()
-        return result
+        return (result, decoded)
     }
 
     private static func header(of key: String, io: ThreadIO) throws(StoreError) -> (version: UInt8, count: Int) {

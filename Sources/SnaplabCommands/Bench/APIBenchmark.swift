@@ -66,7 +66,7 @@ public struct APIBenchmark: Sendable {
             log("serving on \(endpoint); \(clients) clients for \(duration)")
 
             let stop = ContinuousClock.now + duration
-            let snapshots = Task { try await snapshotLoop(volumeId: volume.id, until: stop) }
+            async let snapshotsTaken = snapshotLoop(volumeId: volume.id, until: stop)
             let samples = try await withThrowingTaskGroup(of: ClientSamples.self) { clientsGroup in
                 for number in 0..<clients {
                     clientsGroup.addTask {
@@ -77,7 +77,7 @@ public struct APIBenchmark: Sendable {
                 for try await one in clientsGroup { all.merge(one) }
                 return all
             }
-            let taken = try await snapshots.value
+            let taken = try await snapshotsTaken
 
             let sorted = samples.latencies.sorted()
             func percentile(_ fraction: Double) -> Double {
