@@ -1,18 +1,66 @@
 import ArgumentParser
+import Foundation
 import SnaplabCore
 
 extension SnapshotCommand {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List snapshots.")
+        static let configuration = CommandConfiguration(
+            abstract: "List snapshots (oldest first), filtered in the catalog.")
 
         @OptionGroup var lab: LabOptions
         @Option(help: "Only snapshots of this volume.") var volume: String?
+        @Option(help: "Only snapshots in this state (pending, completed, error).") var state: String?
+        @Option(name: .customLong("tag"), help: "KEY=VALUE, or KEY to ask only that the tag be there; repeatable.")
+        var tags: [String] = []
+        @Option(help: "Only snapshots taken since: an ISO 8601 date or time, or an age such as 90m, 12h, 7d.")
+        var since: String?
+        @Option(help: "Only the newest N.") var limit: Int?
         @Option var output: OutputFormat = .table
 
+        func validate() throws {
+            _ = try query()
+        }
+
         func run() async throws {
-            let snapshots = try await lab.openLab().snapshots.list().filter { volume == nil || $0.volumeId == volume }
+            let snapshots = try await lab.openLab().catalog.snapshots(matching: try query())
             if output == .json { return try Printer.json(snapshots) }
             Printer.table(SnapshotCommand.header, snapshots.map(SnapshotCommand.row))
+        }
+
+        func query() throws -> SnapshotQuery {
+            var query = SnapshotQuery(volumeId: volume)
+            if let state {
+                guard let parsed = SnapshotState(rawValue: state) else {
+                    throw ValidationError("--state \(state) is not pending, completed or error")
+                }
+                query.state = parsed
+            }
+            for tag in tags {
+                let parts = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+                guard !parts[0].isEmpty else { throw ValidationError("--tag '\(tag)' names no key") }
+                query.tags[parts[0]] = parts.count == 2 ? .some(parts[1]) : .some(nil)
+            }
+            if let since { query.since = try Self.instant(since, now: Date()) }
+            if let limit {
+                guard limit > 0 else { throw ValidationError("--limit must be at least 1") }
+                query.limit = limit
+            }
+            return query
+        }
+
+        /// `2026-12-01`, `2026-12-01T10:00:00Z`, or an age back from `now` (`90m`, `12h`, `7d`).
+        static func instant(_ text: String, now: Date) throws -> Date {
+            if let unit = text.last, let amount = Double(text.dropLast()), amount >= 0,
+                let seconds = ["m": 60.0, "h": 3600.0, "d": 86400.0][String(unit)]
+            {
+                return now.addingTimeInterval(-amount * seconds)
+            }
+            let full = ISO8601DateFormatter()
+            if let date = full.date(from: text) { return date }
+            let day = ISO8601DateFormatter()
+            day.formatOptions = [.withFullDate]
+            if let date = day.date(from: text) { return date }
+            throw ValidationError("--since \(text) is neither an ISO 8601 date or time nor an age such as 12h or 7d")
         }
     }
 }

@@ -178,6 +178,14 @@ extension Catalog {
                 table.add(column: "workerStartTime", .integer)
             }
         }
+        migrator.registerMigration("v7-snapshot-listing-index") { db in
+            // Listings filter by volume and state and order by creation time in SQL.
+            try db.create(
+                index: "snapshots_by_volume", on: "snapshots", columns: ["volumeId", "createdAt", "id"],
+                ifNotExists: true)
+            try db.create(
+                index: "snapshots_by_time", on: "snapshots", columns: ["createdAt", "id"], ifNotExists: true)
+        }
         return migrator
     }
 }
