@@ -83,7 +83,7 @@ public struct APIBenchmark: Sendable {
             func percentile(_ fraction: Double) -> Double {
                 sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))] * 1000
             }
-            let seconds = duration.secondsValue
+            let seconds = duration.inSeconds
             return Result(
                 clients: clients, seconds: seconds, requests: sorted.count, errors: samples.errors.count,
                 firstErrors: Array(samples.errors.prefix(5)),
@@ -126,7 +126,7 @@ public struct APIBenchmark: Sendable {
             do {
                 let response = try await http.execute(request, timeout: .seconds(60))
                 let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
-                samples.latencies.append((ContinuousClock.now - started).secondsValue)
+                samples.latencies.append((ContinuousClock.now - started).inSeconds)
                 if response.status != .ok { samples.errors.append("\(body): \(response.status) \(text.prefix(300))") }
             } catch {
                 samples.errors.append("\(body): \(error)")
@@ -160,11 +160,5 @@ public struct APIBenchmark: Sendable {
             try await Task.sleep(for: .milliseconds(100))
         }
         throw SnaplabError(.timeout, "the benchmark's server did not answer on \(endpoint) within 30 s")
-    }
-}
-
-extension Duration {
-    fileprivate var secondsValue: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
