@@ -84,7 +84,7 @@ public enum SnaplabServer {
             guard let body = try? await request.collectBody(upTo: 1 << 20) else {
                 let error = EC2Error(
                     code: "InvalidParameterValue", message: "The request body is larger than 1 MiB", status: 413)
-                return xml(error.xml(requestId: requestId), status: error.status)
+                return xml(error.xmlBuffer(requestId: requestId), status: error.status)
             }
             let data = Data(buffer: body)
             if let verifier {
@@ -98,12 +98,19 @@ public enum SnaplabServer {
                             method: "POST", path: path, query: request.uri.query ?? "",
                             headers: headers, body: data))
                 } catch {
-                    return xml(error.xml(requestId: requestId), status: error.status)
+                    return xml(error.xmlBuffer(requestId: requestId), status: error.status)
                 }
             }
             let parameters = EC2Parameters(formBody: String(decoding: data, as: UTF8.self))
-            let (status, xmlBody) = await ec2.respond(parameters, requestId: requestId)
-            return xml(xmlBody, status: status)
+            let (status, answer) = await ec2.respond(parameters, requestId: requestId)
+            switch answer {
+            case .whole(let buffer):
+                return xml(buffer, status: status)
+            case .streamed(let write):
+                return Response(
+                    status: HTTPResponse.Status(code: status), headers: [.contentType: "text/xml;charset=UTF-8"],
+                    body: ResponseBody(write))
+            }
         }
         JSONAPI(lab: lab, auth: auth).register(on: router)
         router.post("/api/login") { request, _ in try await auth.signIn(request) }
@@ -118,9 +125,9 @@ public enum SnaplabServer {
         return router
     }
 
-    static func xml(_ body: String, status: Int) -> Response {
+    static func xml(_ body: ByteBuffer, status: Int) -> Response {
         Response(
             status: HTTPResponse.Status(code: status), headers: [.contentType: "text/xml;charset=UTF-8"],
-            body: .init(byteBuffer: ByteBuffer(string: body)))
+            body: .init(byteBuffer: body))
     }
 }

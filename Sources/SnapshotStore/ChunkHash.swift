@@ -50,6 +50,8 @@ public struct ChunkHash: Hashable, Sendable, Comparable, CustomStringConvertible
         self = bytes.withUnsafeBytes { ChunkHash(bytes: $0) }
     }
 
+    static let zero = [UInt8](repeating: 0, count: byteCount).withUnsafeBytes { ChunkHash(bytes: $0) }
+
     /// The first 64 bits: uniformly spread, so they say where in a sorted index a hash lies.
     var prefix: UInt64 { words.0 }
 

@@ -34,25 +34,9 @@ extension SnapshotStore {
         let io = ThreadIO(backend: backend)
 
         // Mark. Any unreadable manifest or table stops the sweep: its chunks would look unused.
-        var referenced = Set<ChunkHash>()
         let snapshots = try await snapshotIds()
         let tombstones = try await checkListingIsComplete(snapshots, acceptMissing: options.acceptMissing)
-        for snapshotId in snapshots {
-            do throws(StoreError) {
-                let manifest = try await self.manifest(snapshotId)
-                referenced = try await BlockingPool.run { [referenced] () throws(StoreError) -> Set<ChunkHash> in
-                    var marked = referenced
-                    let table = ChunkTableReader(manifest, io: io)
-                    while let (_, hash) = try table.next() { marked.insert(hash) }
-                    return marked
-                }
-            } catch {
-                throw StoreError(
-                    .corrupt,
-                    "garbage collection stopped: snapshot \(snapshotId) cannot be read (\(error.message)); repair or delete that snapshot first"
-                )
-            }
-        }
+        let referenced = try await markLiveChunks(snapshots)
         report.referencedChunks = referenced.count
 
         // Files a killed writer left half-written, and tables whose manifest is gone (deleted or never-completed

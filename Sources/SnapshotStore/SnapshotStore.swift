@@ -177,15 +177,11 @@ enum StoreDates {
     }
 
     static func format(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded())
-        let seconds = Date(
-            timeIntervalSince1970: TimeInterval(milliseconds.quotientAndRemainder(dividingBy: 1000).quotient))
-        let whole = ISO8601DateFormatter().string(from: seconds)
-        return whole.dropLast()
-            + String(format: ".%03dZ", Int(milliseconds.quotientAndRemainder(dividingBy: 1000).remainder))
+        ISOTimestamp.string(date)
     }
 
     static func parse(_ text: String) -> Date? {
+        if let date = ISOTimestamp.parse(text) { return round(date) }
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) { return round(date) }

@@ -1,4 +1,5 @@
 import Blocking
+import Crypto
 import Foundation
 
 /// A hold on the store for writing or reading snapshots: the store's shared lock, taken with the chunk index
@@ -42,6 +43,25 @@ public final class StoreSession: Sendable {
         }
         try SnapshotStore.checkId(manifest.snapshotId)
         try await store.backend.put(StoreLayout.manifest(manifest.snapshotId), try manifest.encoded())
+    }
+
+    /// Stores a snapshot whose chunk table is in memory (its chunks already in the store): the table object
+    /// first, then the manifest that names it, so a manifest never points at a missing table.
+    public func commit(_ manifest: Manifest, table: ChunkTable) async throws(StoreError) {
+        var manifest = manifest
+        var data = Data(capacity: table.count * ChunkTableReader.entrySize)
+        var allocated: UInt64 = 0
+        let chunkSize = UInt64(manifest.chunkSize)
+        for (index, hash) in zip(table.indices, table.hashes) {
+            withUnsafeBytes(of: index.littleEndian) { data.append(contentsOf: $0) }
+            data.append(contentsOf: hash.bytes)
+            allocated += min(chunkSize, manifest.volumeSize - min(manifest.volumeSize, UInt64(index) * chunkSize))
+        }
+        manifest.table = ChunkTableInfo(
+            entries: table.count, sha256: ChunkHash(digest: SHA256.hash(data: data)).hex, allocatedBytes: allocated)
+        try SnapshotStore.checkId(manifest.snapshotId)
+        try await store.backend.put(StoreLayout.table(manifest.snapshotId), data)
+        try await commit(manifest)
     }
 
     /// A reader of a completed snapshot, decoding ahead on its own threads; `close()` it when done.

@@ -1,5 +1,5 @@
 """The control screen in a real browser (Debian's chromium, headless): one click on Snapshot next to a volume,
-and the snapshot appears and reaches `completed`."""
+and the snapshot appears and reaches `completed`, told by the server's change events, not by polling."""
 import os
 
 from selenium import webdriver
@@ -30,5 +30,10 @@ def test_one_click_snapshot():
             By.CSS_SELECTOR, f'tr[data-snapshot-id][data-volume-id="{volume}"][data-state="completed"]'))
         assert row.get_attribute("data-snapshot-id").startswith("snap-")
         assert "done" in driver.find_element(By.ID, "message").text
+        fetched = driver.execute_script(
+            "return performance.getEntriesByType('resource').map((entry) => new URL(entry.name).pathname)")
+        assert fetched.count("/api/snapshots") == 1, f"the snapshot list was read more than once: {fetched}"
+        stream = driver.execute_script("return events && [events.url, events.readyState]")
+        assert stream and "/api/events" in stream[0] and stream[1] == 1, f"no open change event stream: {stream}"
     finally:
         driver.quit()

@@ -6,7 +6,9 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
-        subcommands: [Snapshot.self, Launch.self, Boot.self, BootReportCommand.self, Store.self, API.self]
+        subcommands: [
+            Snapshot.self, Launch.self, Boot.self, BootReportCommand.self, Store.self, API.self, CatalogScale.self,
+        ]
     )
 }
 
@@ -138,6 +140,46 @@ extension BenchCommand {
                 ])
             for error in result.firstErrors { print("error: \(error)") }
             if result.errors > 0 { throw ExitCode(ExitStatus.for(.io)) }
+        }
+    }
+}
+
+extension BenchCommand {
+    struct CatalogScale: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "catalog",
+            abstract: "Listings, paging, the console's change poll, prune and gc marking at 1k, 10k, 100k snapshots.")
+
+        @Option(help: "Catalog sizes (snapshots), comma-separated.") var sizes = "1000,10000,100000"
+        @Option(help: "Write store manifests (for gc marking) up to this size.") var storeUpTo = 10_000
+        @Option(help: "Timed runs per call (the median is reported).") var repeats = 5
+        @Option(help: "Where the labs are made (each removed after, unless --keep-labs).")
+        var scratch = "/var/tmp/snaplab-bench"
+        @Flag(help: "Leave each filled lab in --scratch, to explore it with SNAPLAB_STATE_DIR.") var keepLabs = false
+        @Option var output: OutputFormat = .table
+
+        func parsedSizes() throws -> [Int] {
+            let parsed = sizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) >= 1 && ($0 ?? 0) <= 1_000_000 }) else {
+                throw ValidationError("--sizes takes numbers from 1 to 1000000, comma-separated")
+            }
+            return parsed.compactMap { $0 }
+        }
+
+        func validate() throws {
+            _ = try parsedSizes()
+            if !(1...50).contains(repeats) { throw ValidationError("--repeats must be 1–50") }
+        }
+
+        func run() async throws {
+            LogSetup.bootstrap(level: .warning)
+            let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            let result = try await CatalogBenchmark(
+                sizes: try parsedSizes(), storeUpTo: storeUpTo, repeats: repeats, executable: executable,
+                scratch: URL(fileURLWithPath: scratch), keepLabs: keepLabs
+            ) { FileHandle.standardError.write(Data("\($0)\n".utf8)) }.run()
+            if output == .json { return try Printer.json(result) }
+            CatalogBenchmarkReport(result: result).print()
         }
     }
 }

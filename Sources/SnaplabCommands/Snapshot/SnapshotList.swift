@@ -22,23 +22,46 @@ extension SnapshotCommand {
         }
 
         func run() async throws {
-            let snapshots = try await lab.openLab().catalog.snapshots(matching: try query())
-            if output == .json { return try Printer.json(snapshots) }
+            let catalog = try await lab.openLab().catalog
+            let query = try query()
+            if output == .json, query.limit == nil { return try await streamJSON(catalog, query) }
+            let snapshots = try await catalog.snapshots(matching: query)
+            if output == .json { return FileHandle.standardOutput.write(Data(Snapshot.jsonArray(snapshots))) }
             Printer.table(SnapshotCommand.header, snapshots.map(SnapshotCommand.row))
         }
 
+        /// Every match as one JSON array, a page of the catalog at a time: memory stays at one page.
+        private func streamJSON(_ catalog: Catalog, _ query: SnapshotQuery) async throws {
+            var json = JSONWriter(capacity: 1 << 20)
+            json.beginArray()
+            var token: PageToken?
+            repeat {
+                let page = try await catalog.snapshots(matching: query, pageSize: 1000, after: token)
+                for snapshot in page.items {
+                    json.newline()
+                    snapshot.writeJSON(into: &json)
+                }
+                FileHandle.standardOutput.write(Data(json.bytes))
+                json.removeAll(continuingAfterValue: true)
+                token = page.next
+            } while token != nil
+            json.raw("\n")
+            json.endArray()
+            json.raw("\n")
+            FileHandle.standardOutput.write(Data(json.bytes))
+        }
+
         func query() throws -> SnapshotQuery {
-            var query = SnapshotQuery(volumeId: volume)
+            var query = SnapshotQuery(volumeIds: volume.map { [$0] } ?? [])
             if let state {
                 guard let parsed = SnapshotState(rawValue: state) else {
                     throw ValidationError("--state \(state) is not pending, completed or error")
                 }
-                query.state = parsed
+                query.states = [parsed]
             }
             for tag in tags {
-                let parts = tag.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-                guard !parts[0].isEmpty else { throw ValidationError("--tag '\(tag)' names no key") }
-                query.tags[parts[0]] = parts.count == 2 ? .some(parts[1]) : .some(nil)
+                guard let filter = TagFilter(parsing: tag) else { throw ValidationError("--tag '\(tag)' names no key") }
+                query.tags.append(filter)
             }
             if let since { query.since = try Self.instant(since, now: Date()) }
             if let limit {

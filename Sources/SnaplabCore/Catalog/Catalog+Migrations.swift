@@ -186,6 +186,9 @@ extension Catalog {
             try db.create(
                 index: "snapshots_by_time", on: "snapshots", columns: ["createdAt", "id"], ifNotExists: true)
         }
+        migrator.registerMigration("v8-tag-table-and-change-cursor") { db in
+            try CatalogIndexTables.create(db)
+        }
         return migrator
     }
 }

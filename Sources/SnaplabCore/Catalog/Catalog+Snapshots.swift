@@ -46,6 +46,11 @@ extension Catalog {
         try await read { db in try Snapshot.order(Snapshot.Columns.createdAt, Snapshot.Columns.id).fetchAll(db) }
     }
 
+    /// The snapshots (of any volume: a set shares one) recorded with this checkpoint.
+    public func snapshots(usingCheckpoint checkpoint: String) async throws(SnaplabError) -> [Snapshot] {
+        try await read { db in try Snapshot.filter(Column("checkpoint") == checkpoint).fetchAll(db) }
+    }
+
     public func snapshots(state: SnapshotState) async throws(SnaplabError) -> [Snapshot] {
         try await read { db in
             try Snapshot.filter(Snapshot.Columns.state == state.rawValue).order(Snapshot.Columns.createdAt).fetchAll(db)

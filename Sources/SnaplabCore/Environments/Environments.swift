@@ -72,8 +72,8 @@ public struct Environments: Sendable {
     }
 
     private func newestSnapshot(tagged key: String, _ value: String) async throws(SnaplabError) -> String {
-        let matching = try await lab.snapshots.list().filter { $0.state == .completed && $0.tags[key] == value }
-        guard let newest = matching.max(by: { $0.createdAt < $1.createdAt }) else {
+        let query = SnapshotQuery(states: [.completed], tags: [TagFilter.exactly(key, value)], limit: 1)
+        guard let newest = try await lab.catalog.snapshots(matching: query).last else {
             throw SnaplabError(.notFound, "no completed snapshot is tagged \(key)=\(value)")
         }
         return newest.id

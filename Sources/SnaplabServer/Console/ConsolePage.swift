@@ -1,5 +1,6 @@
-/// The control screen: one page, no build step, no framework. It reads `/api/…` every two seconds and posts
-/// the one-click actions; every action is the same controller call the CLI makes.
+/// The control screen: one page, no build step, no framework. It reads `/api/…` once, then follows the
+/// catalog's change events (`/api/events`), and posts the one-click actions; every action is the same
+/// controller call the CLI makes.
 enum ConsolePage {
     static let html = #"""
         <!doctype html>
@@ -27,6 +28,7 @@ enum ConsolePage {
         <h2>Instances</h2><table id="instances"></table>
         <h2>Volumes</h2><table id="volumes"></table>
         <h2>Snapshots</h2><table id="snapshots"></table>
+        <button id="older-snapshots" hidden>Older snapshots</button>
         <h2>Images</h2><table id="images"></table>
         <h2>Policies</h2><table id="policies"></table>
         <script>
@@ -40,42 +42,84 @@ enum ConsolePage {
             "<tr>" + header.map((h) => `<th>${h}</th>`).join("") + "</tr>" + rows.join("");
         }
 
-        async function load(kind) {
-          const response = await fetch(`/api/${kind}`);
+        // What the screen shows, by kind and id. Filled once (snapshots a page at a time, newest first), then
+        // kept current by the server's change events: nothing is polled.
+        const kinds = {instance: "instances", volume: "volumes", snapshot: "snapshots", image: "images", policy: "policies"};
+        const shown = Object.fromEntries(Object.values(kinds).map((kind) => [kind, new Map()]));
+        const pageSize = 100;
+        let olderSnapshots = null;
+        let events = null;
+
+        async function load(path) {
+          const response = await fetch(path);
           if (response.status === 401) { location.reload(); throw new Error("signed out"); }
-          if (!response.ok) throw new Error(`${kind}: HTTP ${response.status}`);
+          if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
           return response.json();
         }
 
-        async function refresh() {
+        function keep(kind, items) { for (const item of items) shown[kind].set(item.id, item); }
+
+        async function reload() {
           try {
-            const [instances, volumes, snapshots, images, policies] =
-              await Promise.all(["instances", "volumes", "snapshots", "images", "policies"].map(load));
-            table("instances", ["ID", "State", "Memory", "Image", "Tags", ""], instances.filter((i) => i.state !== "terminated").map((i) =>
-              `<tr data-instance-id="${escape(i.id)}"><td>${escape(i.id)}</td><td class="state-${escape(i.state)}">${escape(i.state)}</td>` +
-              `<td>${i.memoryMiB} MiB</td><td>${escape(i.imageId)}</td><td>${escape(tags(i.tags))}</td>` +
-              `<td>${i.state === "running" || i.state === "stopped" ? button("snapshot-instance", i.id, "Snapshot") : ""}</td></tr>`));
-            table("volumes", ["ID", "Role", "Size", "State", "Attached", "Tags", ""], volumes.map((v) =>
-              `<tr data-volume-id="${escape(v.id)}"><td>${escape(v.id)}</td><td>${escape(v.role)}</td><td>${size(v.size)}</td>` +
-              `<td class="state-${escape(v.state)}">${escape(v.state)}</td><td>${escape(v.instanceId ? v.instanceId + ":" + v.device : "")}</td>` +
-              `<td>${escape(tags(v.tags))}</td><td>${button("snapshot-volume", v.id, "Snapshot")}</td></tr>`));
-            table("snapshots", ["ID", "Volume", "Role", "State", "Progress", "Stored", "Consistency", ""], snapshots.slice().reverse().map((s) =>
-              `<tr data-snapshot-id="${escape(s.id)}" data-volume-id="${escape(s.volumeId)}" data-state="${escape(s.state)}">` +
-              `<td>${escape(s.id)}</td><td>${escape(s.volumeId)}</td><td>${escape(s.volumeRole)}</td>` +
-              `<td class="state-${escape(s.state)}">${escape(s.state)}</td>` +
-              `<td><progress max="100" value="${s.state === "completed" ? 100 : s.progress}"></progress></td>` +
-              `<td>${size(s.bytesStored)}</td><td>${escape(s.consistency)}</td><td>` +
-              (s.state === "completed" ? button("restore", s.id, "Restore") : "") +
-              (s.state === "completed" && s.volumeRole === "boot" ? button("register-image", s.id, "Register image") : "") + `</td></tr>`));
-            table("images", ["ID", "Name", "State", "Boot snapshot", ""], images.filter((i) => i.state !== "deregistered").map((i) =>
-              `<tr data-image-id="${escape(i.id)}"><td>${escape(i.id)}</td><td>${escape(i.name)}</td>` +
-              `<td class="state-${escape(i.state)}">${escape(i.state)}</td><td>${escape(i.bootSnapshotId)}</td>` +
-              `<td>${i.state === "available" ? button("launch", i.id, "Launch") : ""}</td></tr>`));
-            table("policies", ["ID", "Name", "Target", "Enabled"], policies.map((p) =>
-              `<tr><td>${escape(p.id)}</td><td>${escape(p.name)}</td><td>${escape(tags(p.targetTags))}</td><td>${p.enabled}</td></tr>`));
+            if (events) events.close();
+            const {cursor} = await load("/api/changes");
+            const [instances, volumes, images, policies, snapshots] = await Promise.all([
+              load("/api/instances"), load("/api/volumes"), load("/api/images"), load("/api/policies"),
+              load(`/api/snapshots?order=newest&limit=${pageSize}`)]);
+            for (const map of Object.values(shown)) map.clear();
+            keep("instances", instances); keep("volumes", volumes); keep("images", images); keep("policies", policies);
+            keep("snapshots", snapshots.items);
+            olderSnapshots = snapshots.next;
+            render();
+            events = new EventSource(`/api/events?since=${cursor}`);
+            events.addEventListener("changes", (event) => apply(JSON.parse(event.data)));
           } catch (error) {
             document.getElementById("message").textContent = String(error);
           }
+        }
+
+        function apply(changes) {
+          if (changes.reset) return reload();
+          for (const kind of Object.values(kinds)) keep(kind, changes[kind] || []);
+          for (const gone of changes.deleted) shown[kinds[gone.kind]]?.delete(gone.id);
+          render();
+        }
+
+        async function showOlderSnapshots() {
+          const page = await load(`/api/snapshots?order=newest&limit=${pageSize}&after=${encodeURIComponent(olderSnapshots)}`);
+          keep("snapshots", page.items);
+          olderSnapshots = page.next;
+          render();
+        }
+
+        function render() {
+          const instances = [...shown.instances.values()], volumes = [...shown.volumes.values()];
+          const snapshots = [...shown.snapshots.values()].sort((a, b) =>
+            a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : (a.createdAt < b.createdAt ? 1 : -1));
+          const images = [...shown.images.values()], policies = [...shown.policies.values()];
+          table("instances", ["ID", "State", "Memory", "Image", "Tags", ""], instances.filter((i) => i.state !== "terminated").map((i) =>
+            `<tr data-instance-id="${escape(i.id)}"><td>${escape(i.id)}</td><td class="state-${escape(i.state)}">${escape(i.state)}</td>` +
+            `<td>${i.memoryMiB} MiB</td><td>${escape(i.imageId)}</td><td>${escape(tags(i.tags))}</td>` +
+            `<td>${i.state === "running" || i.state === "stopped" ? button("snapshot-instance", i.id, "Snapshot") : ""}</td></tr>`));
+          table("volumes", ["ID", "Role", "Size", "State", "Attached", "Tags", ""], volumes.map((v) =>
+            `<tr data-volume-id="${escape(v.id)}"><td>${escape(v.id)}</td><td>${escape(v.role)}</td><td>${size(v.size)}</td>` +
+            `<td class="state-${escape(v.state)}">${escape(v.state)}</td><td>${escape(v.instanceId ? v.instanceId + ":" + v.device : "")}</td>` +
+            `<td>${escape(tags(v.tags))}</td><td>${button("snapshot-volume", v.id, "Snapshot")}</td></tr>`));
+          table("snapshots", ["ID", "Volume", "Role", "State", "Progress", "Stored", "Consistency", ""], snapshots.map((s) =>
+            `<tr data-snapshot-id="${escape(s.id)}" data-volume-id="${escape(s.volumeId)}" data-state="${escape(s.state)}">` +
+            `<td>${escape(s.id)}</td><td>${escape(s.volumeId)}</td><td>${escape(s.volumeRole)}</td>` +
+            `<td class="state-${escape(s.state)}">${escape(s.state)}</td>` +
+            `<td><progress max="100" value="${s.state === "completed" ? 100 : s.progress}"></progress></td>` +
+            `<td>${size(s.bytesStored)}</td><td>${escape(s.consistency)}</td><td>` +
+            (s.state === "completed" ? button("restore", s.id, "Restore") : "") +
+            (s.state === "completed" && s.volumeRole === "boot" ? button("register-image", s.id, "Register image") : "") + `</td></tr>`));
+          document.getElementById("older-snapshots").hidden = !olderSnapshots;
+          table("images", ["ID", "Name", "State", "Boot snapshot", ""], images.filter((i) => i.state !== "deregistered").map((i) =>
+            `<tr data-image-id="${escape(i.id)}"><td>${escape(i.id)}</td><td>${escape(i.name)}</td>` +
+            `<td class="state-${escape(i.state)}">${escape(i.state)}</td><td>${escape(i.bootSnapshotId)}</td>` +
+            `<td>${i.state === "available" ? button("launch", i.id, "Launch") : ""}</td></tr>`));
+          table("policies", ["ID", "Name", "Target", "Enabled"], policies.map((p) =>
+            `<tr><td>${escape(p.id)}</td><td>${escape(p.name)}</td><td>${escape(tags(p.targetTags))}</td><td>${p.enabled}</td></tr>`));
         }
 
         const routes = {
@@ -98,11 +142,10 @@ enum ConsolePage {
             ? `${target.textContent}: done (${[].concat(result).map((r) => r.id).join(", ")})`
             : `${target.textContent} failed: ${result.error.message}`;
           target.disabled = false;
-          refresh();
         });
 
-        refresh();
-        setInterval(refresh, 2000);
+        document.getElementById("older-snapshots").addEventListener("click", showOlderSnapshots);
+        reload();
         </script>
         </body>
         </html>

@@ -48,30 +48,83 @@ extension EC2API {
         return [XMLElement("return", "true")]
     }
 
-    func describeSnapshots(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
+    /// Filters and pages in the catalog; without `MaxResults`, everything, streamed page by page.
+    func describeSnapshots(_ parameters: EC2Parameters) async throws(EC2Error) -> EC2Result {
         let ids = parameters.list("SnapshotId")
-        var snapshots = try await call { () async throws(SnaplabError) in try await lab.snapshots.list() }
+        let (query, residual) = try Self.snapshotQuery(ids: ids, filters: parameters.filters)
         if !ids.isEmpty {
-            for id in ids where !snapshots.contains(where: { $0.id == id }) {
+            let found = try await call { () async throws(SnaplabError) in
+                Set(try await lab.catalog.snapshots(matching: SnapshotQuery(ids: ids)).map(\.id))
+            }
+            for id in ids where !found.contains(id) {
                 _ = try await call { () async throws(SnaplabError) in try await lab.snapshots.get(id) }
             }
-            snapshots = snapshots.filter { ids.contains($0.id) }
         }
-        snapshots = try EC2Filtering.apply(snapshots, parameters.filters, tags: \.tags) { snapshot, name in
-            switch name {
-            case "snapshot-id": [snapshot.id]
-            case "volume-id": [snapshot.volumeId]
-            case "status": [snapshot.state.rawValue]
-            case "progress": [Self.progress(snapshot)]
-            case "description": [snapshot.description ?? ""]
-            case "owner-id": [Self.owner]
-            case "volume-size": [Self.gibibytes(snapshot.volumeSize)]
-            default: nil
+        let token: PageToken?
+        do throws(SnaplabError) {
+            token = try parameters["NextToken"].map { text throws(SnaplabError) in try PageToken(text: text) }
+        } catch {
+            throw EC2Error(
+                code: "InvalidParameterValue", message: "The token '\(parameters["NextToken"] ?? "")' is invalid")
+        }
+        let catalog = lab.catalog
+        let fetch: @Sendable (PageToken?, Int) async throws(SnaplabError) -> (items: [[XMLElement]], next: PageToken?) =
+            {
+                after, size async throws(SnaplabError) in
+                let page = try await catalog.snapshots(matching: query, pageSize: size, after: after)
+                let kept = page.items.filter { snapshot in
+                    residual.allSatisfy { $0.matches(Self.field($0.name, of: snapshot)) }
+                }
+                return (kept.map(Self.snapshotFields), page.next)
+            }
+        guard let maximum = try parameters.int("MaxResults", in: 1...1000) else {
+            return .pagedSet(name: "snapshotSet") { after async throws(SnaplabError) in try await fetch(after, 1000) }
+        }
+        let page = try await call { () async throws(SnaplabError) in try await fetch(token, maximum) }
+        return .elements(
+            [XMLElement.set("snapshotSet", page.items)] + XMLElement.optional("nextToken", page.next?.text))
+    }
+
+    /// EC2's filters as a catalog query; `progress` and `volume-size` (computed values) are left to check on
+    /// each page.
+    static func snapshotQuery(ids: [String], filters: [EC2Filter]) throws(EC2Error)
+        -> (query: SnapshotQuery, residual: [EC2Filter])
+    {
+        var query = SnapshotQuery(ids: ids)
+        var residual: [EC2Filter] = []
+        for filter in filters {
+            switch filter.name {
+            case "snapshot-id" where ids.isEmpty: query.ids = filter.values
+            case "volume-id" where query.volumeIds.isEmpty: query.volumeIds = filter.values
+            case "description" where query.descriptions.isEmpty: query.descriptions = filter.values
+            case "status" where query.states.isEmpty:
+                // No state matches an unknown status: an empty answer, as EC2 gives.
+                query.states = filter.values.compactMap(SnapshotState.init(rawValue:))
+                if query.states.isEmpty { query.matchesNothing = true }
+            case "owner-id":
+                if !filter.matches(Self.owner) { query.matchesNothing = true }
+            case "tag-key": query.tags.append(TagFilter(key: nil, keyPatterns: filter.values))
+            case "tag-value": query.tags.append(TagFilter(key: nil, values: filter.values))
+            case let name where name.hasPrefix("tag:"):
+                query.tags.append(TagFilter(key: String(name.dropFirst(4)), values: filter.values))
+            case "snapshot-id", "volume-id", "description", "status", "progress", "volume-size":
+                residual.append(filter)
+            default:
+                throw EC2Error(code: "InvalidParameterValue", message: "The filter '\(filter.name)' is invalid")
             }
         }
-        let page = try EC2Filtering.page(snapshots, parameters: parameters)
-        return [XMLElement.set("snapshotSet", page.items.map(Self.snapshotFields))]
-            + XMLElement.optional("nextToken", page.nextToken)
+        return (query, residual)
+    }
+
+    static func field(_ name: String, of snapshot: Snapshot) -> String {
+        switch name {
+        case "snapshot-id": snapshot.id
+        case "volume-id": snapshot.volumeId
+        case "description": snapshot.description ?? ""
+        case "status": snapshot.state.rawValue
+        case "progress": progress(snapshot)
+        default: gibibytes(snapshot.volumeSize)
+        }
     }
 
     static func progress(_ snapshot: Snapshot) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import SnaplabCore
 
 /// The EC2 Query API over the lab: one handler per action, every one going through the same controller calls
@@ -15,7 +16,12 @@ struct EC2API: Sendable {
 
     let lab: Lab
 
-    private func dispatch(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
+    private func dispatch(_ parameters: EC2Parameters) async throws(EC2Error) -> EC2Result {
+        if parameters.action == "DescribeSnapshots" { return try await describeSnapshots(parameters) }
+        return .elements(try await dispatchElements(parameters))
+    }
+
+    private func dispatchElements(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         switch parameters.action {
         case "CreateVolume": try await createVolume(parameters)
         case "DeleteVolume": try await deleteVolume(parameters)
@@ -25,7 +31,6 @@ struct EC2API: Sendable {
         case "CreateSnapshot": try await createSnapshot(parameters)
         case "CreateSnapshots": try await createSnapshots(parameters)
         case "DeleteSnapshot": try await deleteSnapshot(parameters)
-        case "DescribeSnapshots": try await describeSnapshots(parameters)
         case "RegisterImage": try await registerImage(parameters)
         case "CreateImage": try await createImage(parameters)
         case "DeregisterImage": try await deregisterImage(parameters)
@@ -47,8 +52,9 @@ struct EC2API: Sendable {
         }
     }
 
-    /// Answers one request: the XML body and the HTTP status.
-    func respond(_ parameters: EC2Parameters, requestId: String) async -> (status: Int, body: String) {
+    /// Answers one request: the HTTP status and the XML body. A long listing's first page is read before the
+    /// answer starts (so its errors are EC2 errors); the rest is rendered and sent page by page.
+    func respond(_ parameters: EC2Parameters, requestId: String) async -> (status: Int, body: EC2Body) {
         do throws(EC2Error) {
             // First: a message may quote what the request says, and XML cannot carry every character.
             try parameters.checkXMLSafe()
@@ -56,15 +62,22 @@ struct EC2API: Sendable {
                 throw EC2Error(
                     code: "InvalidParameterValue", message: "Version \(version) is not supported; use \(Self.version)")
             }
-            let children = try await dispatch(parameters)
-            var body =
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(parameters.action)Response xmlns=\"\(Self.namespace)\">"
-            XMLElement("requestId", requestId).render(into: &body)
-            for child in children { child.render(into: &body) }
-            body += "</\(parameters.action)Response>"
-            return (200, body)
+            let action = parameters.action
+            var head = ByteBuffer(
+                string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<\(action)Response xmlns=\"\(Self.namespace)\">")
+            XMLElement("requestId", requestId).render(into: &head)
+            switch try await dispatch(parameters) {
+            case .elements(let children):
+                for child in children { child.render(into: &head) }
+                XMLElement.close("\(action)Response", into: &head)
+                return (200, .whole(head))
+            case .pagedSet(let name, let fetch):
+                let first = try await call { () async throws(SnaplabError) in try await fetch(nil) }
+                XMLElement.open(name, into: &head)
+                return (200, .streamed(EC2PagedSet(name: name, action: action, fetch: fetch).stream(head, first)))
+            }
         } catch {
-            return (error.status, error.xml(requestId: requestId))
+            return (error.status, .whole(error.xmlBuffer(requestId: requestId)))
         }
     }
 

@@ -1,3 +1,4 @@
+import NIOCore
 import SnaplabCore
 
 /// An error as EC2 reports it: a code clients switch on (`InvalidVolume.NotFound`…), a message, an HTTP status.
@@ -52,7 +53,11 @@ struct EC2Error: Error, Sendable {
 
     /// `<Response><Errors><Error>…</Error></Errors><RequestID>…</RequestID></Response>`.
     func xml(requestId: String) -> String {
-        var output = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        String(buffer: xmlBuffer(requestId: requestId))
+    }
+
+    func xmlBuffer(requestId: String) -> ByteBuffer {
+        var output = ByteBuffer(string: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n")
         XMLElement(
             "Response",
             [

@@ -1,7 +1,10 @@
 import Foundation
+import NIOCore
 import SnaplabCore
+import SnapshotStore
 
-/// A small XML tree for EC2 responses: elements with text or children, written with escaping.
+/// A small XML tree for EC2 responses: elements with text or children, written with escaping straight into
+/// one byte buffer (no intermediate strings), so an answer of thousands of items renders in linear time.
 struct XMLElement: Sendable {
     var name: String
     var text: String?
@@ -35,18 +38,49 @@ struct XMLElement: Sendable {
             tags.sorted { $0.key < $1.key }.map { [XMLElement("key", $0.key), XMLElement("value", $0.value)] })
     }
 
-    func render(into output: inout String) {
-        output += "<\(name)>"
-        if let text { output += XMLText.escape(text) }
+    func render(into output: inout ByteBuffer) {
+        Self.open(name, into: &output)
+        if let text { Self.writeEscaped(text, into: &output) }
         for child in children { child.render(into: &output) }
-        output += "</\(name)>"
+        Self.close(name, into: &output)
     }
 
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+    static func open(_ name: String, into output: inout ByteBuffer) {
+        output.writeInteger(UInt8(ascii: "<"))
+        output.writeString(name)
+        output.writeInteger(UInt8(ascii: ">"))
     }
+
+    static func close(_ name: String, into output: inout ByteBuffer) {
+        output.writeStaticString("</")
+        output.writeString(name)
+        output.writeInteger(UInt8(ascii: ">"))
+    }
+
+    /// Text with `& < > " '` escaped; runs without them are copied whole.
+    static func writeEscaped(_ text: String, into output: inout ByteBuffer) {
+        var text = text
+        text.withUTF8 { bytes in
+            var start = 0
+            for (index, byte) in bytes.enumerated() {
+                let entity: StaticString
+                switch byte {
+                case UInt8(ascii: "&"): entity = "&amp;"
+                case UInt8(ascii: "<"): entity = "&lt;"
+                case UInt8(ascii: ">"): entity = "&gt;"
+                case UInt8(ascii: "\""): entity = "&quot;"
+                case UInt8(ascii: "'"): entity = "&apos;"
+                default: continue
+                }
+                output.writeBytes(UnsafeBufferPointer(rebasing: bytes[start..<index]))
+                output.writeStaticString(entity)
+                start = index + 1
+            }
+            output.writeBytes(UnsafeBufferPointer(rebasing: bytes[start...]))
+        }
+    }
+
+    static func timestamp(_ date: Date) -> String { ISOTimestamp.string(date) }
 
     static func bool(_ value: Bool) -> String { value ? "true" : "false" }
 }

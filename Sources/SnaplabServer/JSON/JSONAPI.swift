@@ -9,7 +9,9 @@ struct JSONAPI: Sendable {
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/api/volumes") { request, _ in try await guarded(request) { try await lab.volumes.list() } }
-        router.get("/api/snapshots") { request, _ in try await guarded(request) { try await lab.snapshots.list() } }
+        router.get("/api/snapshots") { request, _ in try await listSnapshots(request) }
+        router.get("/api/changes") { request, _ in try await changes(request) }
+        router.get("/api/events") { request, _ in events(request) }
         router.get("/api/images") { request, _ in try await guarded(request) { try await lab.images.list() } }
         router.get("/api/instances") { request, _ in try await guarded(request) { try await lab.instances.list() } }
         router.get("/api/policies") { request, _ in try await guarded(request) { try await lab.policies.list() } }
@@ -46,11 +48,9 @@ struct JSONAPI: Sendable {
     }
 
     /// Checks auth, runs the call, and answers JSON: the result, or `{"error": {"code", "message"}}`.
-    private func guarded<T: Encodable>(_ request: Request, _ body: () async throws -> T) async throws -> Response {
+    func guarded<T: Encodable>(_ request: Request, _ body: () async throws -> T) async throws -> Response {
         if let denied = auth.check(request) { return denied }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .iso8601
+        let encoder = Self.encoder()
         do {
             let value = try await body()
             return Response(

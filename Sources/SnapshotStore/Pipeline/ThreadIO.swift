@@ -54,6 +54,17 @@ struct ThreadIO: Sendable {
         try blocking.putBlocking(key, data)
     }
 
+    /// A whole (small) object: a manifest, a config.
+    func get(_ key: String) throws(StoreError) -> Data {
+        let size = try size(key)
+        guard size <= UInt64(Int32.max) else {
+            throw StoreError(.corrupt, "\(key) is \(size) bytes, larger than any object the store writes")
+        }
+        var data = Data(count: Int(size))
+        try data.withMutableBytes { (bytes) throws(StoreError) in try read(key, offset: 0, into: bytes) }
+        return data
+    }
+
     func size(_ key: String) throws(StoreError) -> UInt64 {
         guard let blocking else { throw unsupported() }
         return try blocking.sizeBlocking(key)

@@ -13,8 +13,8 @@ extension PolicyService {
                 .invalidArgument, "policy \(policyId) has no drill settings; pass --image (and --command)")
         }
         let started = Date()
-        let taken = try await catalog.snapshots().filter {
-            $0.tags[Self.policyTag] == policyId && $0.state == .completed && $0.volumeRole == .data
+        let taken = try await catalog.snapshots(matching: Self.snapshotsTaken(by: policyId)).filter {
+            $0.volumeRole == .data
         }
         let newest = Dictionary(grouping: taken, by: \.volumeId).compactMap { _, snapshots in
             snapshots.max { (Self.slotTime(of: $0) ?? $0.createdAt) < (Self.slotTime(of: $1) ?? $1.createdAt) }

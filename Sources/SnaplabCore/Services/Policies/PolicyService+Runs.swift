@@ -53,9 +53,9 @@ extension PolicyService {
         if targets.isEmpty {
             run.warnings.append("the target (\(Printable.tags(policy.targetTags))) matches nothing: no snapshot taken")
         }
-        let alreadyTaken = try await catalog.snapshots().filter {
-            $0.tags[Self.policyTag] == id && $0.tags[Self.slotTag] == slotText && $0.state == .completed
-        }
+        var ofThisSlot = Self.snapshotsTaken(by: id)
+        ofThisSlot.tags.append(TagFilter.exactly(Self.slotTag, slotText))
+        let alreadyTaken = try await catalog.snapshots(matching: ofThisSlot)
         for volume in targets.volumes where !alreadyTaken.contains(where: { $0.volumeId == volume.id }) {
             await take(&run, volume.id, wantsFreeze: policy.freeze) { () async throws(SnaplabError) in
                 [try await self.snapshots.create(volumeId: volume.id, options: options)]
@@ -120,12 +120,25 @@ extension PolicyService {
     public func prune(_ policy: Policy, now: Date) async throws(SnaplabError)
         -> (pruned: [String], kept: [(id: String, reason: String)])
     {
-        let zone = try policy.schedule.zone()
-        let taken = try await catalog.snapshots().filter {
-            $0.tags[Self.policyTag] == policy.id && $0.state == .completed
-        }
         var pruned: [String] = []
         var kept: [(id: String, reason: String)] = []
+        for id in try await pruneDecision(policy, now: now) {
+            do throws(SnaplabError) {
+                try await snapshots.delete(id)
+                pruned.append(id)
+            } catch  where error.code == .conflict {
+                kept.append((id, error.message))
+            }
+        }
+        return (pruned, kept)
+    }
+
+    /// The policy's snapshots its retention no longer keeps: found by the policy's tag in the catalog, planned
+    /// volume by volume, deleted by nobody yet.
+    public func pruneDecision(_ policy: Policy, now: Date) async throws(SnaplabError) -> [String] {
+        let zone = try policy.schedule.zone()
+        let taken = try await catalog.snapshots(matching: Self.snapshotsTaken(by: policy.id))
+        var doomed: [String] = []
         for (_, ofOneVolume) in Dictionary(grouping: taken, by: \.volumeId) {
             let candidates = ofOneVolume.compactMap { snapshot in
                 Self.slotTime(of: snapshot).map {
@@ -133,15 +146,8 @@ extension PolicyService {
                 }
             }
             let keep = RetentionPlan.keep(candidates, retention: policy.retention, now: now, timeZone: zone)
-            for candidate in candidates where !keep.contains(candidate.id) {
-                do throws(SnaplabError) {
-                    try await snapshots.delete(candidate.id)
-                    pruned.append(candidate.id)
-                } catch  where error.code == .conflict {
-                    kept.append((candidate.id, error.message))
-                }
-            }
+            doomed += candidates.filter { !keep.contains($0.id) }.map(\.id)
         }
-        return (pruned, kept)
+        return doomed
     }
 }

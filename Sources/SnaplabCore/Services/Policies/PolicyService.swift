@@ -132,9 +132,14 @@ public final class PolicyService: Sendable {
         return warnings
     }
 
+    /// The completed snapshots a policy's runs took (found by the policy's tag in the catalog's tag table).
+    static func snapshotsTaken(by policyId: String) -> SnapshotQuery {
+        SnapshotQuery(states: [.completed], tags: [TagFilter.exactly(policyTag, policyId)])
+    }
+
     /// The slot time a policy snapshot was taken for.
     static func slotTime(of snapshot: Snapshot) -> Date? {
-        snapshot.tags[slotTag].flatMap { ISO8601DateFormatter().date(from: $0) }
+        snapshot.tags[slotTag].flatMap { try? Date.ISO8601FormatStyle().parse($0) }
     }
 
     static func slotText(_ slot: Date) -> String { ISO8601DateFormatter().string(from: slot) }

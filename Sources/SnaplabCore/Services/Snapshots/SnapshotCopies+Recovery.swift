@@ -63,8 +63,8 @@ extension SnapshotCopies {
             let host = try? await catalog.host(named: volume.host),
             let hypervisor = try? await hosts.hypervisor(for: host)
         else { return }
-        let stillNeeded = ((try? await catalog.snapshots()) ?? []).contains {
-            $0.checkpoint == checkpoint && ($0.state == .completed || $0.state == .pending)
+        let stillNeeded = ((try? await catalog.snapshots(usingCheckpoint: checkpoint)) ?? []).contains {
+            $0.state == .completed || $0.state == .pending
         }
         if let instanceId = snapshot.instanceId, let instance = try? await catalog.instance(instanceId) {
             // Killed before the capture was recorded, maybe between freeze and thaw: the guest's writes would

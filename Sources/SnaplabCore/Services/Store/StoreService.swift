@@ -30,7 +30,7 @@ public final class StoreService: Sendable {
     public func setURL(_ url: String) async throws(SnaplabError) {
         _ = try withStoreSync { () throws(StoreError) in try SnapshotStore.backend(for: url) }
         let current = try await self.url()
-        if current != url, !(try await catalog.snapshots().isEmpty) {
+        if current != url, try await catalog.snapshotCount() > 0 {
             throw SnaplabError(.invalidState, "the lab already has snapshots in \(current); it cannot switch stores")
         }
         try await catalog.setSetting(Self.setting, url)
@@ -191,7 +191,7 @@ public final class StoreService: Sendable {
         let source = try await open()
         let destination = try await open(url: url)
         var ids = snapshotIds
-        if ids == nil { ids = try await catalog.snapshots().filter { $0.state == .completed }.map(\.id) }
+        if ids == nil { ids = try await catalog.snapshots(matching: SnapshotQuery(states: [.completed])).map(\.id) }
         let chosen = ids
         return try await withStore { () async throws(StoreError) in
             try await source.copy(chosen, to: destination, progress: progress)
