@@ -38,11 +38,13 @@ let package = Package(
         .target(name: "Faults", swiftSettings: strict),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: strict),
         .target(name: "NBD", dependencies: ["CNBD"], swiftSettings: strict),
+        .target(name: "NBDServer", swiftSettings: strict),
         .target(
             name: "SnapshotStore",
             dependencies: [
                 "Blocking",
                 "Faults",
+                "NBDServer",
                 "CLinux",
                 "CZstd",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -88,6 +90,7 @@ let package = Package(
         .target(
             name: "SnaplabCommands",
             dependencies: [
+                "NBDServer",
                 "Blocking",
                 "SnaplabCore",
                 "SnaplabServer",
@@ -103,7 +106,8 @@ let package = Package(
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: strict),
         .target(name: "SnaplabTestSupport", path: "Tests/Support", swiftSettings: strict),
         .testTarget(
-            name: "SnapshotStoreTests", dependencies: ["SnapshotStore", "SnaplabTestSupport"], swiftSettings: strict),
+            name: "SnapshotStoreTests", dependencies: ["CNBD", "NBDServer", "SnapshotStore", "SnaplabTestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "SnaplabCoreTests", dependencies: ["SnaplabCore"], swiftSettings: strict),
         .testTarget(
             name: "SnaplabServerTests",

@@ -1,0 +1,109 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A read-only NBD server on a unix socket: each connection on a thread of its own (blocking I/O never touches
+/// the Swift concurrency pool), serving the exports registered by name.
+public final class NBDServer: @unchecked Sendable {
+    public let socketPath: String
+    private let listener: Int32
+    private let lock = NSLock()
+    private var exports: [String: any BlockSource] = [:]
+    private var connections = 0
+    private var stopped = false
+
+    /// Binds and listens (mode 0660: the socket is for this host's qemu, not for every user).
+    public init(socketPath: String) throws {
+        self.socketPath = socketPath
+        unlink(socketPath)
+        listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard listener >= 0 else {
+            throw BlockSourceError("cannot create a unix socket: \(String(cString: strerror(errno)))")
+        }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = Array(socketPath.utf8)
+        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            close(listener)
+            throw BlockSourceError("the socket path \(socketPath) is too long for a unix socket")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path)
+            raw[path.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        guard bound == 0, chmod(socketPath, 0o660) == 0, listen(listener, 16) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(listener)
+            throw BlockSourceError("cannot listen on \(socketPath): \(reason)")
+        }
+    }
+
+    public func add(_ name: String, _ source: any BlockSource) {
+        lock.withLock { exports[name] = source }
+    }
+
+    public func remove(_ name: String) {
+        lock.withLock { _ = exports.removeValue(forKey: name) }
+    }
+
+    public var activeConnections: Int { lock.withLock { connections } }
+
+    /// Accepts connections on a thread of its own until `stop()`.
+    public func start() {
+        let thread = Thread { [self] in acceptLoop() }
+        thread.name = "nbd-accept"
+        thread.start()
+    }
+
+    /// Stops accepting and removes the socket; open connections end when their clients leave.
+    public func stop() {
+        lock.withLock { stopped = true }
+        shutdown(listener, Int32(SHUT_RDWR))
+        unlink(socketPath)
+    }
+
+    private func acceptLoop() {
+        while true {
+            let descriptor = accept(listener, nil, nil)
+            if descriptor >= 0 { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+            if descriptor < 0 {
+                if errno == EINTR || errno == ECONNABORTED { continue }
+                break
+            }
+            if lock.withLock({ stopped }) {
+                close(descriptor)
+                break
+            }
+            lock.withLock { connections += 1 }
+            let thread = Thread { [self] in
+                serve(NBDSocket(descriptor: descriptor))
+                lock.withLock { connections -= 1 }
+            }
+            thread.name = "nbd-connection"
+            thread.start()
+        }
+        close(listener)
+    }
+
+    private func serve(_ socket: NBDSocket) {
+        var negotiation = NBDNegotiation(
+            socket: socket, lookup: { [self] name in lock.withLock { exports[name] } },
+            names: { [self] in lock.withLock { exports.keys.sorted() } })
+        do {
+            guard let source = try negotiation.run() else { return }
+            try NBDTransmission(
+                socket: socket, source: source, structuredReplies: negotiation.structuredReplies,
+                baseAllocation: negotiation.baseAllocation
+            ).run()
+        } catch {
+            // The client went away or broke the protocol: the connection ends.
+        }
+    }
+}
