@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Blocking
 import Foundation
 import Hummingbird
 import NIOCore
@@ -117,9 +118,10 @@ public struct CatalogBenchmark: Sendable {
             let batch = "b\(size / CatalogFiller.batchSize / 2)"
             let cli = ["SNAPLAB_STATE_DIR": directory.path]
             var samples: [Sample?] = []
-            samples.append(try await timed { try runCLI(["snapshot", "list", "--output", "json"], environment: cli) })
             samples.append(
-                try await timed { try runCLI(["snapshot", "list", "--tag", "batch=\(batch)"], environment: cli) })
+                try await timed { try await runCLI(["snapshot", "list", "--output", "json"], environment: cli) })
+            samples.append(
+                try await timed { try await runCLI(["snapshot", "list", "--tag", "batch=\(batch)"], environment: cli) })
             samples.append(try await timed { try await get(http, "\(endpoint)/api/snapshots") })
             samples.append(try await timed { try await get(http, "\(endpoint)/api/snapshots?limit=1000") })
             samples.append(try await timed { try await ec2(http, endpoint, "Action=DescribeSnapshots") })
@@ -188,20 +190,25 @@ public struct CatalogBenchmark: Sendable {
         return (seconds.sorted()[seconds.count / 2], bytes)
     }
 
-    private func runCLI(_ arguments: [String], environment: [String: String]) throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw SnaplabError(.io, "snaplab \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+    /// Runs the CLI to its end on a blocking thread (it waits on a child process).
+    private func runCLI(_ arguments: [String], environment: [String: String]) async throws -> Int {
+        let executable = executable
+        return try await BlockingPool.run { () throws(any Error) -> Int in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                throw SnaplabError(
+                    .io, "snaplab \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+            }
+            return data.count
         }
-        return data.count
     }
 
     private func get(_ http: HTTPClient, _ url: String) async throws -> Int {
