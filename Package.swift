@@ -60,6 +60,7 @@ let package = Package(
                 "CLinux",
                 "Libvirt",
                 "NBD",
+                "NBDServer",
                 "SnapshotStore",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),

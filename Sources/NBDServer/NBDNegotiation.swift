@@ -7,8 +7,8 @@ struct NBDNegotiation {
     var structuredReplies = false
     var baseAllocation = false
 
-    /// What the client chose to use, or nil when it left.
-    mutating func run() throws -> (any BlockSource)? {
+    /// The export the client chose and its source, or nil when it left.
+    mutating func run() throws -> (name: String, source: any BlockSource)? {
         var hello = NBDBytes()
         hello.u64(NBD.initMagic)
         hello.u64(NBD.optionMagic)
@@ -25,13 +25,14 @@ struct NBDNegotiation {
             var data = NBDReader(try socket.readExactly(Int(length)))
             switch NBD.Option(rawValue: option) {
             case .exportName:
-                guard let source = lookup(String(decoding: data.rest(), as: UTF8.self)) else { return nil }
+                let name = String(decoding: data.rest(), as: UTF8.self)
+                guard let source = lookup(name) else { return nil }
                 var reply = NBDBytes()
                 reply.u64(source.size)
                 reply.u16(transmissionFlags)
                 if !noZeroes { reply.bytes += [UInt8](repeating: 0, count: 124) }
                 try socket.write(reply.bytes)
-                return source
+                return (name, source)
             case .abort:
                 try reply(option, .ack)
                 return nil
@@ -67,7 +68,7 @@ struct NBDNegotiation {
                 sizes.u32(NBD.maxRequest)
                 try reply(option, .info, sizes.bytes)
                 try reply(option, .ack)
-                if NBD.Option(rawValue: option) == .go { return source }
+                if NBD.Option(rawValue: option) == .go { return (name, source) }
             case .listMetaContext, .setMetaContext:
                 let setting = NBD.Option(rawValue: option) == .setMetaContext
                 guard structuredReplies else {

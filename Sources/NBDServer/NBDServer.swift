@@ -13,10 +13,35 @@ public final class NBDServer: @unchecked Sendable {
     private var exports: [String: any BlockSource] = [:]
     private var connections = 0
     private var stopped = false
+    private var idleSince = ContinuousClock.now
+    private let hooks: Hooks
+
+    /// How a server finds exports it was not given with `add`, and learns when a connection uses one and ends.
+    /// All are called on connection threads and may block.
+    public struct Hooks: Sendable {
+        /// The source for a name (called during negotiation, maybe more than once per connection); nil: unknown.
+        public var resolve: @Sendable (String) -> (any BlockSource)?
+        /// A connection started transmission on this export.
+        public var opened: @Sendable (String) -> Void
+        /// That connection ended.
+        public var closed: @Sendable (String) -> Void
+
+        public init(
+            resolve: @escaping @Sendable (String) -> (any BlockSource)?,
+            opened: @escaping @Sendable (String) -> Void, closed: @escaping @Sendable (String) -> Void
+        ) {
+            self.resolve = resolve
+            self.opened = opened
+            self.closed = closed
+        }
+
+        static let none = Hooks(resolve: { _ in nil }, opened: { _ in }, closed: { _ in })
+    }
 
     /// Binds and listens (mode 0660: the socket is for this host's qemu, not for every user).
-    public init(socketPath: String) throws {
+    public init(socketPath: String, hooks: Hooks? = nil) throws {
         self.socketPath = socketPath
+        self.hooks = hooks ?? .none
         unlink(socketPath)
         listener = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard listener >= 0 else {
@@ -55,6 +80,11 @@ public final class NBDServer: @unchecked Sendable {
 
     public var activeConnections: Int { lock.withLock { connections } }
 
+    /// How long no connection has been open (zero while one is).
+    public var idleFor: Duration {
+        lock.withLock { connections > 0 ? .zero : ContinuousClock.now - idleSince }
+    }
+
     /// Accepts connections on a thread of its own until `stop()`.
     public func start() {
         let thread = Thread { [self] in acceptLoop() }
@@ -84,7 +114,10 @@ public final class NBDServer: @unchecked Sendable {
             lock.withLock { connections += 1 }
             let thread = Thread { [self] in
                 serve(NBDSocket(descriptor: descriptor))
-                lock.withLock { connections -= 1 }
+                lock.withLock {
+                    connections -= 1
+                    if connections == 0 { idleSince = .now }
+                }
             }
             thread.name = "nbd-connection"
             thread.start()
@@ -94,10 +127,12 @@ public final class NBDServer: @unchecked Sendable {
 
     private func serve(_ socket: NBDSocket) {
         var negotiation = NBDNegotiation(
-            socket: socket, lookup: { [self] name in lock.withLock { exports[name] } },
+            socket: socket, lookup: { [self] name in lock.withLock { exports[name] } ?? hooks.resolve(name) },
             names: { [self] in lock.withLock { exports.keys.sorted() } })
         do {
-            guard let source = try negotiation.run() else { return }
+            guard let (name, source) = try negotiation.run() else { return }
+            hooks.opened(name)
+            defer { hooks.closed(name) }
             try NBDTransmission(
                 socket: socket, source: source, structuredReplies: negotiation.structuredReplies,
                 baseAllocation: negotiation.baseAllocation

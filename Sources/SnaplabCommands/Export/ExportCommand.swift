@@ -1,0 +1,52 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import SnaplabCore
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "The host's export service: completed snapshots read-only over NBD, read from the store on demand.",
+        subcommands: [Serve.self])
+}
+
+extension ExportCommand {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve every completed snapshot on STATE_DIR/exports/nbd.sock (export name = snapshot id).",
+            discussion: """
+                One service per lab: a second one is refused. Each snapshot is opened from the store when a client
+                first asks for it and closed when its last connection ends. Stops on SIGINT or SIGTERM, or with
+                --idle-exit after that many seconds without a connection.
+                """)
+
+        @OptionGroup var lab: LabOptions
+        @Option(help: "Exit after this many seconds without a connection.") var idleExit: Int?
+
+        func validate() throws {
+            if let idleExit, idleExit < 1 { throw ValidationError("--idle-exit must be at least 1 second") }
+        }
+
+        func run() async throws {
+            let lab = try await lab.openLab()
+            let service = try ExportService(lab: lab)
+            let signals = Self.onInterrupt { service.stop() }
+            FileHandle.standardOutput.write(
+                Data("nbd+unix:///SNAPSHOT?socket=\(ExportService.socketPath(lab.paths))\n".utf8))
+            await service.run(idleExit: idleExit.map { .seconds($0) })
+            for source in signals { source.cancel() }
+        }
+
+        /// Calls `stop` on SIGINT or SIGTERM (which no longer end the process by themselves).
+        static func onInterrupt(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
+            signal(SIGINT, SIG_IGN)
+            signal(SIGTERM, SIG_IGN)
+            return [SIGINT, SIGTERM].map { number in
+                let source = DispatchSource.makeSignalSource(signal: number)
+                source.setEventHandler(handler: stop)
+                source.resume()
+                return source
+            }
+        }
+    }
+}
