@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import SnaplabCore
 
@@ -30,23 +29,11 @@ extension ExportCommand {
         func run() async throws {
             let lab = try await lab.openLab()
             let service = try ExportService(lab: lab)
-            let signals = Self.onInterrupt { service.stop() }
+            let signals = Interrupts.onInterrupt { service.stop() }
             FileHandle.standardOutput.write(
                 Data("nbd+unix:///SNAPSHOT?socket=\(ExportService.socketPath(lab.paths))\n".utf8))
             await service.run(idleExit: idleExit.map { .seconds($0) })
             for source in signals { source.cancel() }
-        }
-
-        /// Calls `stop` on SIGINT or SIGTERM (which no longer end the process by themselves).
-        static func onInterrupt(_ stop: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {
-            signal(SIGINT, SIG_IGN)
-            signal(SIGTERM, SIG_IGN)
-            return [SIGINT, SIGTERM].map { number in
-                let source = DispatchSource.makeSignalSource(signal: number)
-                source.setEventHandler(handler: stop)
-                source.resume()
-                return source
-            }
         }
     }
 }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import NBDServer
 import SnaplabCore
@@ -35,40 +34,9 @@ extension SnapshotCommand {
             server.add(snapshot, source)
             server.start()
             FileHandle.standardOutput.write(Data("nbd+unix:///\(snapshot)?socket=\(path)\n".utf8))
-            await Self.untilInterrupted()
+            await Interrupts.untilInterrupted()
             server.stop()
             await source.close()
-        }
-
-        /// Returns on the first SIGINT or SIGTERM.
-        static func untilInterrupted() async {
-            signal(SIGINT, SIG_IGN)
-            signal(SIGTERM, SIG_IGN)
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let once = OnceFlag()
-                let sources = [SIGINT, SIGTERM].map { DispatchSource.makeSignalSource(signal: $0) }
-                for source in sources {
-                    source.setEventHandler {
-                        guard once.claim() else { return }
-                        for source in sources { source.cancel() }
-                        continuation.resume()
-                    }
-                    source.resume()
-                }
-            }
-        }
-    }
-}
-
-/// True for the first caller only.
-private final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-
-    func claim() -> Bool {
-        lock.withLock {
-            defer { claimed = true }
-            return !claimed
         }
     }
 }
