@@ -38,8 +38,9 @@ public final class NBDServer: @unchecked Sendable {
         static let none = Hooks(resolve: { _ in nil }, opened: { _ in }, closed: { _ in })
     }
 
-    /// Binds and listens (mode 0660: the socket is for this host's qemu, not for every user).
-    public init(socketPath: String, hooks: Hooks? = nil) throws {
+    /// Binds and listens (mode 0660: the socket is for this host's qemu, not for every user; `group` names the
+    /// group qemu runs as, given the socket before anyone can connect).
+    public init(socketPath: String, hooks: Hooks? = nil, group: UInt32? = nil) throws {
         self.socketPath = socketPath
         self.hooks = hooks ?? .none
         unlink(socketPath)
@@ -63,7 +64,9 @@ public final class NBDServer: @unchecked Sendable {
                 bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        guard bound == 0, chmod(socketPath, 0o660) == 0, listen(listener, 16) == 0 else {
+        guard bound == 0, chmod(socketPath, 0o660) == 0, group.map({ chown(socketPath, uid_t.max, $0) }) ?? 0 == 0,
+            listen(listener, 16) == 0
+        else {
             let reason = String(cString: strerror(errno))
             close(listener)
             throw BlockSourceError("cannot listen on \(socketPath): \(reason)")

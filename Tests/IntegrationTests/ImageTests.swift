@@ -24,7 +24,8 @@ extension RealGuestTests {
                 let bootSnapshot = try await lab.snapshots.get(image.bootSnapshotId)
                 #expect(bootSnapshot.consistency == .fsFrozen && bootSnapshot.setId != nil)
 
-                let three = try await lab.images.launch(ImageLaunchRequest(image: "web", count: 3))
+                // Hydrated first (not lazy), so that the bases are there when the instances are.
+                let three = try await lab.images.launch(ImageLaunchRequest(image: "web", count: 3, lazy: false))
                 #expect(three.count == 3 && three.allSatisfy { $0.state == .running && $0.imageId == image.id })
                 for instance in three {
                     #expect(

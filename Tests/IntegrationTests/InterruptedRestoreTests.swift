@@ -35,7 +35,7 @@ extension RealGuestTests {
                         bootOverride: BootSettings(
                             kernel: build.kernel.path, initrd: build.initrd.path, cmdline: build.cmdline)))
                 let launch = try CommandLineTests.start(
-                    ["instance", "run", "--image", image.id], stateDirectory: testLab.directory)
+                    ["instance", "run", "--image", image.id, "--no-lazy"], stateDirectory: testLab.directory)
                 let base = try await waitForFile(
                     in: pool, excluding: [source.path, partial], atLeast: 384 << 20, while: launch)
                 #expect(base.contains("base-\(snapshot.id)"))
@@ -57,7 +57,7 @@ extension RealGuestTests {
                 try HostTools.run(
                     "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", source.path, restored.path])
                 let launched = try await restarted.images.launch(
-                    ImageLaunchRequest(image: image.id, waitUntilReady: false))
+                    ImageLaunchRequest(image: image.id, waitUntilReady: false, lazy: false))
                 #expect(try await restarted.catalog.bases().map(\.state) == [.ready])
                 for instance in launched { _ = try await restarted.instances.terminate(instance.id) }
             }

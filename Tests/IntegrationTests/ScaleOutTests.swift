@@ -38,7 +38,7 @@ extension RealGuestTests {
                 #expect(store.backend.location.hasPrefix("s3://"))
                 #expect(try await store.hasManifest(image.bootSnapshotId))
 
-                var request = ImageLaunchRequest(image: image.id)
+                var request = ImageLaunchRequest(image: image.id, lazy: false)
                 request.host = "b"
                 let onB = try #require(try await lab.images.launch(request).first)
                 #expect(onB.host == "b" && onB.state == .running)

@@ -34,6 +34,8 @@ struct TestLab {
     }
 
     func cleanUp() async {
+        // A lazy launch or restore started the lab's export service (a detached process): it goes first.
+        if let pid = ExportService.runningProcess(lab.paths) { kill(pid, SIGKILL) }
         for instance in (try? await lab.catalog.instances()) ?? [] where instance.state != .terminated {
             _ = try? await lab.instances.terminate(instance.id, deleteDataVolumes: true)
         }

@@ -28,7 +28,7 @@ struct DaemonCommand: AsyncParsableCommand {
             logger: logger)
         // Shut down in reverse order: server, then the scheduler, then the background work both started.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: opened.background), .init(service: daemon),
+            .init(service: opened.background), .init(service: ExportServiceRunner(lab: opened)), .init(service: daemon),
         ]
         if serve {
             services.append(

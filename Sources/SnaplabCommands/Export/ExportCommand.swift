@@ -20,15 +20,23 @@ extension ExportCommand {
                 """)
 
         @OptionGroup var lab: LabOptions
-        @Option(help: "Exit after this many seconds without a connection.") var idleExit: Int?
+        @Option(help: "Exit after this many seconds without a connection and without lazy volumes to complete.")
+        var idleExit: Int?
+        @Flag(help: .hidden) var detach = false
 
         func validate() throws {
             if let idleExit, idleExit < 1 { throw ValidationError("--idle-exit must be at least 1 second") }
         }
 
         func run() async throws {
+            // Started by `instance run` or `snapshot restore` (see ExportServiceLauncher): its own session, so the
+            // caller's terminal going away does not end it; its output goes to the log the launcher opened.
+            if detach {
+                setsid()
+                signal(SIGHUP, SIG_IGN)
+            }
             let lab = try await lab.openLab()
-            let service = try ExportService(lab: lab)
+            let service = try await ExportService.start(lab: lab)
             let signals = Interrupts.onInterrupt { service.stop() }
             FileHandle.standardOutput.write(
                 Data("nbd+unix:///SNAPSHOT?socket=\(ExportService.socketPath(lab.paths))\n".utf8))

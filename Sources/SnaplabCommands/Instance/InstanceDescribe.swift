@@ -11,12 +11,26 @@ extension InstanceCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let description = try await lab.openLab().instances.describe(id)
+            let opened = try await lab.openLab()
+            try await opened.lazy.resumeUnfinished()
+            let description = try await opened.instances.describe(id)
             if output == .json { return try Printer.json(description) }
             let instance = description.instance
             Printer.table(InstanceCommand.header, [InstanceCommand.row(instance)])
             print("\nboot: \(instance.boot.kernel)\n      \(instance.boot.cmdline)\nconsole: \(instance.consolePath)\n")
             Printer.table(VolumeCommand.header, VolumeCommand.rows(description.volumes))
+            if !description.hydrations.isEmpty {
+                print("")
+                Printer.table(
+                    ["DEVICE", "VOLUME", "HYDRATING FROM", "STATE", "DONE", "REASON"],
+                    description.hydrations.map { hydration in
+                        [
+                            hydration.device ?? "-", hydration.volumeId, hydration.snapshotId,
+                            hydration.state.rawValue, String(format: "%.0f %%", hydration.percent),
+                            hydration.reason ?? "",
+                        ]
+                    })
+            }
             if !description.bootMarkers.isEmpty {
                 print("")
                 Printer.table(

@@ -9,7 +9,9 @@ extension InstanceCommand {
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let instances = try await lab.openLab().instances.list().filter { all || $0.state != .terminated }
+            let opened = try await lab.openLab()
+            try await opened.lazy.resumeUnfinished()
+            let instances = try await opened.instances.list().filter { all || $0.state != .terminated }
             if output == .json { return try Printer.json(instances) }
             Printer.table(InstanceCommand.header, instances.map(InstanceCommand.row))
         }

@@ -38,9 +38,23 @@ extension InstanceCommand {
         @Option(help: "Seconds to wait for the guest to be ready.") var timeout = 300
         @Option(name: .customLong("tag"), help: "KEY=VALUE; repeat for more.") var tags: [String] = []
         @Option var output: OutputFormat = .table
+        @Flag(
+            inversion: .prefixedNo,
+            help: """
+                Boot at once from the image's snapshots served by the export service while the host's bases hydrate \
+                in the background (default: lazily when this host has no base of the image yet).
+                """)
+        var lazy: Bool?
+        @Option(help: "Bound a lazy launch's background hydration, in bytes per second (e.g. 200M).")
+        var pullRate: String?
 
         func validate() throws {
             if (image == nil) == (bootVolume == nil) { throw ValidationError("give --image or --boot-volume") }
+            if image == nil, lazy != nil || pullRate != nil {
+                throw ValidationError("--lazy and --pull-rate go with --image")
+            }
+            if lazy == false, pullRate != nil { throw ValidationError("--pull-rate goes with a lazy launch") }
+            if let pullRate { _ = try ByteSize.parse(pullRate) }
             if image != nil, !dataVolumes.isEmpty || kernel != nil {
                 throw ValidationError("--data-volume and --kernel go with --boot-volume; an image brings its own")
             }
@@ -87,6 +101,8 @@ extension InstanceCommand {
                     dataSnapshots: try Self.parseDataSnapshots(dataSnapshot), tags: try TagParser.parse(tags),
                     readyTimeout: .seconds(timeout))
                 request.host = host
+                request.lazy = lazy
+                request.pullRate = try pullRate.map { rate throws(SnaplabError) in try ByteSize.parse(rate) }
                 instances = try await lab.images.launch(request)
             } else {
                 let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }

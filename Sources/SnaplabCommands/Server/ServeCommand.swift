@@ -44,7 +44,10 @@ struct ServeCommand: AsyncParsableCommand {
         // Shut down in reverse order: the server stops taking requests, then the copies it started are drained.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [.init(service: opened.background), .init(service: app)],
+                services: [
+                    .init(service: opened.background), .init(service: ExportServiceRunner(lab: opened)),
+                    .init(service: app),
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -3,7 +3,8 @@ import Foundation
 /// `snaplab bench launch`: images from a small and a large (mostly allocated) boot volume; the time from the
 /// launch call to a started domain, for the first launch on the host (which hydrates the base) and later ones
 /// (an overlay each). Next to the first launch: how fast its hydration ran, against a restore of the same
-/// snapshot into a volume (page cache dropped before both when root).
+/// snapshot into a volume (page cache dropped before both when root). Before all of them, a lazy launch of the
+/// never-hydrated image (see `LazyFigures`).
 public struct LaunchBenchmark: Sendable {
     public struct Row: Sendable, Codable {
         public var bootSize: UInt64
@@ -13,6 +14,7 @@ public struct LaunchBenchmark: Sendable {
         /// The first launch's hydration of the base, and a restore of the same snapshot.
         public var hydrationSeconds: Double
         public var restoreSeconds: Double
+        public var lazy: LazyFigures
 
         public var hydrationMBps: Double { Double(allocatedBytes) / hydrationSeconds / 1e6 }
         public var restoreMBps: Double { Double(allocatedBytes) / restoreSeconds / 1e6 }
@@ -62,6 +64,8 @@ public struct LaunchBenchmark: Sendable {
             }
             let image = try await lab.images.register(
                 ImageRegistration(name: "bench-\(size)", bootSnapshotId: snapshot.id))
+            let hasFill = size / 100 * UInt64(fill) / (64 << 20) >= 4
+            let lazy = try await lazyLaunch(image: image, snapshotId: snapshot.id, hasFill: hasFill)
             var start = ContinuousClock.now
             var times: [Double] = []
             var hydrationSeconds = 0.0
@@ -80,7 +84,7 @@ public struct LaunchBenchmark: Sendable {
                         hydrationSeconds = (ContinuousClock.now - start).inSeconds
                     }
                     let instance = try await lab.images.launch(
-                        ImageLaunchRequest(image: image.id, waitUntilReady: false))
+                        ImageLaunchRequest(image: image.id, waitUntilReady: false, lazy: false))
                     times.append((ContinuousClock.now - start).inSeconds)
                     launched += instance.map(\.id)
                     // Keep one guest at a time: the next launch should not compete with a booting one.
@@ -98,11 +102,16 @@ public struct LaunchBenchmark: Sendable {
             sync()
             let restoreSeconds = (ContinuousClock.now - start).inSeconds
             try await lab.volumes.delete(restored.id)
+            let hydrated = try await hydratedReadyLaunch(image: image, hasFill: hasFill)
+            let figures = LazyFigures(
+                launchSeconds: lazy.launch, readySeconds: lazy.ready, readSeconds: lazy.read,
+                independentSeconds: lazy.independent, hydratedReadySeconds: hydrated.ready,
+                hydratedReadSeconds: hydrated.read, digestsMatch: lazy.digest == hydrated.digest)
             rows.append(
                 Row(
                     bootSize: size, allocatedBytes: snapshot.allocatedBytes, firstLaunchSeconds: times[0],
                     laterLaunchSeconds: Array(times.dropFirst()), hydrationSeconds: hydrationSeconds,
-                    restoreSeconds: restoreSeconds))
+                    restoreSeconds: restoreSeconds, lazy: figures))
             _ = try await lab.images.deregister(image.id)
             try await lab.snapshots.delete(snapshot.id)
             try await lab.volumes.delete(volume.id)

@@ -189,6 +189,14 @@ extension Catalog {
         migrator.registerMigration("v8-tag-table-and-change-cursor") { db in
             try CatalogIndexTables.create(db)
         }
+        migrator.registerMigration("v9-lazy-volumes") { db in
+            try db.alter(table: "volumes") { table in
+                table.add(column: "lazy", .jsonText)
+            }
+            try db.alter(table: "bases") { table in
+                table.add(column: "progress", .double).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 }

@@ -42,6 +42,31 @@ enum QemuImg {
         _ = try await run(["bitmap", "--remove", "-f", "qcow2", file, name], "removing bitmap \(name) from \(file)")
     }
 
+    /// A qcow2 overlay whose backing file is a raw block export (`nbd+unix://…`): qemu reads what the overlay
+    /// lacks from the export. libvirt's storage API refuses network backing files, so qemu-img makes it.
+    static func createOverlay(at file: String, size: UInt64, onExport uri: String) async throws(SnaplabError) {
+        _ = try await run(
+            ["create", "-q", "-f", "qcow2", "-o", "compat=1.1", "-b", uri, "-F", "raw", file, "\(size)"],
+            "creating an overlay on \(uri)")
+    }
+
+    /// Points a stopped overlay at another backing file without copying anything: only right when the new
+    /// backing file holds exactly what the old one served.
+    static func rebaseUnsafe(_ file: String, onto backing: String) async throws(SnaplabError) {
+        _ = try await run(
+            ["rebase", "-u", "-f", "qcow2", "-b", backing, "-F", "qcow2", file], "rebasing \(file) onto \(backing)")
+    }
+
+    /// The backing file name recorded in a qcow2 header, or nil.
+    static func backingFile(of file: String) async throws(SnaplabError) -> String? {
+        struct Header: Decodable {
+            var backingFilename: String?
+            enum CodingKeys: String, CodingKey { case backingFilename = "backing-filename" }
+        }
+        let data = try await run(["info", "--output=json", "-U", "-f", "qcow2", file], "reading \(file)")
+        return try? JSONDecoder().decode(Header.self, from: data).backingFilename
+    }
+
     private static func run(_ arguments: [String], _ what: String) async throws(SnaplabError) -> Data {
         do {
             return try await ChildProcess.output(executable, arguments)

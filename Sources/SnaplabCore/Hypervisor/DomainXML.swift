@@ -6,6 +6,11 @@ struct DomainXML {
         var device: String
         /// Shows in the guest as /sys/block/DEV/serial, so the guest and its agent can name the volume.
         var serial: String
+        /// A disk that reads through a block export (lazy): on an I/O error the guest pauses instead of seeing
+        /// it, so a restarted export service can resume it (libvirt 9.0 has no NBD reconnect-delay).
+        var stopOnError = false
+        /// Written into the disk's definition when its qcow2 header alone does not say it (a copy's target).
+        var backingPath: String?
     }
 
     static let metadataNamespace = "https://snaplab.dev/xmlns/instance/1"
@@ -23,14 +28,36 @@ struct DomainXML {
 
     /// One virtio disk element (also what hot-plug attaches and detaches).
     static func diskXML(_ disk: Disk) -> String {
-        """
+        let errorPolicy = disk.stopOnError ? " error_policy='stop' rerror_policy='stop'" : ""
+        return """
+                <disk type='file' device='disk'>
+                  <driver name='qemu' type='qcow2' discard='unmap'\(errorPolicy)/>
+                  <source file='\(XMLText.escape(disk.path))'/>
+                  <target dev='\(XMLText.escape(disk.device))' bus='virtio'/>
+                  <serial>\(XMLText.escape(disk.serial))</serial>
+                </disk>
+            """
+    }
+
+    /// The target of a shallow block copy: an overlay on a local base, named with its backing file so that
+    /// libvirt opens the chain as given.
+    static func copyDestinationXML(_ disk: Disk) -> String {
+        let backing =
+            disk.backingPath.map {
+                """
+                  <backingStore type='file'>
+                    <format type='qcow2'/>
+                    <source file='\(XMLText.escape($0))'/>
+                  </backingStore>
+
+                """
+            } ?? ""
+        return """
             <disk type='file' device='disk'>
-              <driver name='qemu' type='qcow2' discard='unmap'/>
+              <driver name='qemu' type='qcow2'/>
               <source file='\(XMLText.escape(disk.path))'/>
-              <target dev='\(XMLText.escape(disk.device))' bus='virtio'/>
-              <serial>\(XMLText.escape(disk.serial))</serial>
-            </disk>
-        """
+            \(backing)</disk>
+            """
     }
 
     func render() -> String {

@@ -56,6 +56,18 @@ extension Hypervisor {
         }
     }
 
+    /// A file something other than libvirt made in the pool's directory, as a pool volume (the pool rescans).
+    public func adoptVolume(pool: String, name: String) async throws(SnaplabError)
+        -> (path: String, info: StorageVolumeInfo)
+    {
+        try await call("adopting \(name) into pool \(pool)") { connection in
+            let storagePool = try connection.lookupStoragePool(name: pool)
+            try storagePool.refresh()
+            let volume = try storagePool.lookupVolume(name: name)
+            return (try volume.path(), try volume.info())
+        }
+    }
+
     /// Deletes a volume; a volume that is already gone is not an error.
     public func deleteVolume(pool: String, name: String) async throws(SnaplabError) {
         try await call("deleting volume \(name)") { connection in

@@ -22,6 +22,7 @@ public final class Lab: Sendable {
     public let snapshots: SnapshotService
     public let images: ImageService
     public let policies: PolicyService
+    public let lazy: LazyVolumes
 
     public init(paths: LabPaths, background: BackgroundWork = BackgroundWork()) throws(SnaplabError) {
         self.paths = paths
@@ -40,15 +41,16 @@ public final class Lab: Sendable {
             catalog: catalog, paths: paths, hosts: hosts, store: store, tracking: tracking, background: background)
         bases = BaseService(catalog: catalog, paths: paths, hosts: hosts, store: store)
         volumes = VolumeService(catalog: catalog, paths: paths, hosts: hosts, copies: copies, bases: bases)
+        lazy = LazyVolumes(catalog: catalog, paths: paths, hosts: hosts, volumes: volumes, bases: bases)
         instances = InstanceService(
             catalog: catalog, paths: paths, hosts: hosts, states: states, tracking: tracking,
-            copies: copies, bases: bases, background: background)
+            copies: copies, bases: bases, lazy: lazy, background: background)
         snapshots = SnapshotService(
             catalog: catalog, paths: paths, hosts: hosts, store: store, states: states,
             tracking: tracking, copies: copies, volumes: volumes)
         images = ImageService(
             catalog: catalog, hosts: hosts, store: store, snapshots: snapshots, instances: instances,
-            volumes: volumes, bases: bases, background: background)
+            volumes: volumes, bases: bases, lazy: lazy, background: background)
         policies = PolicyService(
             catalog: catalog, hosts: hosts, snapshots: snapshots, instances: instances,
             volumes: volumes, images: images, bases: bases, copies: copies)

@@ -95,6 +95,8 @@ public struct BaseVolume: Codable, Sendable, Equatable {
     /// The process hydrating it, to tell a slow hydration from a dead one.
     public var workerPid: Int32?
     public var workerStartTime: UInt64?
+    /// How much of the snapshot is restored, in percent (100 once ready).
+    public var progress: Double = 0
 
     public init(
         snapshotId: String, host: String, state: State, poolVolume: String, path: String, size: UInt64,

@@ -48,6 +48,9 @@ public struct Volume: Codable, Sendable, Equatable {
     /// While `creating`: the process filling it (a restore), to tell a slow one from a dead one.
     public var workerPid: Int32?
     public var workerStartTime: UInt64?
+    /// Set while the volume still reads what it lacks from its snapshot's block export (a lazy launch or
+    /// restore); cleared once it sits on a local base.
+    public var lazy: LazySource?
 
     public init(
         id: String, host: String, role: VolumeRole, size: UInt64, state: VolumeState, poolVolume: String,
@@ -82,5 +85,34 @@ public struct BootSettings: Codable, Sendable, Equatable {
         self.kernel = kernel
         self.initrd = initrd
         self.cmdline = cmdline
+    }
+}
+
+/// Where a lazy volume reads what it has not got yet: a completed snapshot served by the host's export service.
+public struct LazySource: Codable, Sendable, Equatable {
+    public enum State: String, Codable, Sendable {
+        /// The snapshot's base is hydrating on the host; the volume moves onto it when done.
+        case pulling
+        /// Hydration stopped (a damaged or missing chunk, the store unreachable); `reason` says why. It is
+        /// retried, and resumes once the store is repaired.
+        case degraded
+    }
+
+    public var snapshotId: String
+    public var state: State
+    public var reason: String?
+    public var since: Date
+    /// Bytes of the volume per second the hydration may pull (nil: as fast as it goes).
+    public var pullRate: UInt64?
+
+    public init(
+        snapshotId: String, state: State = .pulling, reason: String? = nil, since: Date = Date(),
+        pullRate: UInt64? = nil
+    ) {
+        self.snapshotId = snapshotId
+        self.state = state
+        self.reason = reason
+        self.since = since
+        self.pullRate = pullRate
     }
 }

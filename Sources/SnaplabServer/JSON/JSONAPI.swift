@@ -14,6 +14,10 @@ struct JSONAPI: Sendable {
         router.get("/api/events") { request, _ in events(request) }
         router.get("/api/images") { request, _ in try await guarded(request) { try await lab.images.list() } }
         router.get("/api/instances") { request, _ in try await guarded(request) { try await lab.instances.list() } }
+        router.get("/api/instances/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await lab.instances.describe(id) }
+        }
         router.get("/api/policies") { request, _ in try await guarded(request) { try await lab.policies.list() } }
         router.post("/api/volumes/:id/snapshot") { request, context in
             let id = context.parameters.get("id") ?? ""
@@ -25,7 +29,10 @@ struct JSONAPI: Sendable {
         }
         router.post("/api/snapshots/:id/restore") { request, context in
             let id = context.parameters.get("id") ?? ""
-            return try await guarded(request) { try await lab.snapshots.restore(id) }
+            let lazy = request.uri.queryParameters.get("lazy") == "1"
+            return try await guarded(request) {
+                lazy ? try await lab.lazy.restore(id) : try await lab.snapshots.restore(id)
+            }
         }
         router.post("/api/snapshots/:id/register-image") { request, context in
             let id = context.parameters.get("id") ?? ""

@@ -3,6 +3,7 @@ import Faults
 import Foundation
 import Logging
 import SnapshotStore
+import Synchronization
 
 /// Bases: a snapshot restored once per host as a read-only volume that instances' overlays sit on, and the
 /// image boot files each host keeps.
@@ -22,7 +23,8 @@ final class BaseService: Sendable {
 
     /// The snapshot restored once on this host as a read-only base for overlays; hydrates it on first use.
     /// Concurrent launchers wait for the one that hydrates.
-    func ensure(snapshotId: String, host: Host) async throws(SnaplabError) -> BaseVolume {
+    /// `pullRate` (bytes of the volume per second) paces a hydration this call starts.
+    func ensure(snapshotId: String, host: Host, pullRate: UInt64? = nil) async throws(SnaplabError) -> BaseVolume {
         while true {
             if let base = try await catalog.base(snapshot: snapshotId, host: host.name) {
                 if base.state == .ready { return base }
@@ -48,10 +50,11 @@ final class BaseService: Sendable {
                 workerStartTime: worker.startTime)
             guard try await catalog.claimBase(base) else { continue }
             do throws(SnaplabError) {
-                let made = try await hydrate(snapshot, poolVolume: name, host: host)
+                let made = try await hydrate(snapshot, poolVolume: name, host: host, pullRate: pullRate)
                 base.path = made.path
                 base.size = made.size
                 base.state = .ready
+                base.progress = 100
                 base.workerPid = nil
                 base.workerStartTime = nil
                 try await catalog.update(base)
@@ -68,18 +71,41 @@ final class BaseService: Sendable {
         }
     }
 
-    private func hydrate(_ snapshot: Snapshot, poolVolume: String, host: Host) async throws(SnaplabError)
-        -> (path: String, size: UInt64)
+    /// Restores the snapshot into the base's pool volume; its progress goes to the catalog every second (lazy
+    /// volumes show it).
+    private func hydrate(_ snapshot: Snapshot, poolVolume: String, host: Host, pullRate: UInt64?)
+        async throws(SnaplabError) -> (path: String, size: UInt64)
     {
         let hypervisor = try await hosts.hypervisor(for: host)
-        return try await store.withSession { (session) async throws(SnaplabError) -> (path: String, size: UInt64) in
-            let manifest = try await store.manifest(snapshot.id)
-            let made = try await VolumeRestorer.restore(
-                manifest, session: session, into: host.poolName,
-                name: poolVolume, hypervisor: hypervisor,
-                progress: { done in if done >= 50 { FaultPoint.reach(.hydrationMidway) } })
-            return (made.path, manifest.volumeSize)
+        let percent = Mutex<Double>(0)
+        let pace = pullRate.map { HydrationPace(bytesPerSecond: $0, volumeSize: snapshot.volumeSize) }
+        let catalog = self.catalog
+        let store = self.store
+        return try await withReporting(every: .seconds(1)) {
+            let done = percent.withLock { $0 }
+            try? await catalog.setBaseProgress(snapshot: snapshot.id, host: host.name, percent: done)
+        } body: { () async throws(SnaplabError) -> (path: String, size: UInt64) in
+            try await store.withSession { (session) async throws(SnaplabError) -> (path: String, size: UInt64) in
+                let manifest = try await store.manifest(snapshot.id)
+                let made = try await VolumeRestorer.restore(
+                    manifest, session: session, into: host.poolName,
+                    name: poolVolume, hypervisor: hypervisor,
+                    progress: { done in
+                        percent.withLock { $0 = done }
+                        pace?.wait(untilDone: done)
+                        if done >= 50 { FaultPoint.reach(.hydrationMidway) }
+                    })
+                return (made.path, manifest.volumeSize)
+            }
         }
+    }
+
+    /// Removes a snapshot's base on a host whatever uses the image (nothing may sit on it): a benchmark starts
+    /// over from a host that never hydrated it.
+    func discard(snapshotId: String, host: Host) async throws(SnaplabError) {
+        guard let base = try await catalog.base(snapshot: snapshotId, host: host.name) else { return }
+        try await hosts.hypervisor(for: host).deleteVolume(pool: host.poolName, name: base.poolVolume)
+        try await catalog.deleteBase(snapshot: snapshotId, host: host.name)
     }
 
     /// Removes a snapshot's base on every host once no overlay sits on it and no available image needs it.

@@ -19,12 +19,17 @@ public struct ImageLaunchRequest: Sendable {
     public var timings: LaunchTimings?
     /// The host to launch on; nil: the one running the fewest instances.
     public var host: String?
+    /// Boot at once from the snapshots' block exports while their bases hydrate in the background (true),
+    /// wait for the bases first (false), or (nil) lazily when the host has no base of the boot snapshot yet.
+    public var lazy: Bool?
+    /// Bounds the background hydration of a lazy launch, in bytes of the volume per second.
+    public var pullRate: UInt64?
 
     public init(
         image: String, count: Int = 1, memoryMiB: Int? = nil, vcpus: Int? = nil, fsck: FsckMode = .auto,
         dataSnapshots: [String: String] = [:], emptyDataSizes: [String: UInt64] = [:],
         tags: [String: String] = [:],
-        readyTimeout: Duration = .seconds(300), waitUntilReady: Bool = true
+        readyTimeout: Duration = .seconds(300), waitUntilReady: Bool = true, lazy: Bool? = nil
     ) {
         self.image = image
         self.count = count
@@ -36,6 +41,7 @@ public struct ImageLaunchRequest: Sendable {
         self.tags = tags
         self.readyTimeout = readyTimeout
         self.waitUntilReady = waitUntilReady
+        self.lazy = lazy
     }
 }
 
@@ -59,11 +65,12 @@ extension ImageService {
         }
         let host = try await hosts.placement(request.host)
         let boot = try await bases.bootFiles(of: image)
-        let bootBase = try await bases.ensure(snapshotId: image.bootSnapshotId, host: host)
-        var dataBases: [String: BaseVolume] = [:]
+        let lazily = try await launchesLazily(request, image: image, host: host)
+        let bootBase = try await diskSource(image.bootSnapshotId, host: host, lazily: lazily)
+        var dataBases: [String: DiskSource] = [:]
         for mapping in image.blockDeviceMappings where request.emptyDataSizes[mapping.device] == nil {
             if let snapshotId = request.dataSnapshots[mapping.device] ?? mapping.snapshotId {
-                dataBases[mapping.device] = try await bases.ensure(snapshotId: snapshotId, host: host)
+                dataBases[mapping.device] = try await diskSource(snapshotId, host: host, lazily: lazily)
             }
         }
 
@@ -122,20 +129,65 @@ extension ImageService {
         for snapshotId in image.snapshotIds { _ = try await bases.ensure(snapshotId: snapshotId, host: host) }
     }
 
+    /// Where an instance's disk of an image comes from: an overlay on the snapshot's hydrated base, or (lazy) on
+    /// the snapshot's block export.
+    enum DiskSource: Sendable {
+        case base(BaseVolume)
+        case export(snapshotId: String)
+    }
+
+    private func launchesLazily(_ request: ImageLaunchRequest, image: MachineImage, host: Host)
+        async throws(SnaplabError) -> Bool
+    {
+        if let lazy = request.lazy { return lazy }
+        guard LazyVolumes.canServe(host) else { return false }
+        return try await catalog.base(snapshot: image.bootSnapshotId, host: host.name)?.state != .ready
+    }
+
+    /// A lazy launch still uses a base that is ready; otherwise it reads from the export.
+    private func diskSource(_ snapshotId: String, host: Host, lazily: Bool) async throws(SnaplabError)
+        -> DiskSource
+    {
+        if lazily {
+            if let base = try await catalog.base(snapshot: snapshotId, host: host.name), base.state == .ready {
+                return .base(base)
+            }
+            return .export(snapshotId: snapshotId)
+        }
+        return .base(try await bases.ensure(snapshotId: snapshotId, host: host))
+    }
+
+    private func disk(
+        from source: DiskSource, role: VolumeRole, host: Host, boot: BootSettings?, image: MachineImage,
+        pullRate: UInt64?
+    ) async throws(SnaplabError) -> Volume {
+        switch source {
+        case .base(let base):
+            return try await overlay(on: base, role: role, host: host, boot: boot, image: image)
+        case .export(let snapshotId):
+            return try await lazy.provision(
+                snapshotId: snapshotId, role: role, host: host, boot: boot,
+                origin: "image \(image.id) (\(snapshotId), lazy)", pullRate: pullRate)
+        }
+    }
+
     private func launchOne(
         _ image: MachineImage, request: ImageLaunchRequest, host: Host, boot: BootSettings,
-        bootBase: BaseVolume, dataBases: [String: BaseVolume]
+        bootBase: DiskSource, dataBases: [String: DiskSource]
     ) async throws(SnaplabError)
         -> InstanceService.LaunchedInstance
     {
         var created: [Volume] = []
         do throws(SnaplabError) {
-            created.append(try await overlay(on: bootBase, role: .boot, host: host, boot: boot, image: image))
+            created.append(
+                try await disk(
+                    from: bootBase, role: .boot, host: host, boot: boot, image: image, pullRate: request.pullRate))
             var data: [LaunchRequest.DataVolume] = []
             for mapping in image.blockDeviceMappings {
                 let volume: Volume
                 if let base = dataBases[mapping.device] {
-                    volume = try await overlay(on: base, role: .data, host: host, boot: nil, image: image)
+                    volume = try await disk(
+                        from: base, role: .data, host: host, boot: nil, image: image, pullRate: request.pullRate)
                 } else {
                     volume = try await volumes.create(
                         role: .data,

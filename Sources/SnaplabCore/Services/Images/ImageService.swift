@@ -14,11 +14,13 @@ public final class ImageService: Sendable {
     let instances: InstanceService
     let volumes: VolumeService
     let bases: BaseService
+    let lazy: LazyVolumes
     let background: BackgroundWork
 
     init(
         catalog: Catalog, hosts: HostService, store: StoreService, snapshots: SnapshotService,
-        instances: InstanceService, volumes: VolumeService, bases: BaseService, background: BackgroundWork
+        instances: InstanceService, volumes: VolumeService, bases: BaseService, lazy: LazyVolumes,
+        background: BackgroundWork
     ) {
         self.catalog = catalog
         self.hosts = hosts
@@ -27,6 +29,7 @@ public final class ImageService: Sendable {
         self.instances = instances
         self.volumes = volumes
         self.bases = bases
+        self.lazy = lazy
         self.background = background
     }
 

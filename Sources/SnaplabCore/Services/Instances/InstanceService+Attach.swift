@@ -33,8 +33,10 @@ extension InstanceService {
                 "device \(device ?? "?") is taken on \(instanceId); attached: \(used.sorted().joined(separator: ", "))")
         }
         try await copies.checkNotCopying([volumeId], action: "attached")
+        if volume.lazy != nil { try await lazy.launcher.ensureRunning() }
         try await catalog.attach(volumeId, to: instanceId, device: target)
-        let xml = DomainXML.diskXML(DomainXML.Disk(path: volume.path, device: target, serial: volume.id))
+        let xml = DomainXML.diskXML(
+            DomainXML.Disk(path: volume.path, device: target, serial: volume.id, stopOnError: volume.lazy != nil))
         let running = instance.state == .running
         do throws(SnaplabError) {
             try await hosts.hypervisor(named: instance.host).attachDisk(

@@ -13,11 +13,12 @@ public final class InstanceService: Sendable {
     let tracking: ChangeTracking
     let copies: SnapshotCopies
     let bases: BaseService
+    let lazy: LazyVolumes
     let background: BackgroundWork
 
     init(
         catalog: Catalog, paths: LabPaths, hosts: HostService, states: InstanceStates, tracking: ChangeTracking,
-        copies: SnapshotCopies, bases: BaseService, background: BackgroundWork
+        copies: SnapshotCopies, bases: BaseService, lazy: LazyVolumes, background: BackgroundWork
     ) {
         self.catalog = catalog
         self.paths = paths
@@ -26,6 +27,7 @@ public final class InstanceService: Sendable {
         self.tracking = tracking
         self.copies = copies
         self.bases = bases
+        self.lazy = lazy
         self.background = background
     }
 
@@ -60,7 +62,10 @@ public final class InstanceService: Sendable {
                 volumeId: bootVolume.id, device: "vda",
                 deleteOnTermination: request.deleteBootOnTermination)
         ]
-        var disks = [DomainXML.Disk(path: bootVolume.path, device: "vda", serial: bootVolume.id)]
+        var disks = [
+            DomainXML.Disk(
+                path: bootVolume.path, device: "vda", serial: bootVolume.id, stopOnError: bootVolume.lazy != nil)
+        ]
         for (index, wanted) in request.dataVolumes.enumerated() {
             let volume = try await catalog.volume(wanted.volumeId)
             guard volume.role == .data else {
@@ -76,7 +81,8 @@ public final class InstanceService: Sendable {
                 VolumeAttachment(
                     volumeId: volume.id, device: device,
                     deleteOnTermination: wanted.deleteOnTermination))
-            disks.append(DomainXML.Disk(path: volume.path, device: device, serial: volume.id))
+            disks.append(
+                DomainXML.Disk(path: volume.path, device: device, serial: volume.id, stopOnError: volume.lazy != nil))
         }
         guard let boot = request.bootOverride ?? bootVolume.boot else {
             throw SnaplabError(
@@ -89,6 +95,7 @@ public final class InstanceService: Sendable {
         }
 
         try await copies.checkNotCopying(attachments.map(\.volumeId), action: "attached to a new instance")
+        if bootVolume.lazy != nil || disks.contains(where: \.stopOnError) { try await lazy.launcher.ensureRunning() }
         let host = try await catalog.host(named: bootVolume.host)
         let hypervisor = try await hosts.hypervisor(for: host)
         let id = ResourceID.generate(.instance)
@@ -162,7 +169,9 @@ public final class InstanceService: Sendable {
     {
         let instance = try await states.refreshed(id)
         if instance.state == .running { return instance }
-        try await copies.checkNotCopying(try await catalog.volumes(attachedTo: id).map(\.id), action: "started")
+        let attached = try await catalog.volumes(attachedTo: id)
+        try await copies.checkNotCopying(attached.map(\.id), action: "started")
+        if attached.contains(where: { $0.lazy != nil }) { try await lazy.launcher.ensureRunning() }
         try await catalog.transitionInstance(id, to: .pending)
         let hypervisor = try await hosts.hypervisor(named: instance.host)
         let console = ConsoleLog(path: instance.consolePath)
@@ -227,7 +236,9 @@ public final class InstanceService: Sendable {
         let volumes = try await catalog.volumes(attachedTo: id)
         let console = ConsoleLog(path: instance.consolePath)
         let markers = await BlockingPool.run { console.latestBootMarkers() }
-        return InstanceDescription(instance: instance, volumes: volumes, bootMarkers: markers)
+        return InstanceDescription(
+            instance: instance, volumes: volumes, bootMarkers: markers,
+            hydrations: try await lazy.hydrations(of: volumes))
     }
 
     /// The serial console log (every boot, oldest first).
@@ -296,4 +307,6 @@ public struct InstanceDescription: Sendable, Codable {
     public var instance: Instance
     public var volumes: [Volume]
     public var bootMarkers: [BootMarker]
+    /// Its lazy volumes' hydration (empty once every volume sits on a local base).
+    public var hydrations: [Hydration]
 }

@@ -295,6 +295,12 @@ public final class SnapshotService: Sendable {
                 "snapshot \(snapshot.id) is in use by image \(image.id) (\(image.name)); deregister the image first",
                 subject: snapshot.id, detail: .inUse)
         }
+        if let volume = try await catalog.lazyVolumes(readingFrom: snapshot.id).first {
+            throw SnaplabError(
+                .conflict,
+                "snapshot \(snapshot.id) is still read by lazy volume \(volume.id) until its hydration ends; wait for it (`snaplab volume describe \(volume.id)`) or delete the volume",
+                subject: snapshot.id, detail: .inUse)
+        }
     }
 }
 

@@ -58,7 +58,7 @@ public final class VolumeService: Sendable {
     /// goes away again, so a failed create leaves nothing behind.
     func provision(
         role: VolumeRole, size: UInt64, host: Host, tags: [String: String], boot: BootSettings?, origin: String?,
-        baseSnapshotId: String? = nil,
+        baseSnapshotId: String? = nil, lazy: LazySource? = nil,
         make: (Hypervisor, String) async throws(SnaplabError) -> (path: String, info: Libvirt.StorageVolumeInfo)
     ) async throws(SnaplabError) -> Volume {
         let hypervisor = try await hosts.hypervisor(for: host)
@@ -67,6 +67,7 @@ public final class VolumeService: Sendable {
             id: id, host: host.name, role: role, size: size, state: .creating,
             poolVolume: Self.poolVolumeName(id), path: "", boot: boot, origin: origin, tags: tags)
         volume.baseSnapshotId = baseSnapshotId
+        volume.lazy = lazy
         let worker = ProcessIdentity.current
         volume.workerPid = worker.pid
         volume.workerStartTime = worker.startTime
