@@ -125,6 +125,7 @@ let package = Package(
                 "Faults", "Libvirt", "NBD", "SnapshotStore", "SnaplabCore", "SnaplabCommands", "SnaplabServer",
                 "SnaplabTestSupport",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             swiftSettings: strict
         ),

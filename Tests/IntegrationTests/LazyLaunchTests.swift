@@ -1,6 +1,9 @@
 import Foundation
+import Hummingbird
+import HummingbirdTesting
 import Libvirt
 import SnaplabCore
+import SnaplabServer
 import Testing
 
 extension RealGuestTests {
@@ -95,8 +98,29 @@ extension RealGuestTests {
                         bootVolumeId: try await testLab.bootVolume().id, dataVolumes: [.init(volumeId: attached.id)]))
                 #expect(try await testLab.shell(host.id, "sha256sum /data/blob").hasPrefix(digest))
 
+                // Through the JSON API: the instance shows its disk's pull, and a lazy restore returns at once.
+                let app = try SnaplabServer.buildApplication(lab: lab, configuration: ServerConfiguration())
+                let unattachedId = try await app.test(.router) { client in
+                    try await client.execute(uri: "/api/instances/\(host.id)", method: .get) { response in
+                        #expect(response.status == .ok)
+                        let body = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                        let pulls = body?["hydrations"] as? [[String: Any]] ?? []
+                        #expect(pulls.count == 1 && pulls.first?["volumeId"] as? String == attached.id, "\(pulls)")
+                    }
+                    return try await client.execute(
+                        uri: "/api/snapshots/\(dataSnapshot)/restore?lazy=1", method: .post,
+                        headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")
+                    ) { response in
+                        #expect(response.status == .ok)
+                        let volume =
+                            try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                        #expect((volume?["lazy"] as? [String: Any])?["snapshotId"] as? String == dataSnapshot)
+                        return volume?["id"] as? String ?? ""
+                    }
+                }
+
                 // Left unattached: rebased onto the hydrated base, bit-identical to an eager restore.
-                let unattached = try await lab.lazy.restore(dataSnapshot)
+                let unattached = try await lab.catalog.volume(unattachedId)
                 await #expect { try await lab.snapshots.delete(dataSnapshot) } throws: { error in
                     (error as? SnaplabError)?.code == .conflict
                 }

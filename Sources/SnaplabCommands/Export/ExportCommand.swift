@@ -29,10 +29,11 @@ extension ExportCommand {
         }
 
         func run() async throws {
-            // Started by `instance run` or `snapshot restore` (see ExportServiceLauncher): its own session, so the
-            // caller's terminal going away does not end it; its output goes to the log the launcher opened.
+            // Started by `instance run` or `snapshot restore` (see ExportServiceLauncher) in a process group of its
+            // own, so the caller's Ctrl-C does not reach it; a new session where possible, and a hang-up ignored, so
+            // the caller's terminal going away does not end it either. Its output goes to the launcher's log.
             if detach {
-                setsid()
+                _ = setsid()
                 signal(SIGHUP, SIG_IGN)
             }
             let lab = try await lab.openLab()

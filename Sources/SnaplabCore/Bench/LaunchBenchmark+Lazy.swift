@@ -3,7 +3,8 @@ import Foundation
 extension LaunchBenchmark {
     /// A lazy launch of a never-hydrated image next to a launch on its hydrated base: seconds to a started
     /// domain and to `ready`, the guest's `sha256sum` of 256 MiB of the image (the first four fill files, when
-    /// the image has them) while the base hydrates, and how long until the instance no longer needs the export.
+    /// the image has them) right after `ready`, while the disk still reads through the export, and how long until
+    /// the instance no longer needs the export.
     public struct LazyFigures: Sendable, Codable {
         public var launchSeconds: Double
         public var readySeconds: Double

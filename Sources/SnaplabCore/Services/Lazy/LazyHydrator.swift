@@ -2,13 +2,15 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Completes the lab's lazy volumes, inside the export service that serves them: once a second it looks for
+/// Completes the lab's lazy volumes, inside the export service that serves them: four times a second it looks for
 /// lazy volumes on this machine's hosts, hydrates each snapshot's base once (all lazy volumes of a snapshot
 /// share it), moves every volume onto it, and resumes guests that their lazy disk paused on an I/O error (the
 /// export service was gone, and is back). A failure marks the volumes `degraded` with the reason and is retried;
 /// a restarted service takes over whatever is unfinished.
 final class LazyHydrator: Sendable {
     static let retryAfter = Duration.seconds(10)
+    /// How often it looks: a lazy launch's hydration starts within this of the launch.
+    static let pass = Duration.milliseconds(250)
 
     private let lab: Lab
     private let logger = Logger(label: "snaplab.lazy")
@@ -47,7 +49,7 @@ final class LazyHydrator: Sendable {
                         }
                     }
                 }
-                try? await Task.sleep(for: .seconds(1))
+                try? await Task.sleep(for: Self.pass)
             }
         }
     }
