@@ -22,6 +22,10 @@ extension Hypervisor {
                 throw SnaplabError(.hypervisor, "the block copy of \(name)/\(disk) ended before it was ready")
             }
             if job.isReady { break }
+            if Task.isCancelled {
+                await abandonCopy(domain: name, disk: disk)
+                throw SnaplabError(.internal, "the block copy of \(name)/\(disk) was cancelled; it starts again later")
+            }
             if ContinuousClock.now >= deadline {
                 await abandonCopy(domain: name, disk: disk)
                 throw SnaplabError(.timeout, "the block copy of \(name)/\(disk) was not ready within \(timeout)")

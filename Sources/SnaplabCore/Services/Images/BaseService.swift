@@ -38,6 +38,9 @@ final class BaseService: Sendable {
                     try await catalog.deleteBase(snapshot: snapshotId, host: host.name)
                     continue
                 }
+                if Task.isCancelled {
+                    throw SnaplabError(.internal, "waiting for the base of \(snapshotId) on \(host.name) was cancelled")
+                }
                 try? await Task.sleep(for: .milliseconds(250))
                 continue
             }

@@ -51,6 +51,9 @@ final class LazyHydrator: Sendable {
                 }
                 try? await Task.sleep(for: Self.pass)
             }
+            // Stopping does not wait for a hydration: it is cancelled (its partial base removed) and the next
+            // service starts it again.
+            group.cancelAll()
         }
     }
 
