@@ -70,6 +70,8 @@ public final class SnapshotService: Sendable {
                 .invalidState,
                 "volume \(volume.id) is \(volume.state.rawValue); only available or in-use volumes can be snapshotted")
         }
+        // A lazy volume's copy reads what it has not hydrated yet through the export.
+        if volumes.contains(where: { $0.lazy != nil }) { try await ExportServiceLauncher(paths: paths).ensureRunning() }
         let instanceIds = Set(volumes.compactMap(\.instanceId))
         guard instanceIds.count <= 1 else {
             throw SnaplabError(.invalidArgument, "a snapshot set covers the volumes of one instance")
