@@ -48,22 +48,11 @@ public final class NBDServer: @unchecked Sendable {
         guard listener >= 0 else {
             throw BlockSourceError("cannot create a unix socket: \(String(cString: strerror(errno)))")
         }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else {
+        guard let address = UnixSocketAddress(socketPath) else {
             close(listener)
             throw BlockSourceError("the socket path \(socketPath) is too long for a unix socket")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path)
-            raw[path.count] = 0
-        }
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(listener, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
+        let bound = address.withSocketAddress { bind(listener, $0, $1) }
         guard bound == 0, chmod(socketPath, 0o660) == 0, group.map({ chown(socketPath, uid_t.max, $0) }) ?? 0 == 0,
             listen(listener, 16) == 0
         else {

@@ -1,5 +1,6 @@
 import Blocking
 import Foundation
+import NBDServer
 
 /// Makes sure the lab's export service runs: the one inside `daemon` or `serve` when they run, otherwise a
 /// detached `snaplab export serve --idle-exit … --detach` started here, which exits once no export is in use
@@ -18,7 +19,7 @@ public struct ExportServiceLauncher: Sendable {
         }
         let socket = ExportService.socketPath(paths)
         let deadline = ContinuousClock.now + .seconds(30)
-        while !(await BlockingPool.run { Self.accepts(socket) }) {
+        while !(await BlockingPool.run { UnixSocketAddress.accepts(socket) }) {
             guard ContinuousClock.now < deadline else {
                 throw SnaplabError(
                     .internal,
@@ -75,25 +76,5 @@ public struct ExportServiceLauncher: Sendable {
                 "cannot find the snaplab executable to start the export service; set SNAPLAB_EXECUTABLE to its path")
         }
         return sibling
-    }
-
-    /// Whether something accepts connections on the unix socket (a stale socket file refuses them).
-    static func accepts(_ socketPath: String) -> Bool {
-        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        guard path.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path)
-            raw[path.count] = 0
-        }
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) == 0
-            }
-        }
     }
 }

@@ -55,7 +55,13 @@ public final class LazyVolumes: Sendable {
         ) { (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
             let name = VolumeService.poolVolumeName(id)
             let file = URL(fileURLWithPath: host.poolPath).appendingPathComponent(name).path
-            try await QemuImg.createOverlay(at: file, size: snapshot.volumeSize, onExport: uri)
+            do throws(SnaplabError) {
+                try await QemuImg.createOverlay(at: file, size: snapshot.volumeSize, onExport: uri)
+            } catch {
+                // An idle service may have exited between the check above and this row: start one, once more.
+                try await launcher.ensureRunning()
+                try await QemuImg.createOverlay(at: file, size: snapshot.volumeSize, onExport: uri)
+            }
             return try await hypervisor.adoptVolume(pool: host.poolName, name: name)
         }
     }
