@@ -5,7 +5,9 @@ struct ImageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "image",
         abstract: "Machine images (registered from boot snapshots) and guest image recipes.",
-        subcommands: [Build.self, Register.self, CreateFromInstance.self, List.self, Describe.self, Deregister.self]
+        subcommands: [
+            Build.self, Register.self, Import.self, CreateFromInstance.self, List.self, Describe.self, Deregister.self,
+        ]
     )
 }
 

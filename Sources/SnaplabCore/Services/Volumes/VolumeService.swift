@@ -54,6 +54,29 @@ public final class VolumeService: Sendable {
         }
     }
 
+    /// A boot volume from a disk image the user handed over: checked first, converted to a fresh qcow2 in the
+    /// lab's scratch directory, then streamed into the pool through libvirt.
+    func importBoot(_ image: UntrustedDiskImage, boot: BootSettings, origin: String, host hostName: String?)
+        async throws(SnaplabError) -> Volume
+    {
+        let host = try await hosts.host(hostName)
+        let size = try await image.inspect()
+        let settings = BootSettings(
+            kernel: try await storeBootArtifact(URL(fileURLWithPath: boot.kernel), suffix: "vmlinuz"),
+            initrd: try await storeBootArtifact(URL(fileURLWithPath: boot.initrd), suffix: "initrd.img"),
+            cmdline: boot.cmdline)
+        let scratch = paths.stateDirectory.appendingPathComponent("imports")
+        try Directories.create(scratch)
+        let converted = scratch.appendingPathComponent("\(UUID().uuidString).qcow2")
+        defer { try? FileManager.default.removeItem(at: converted) }
+        try await image.convert(to: converted)
+        return try await provision(role: .boot, size: size, host: host, tags: [:], boot: settings, origin: origin) {
+            (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
+            try await hypervisor.importVolume(
+                pool: host.poolName, name: Self.poolVolumeName(id), capacity: size, from: converted)
+        }
+    }
+
     /// Records the volume as `creating`, makes it on the host, then marks it `available`; on failure the row
     /// goes away again, so a failed create leaves nothing behind.
     func provision(
