@@ -61,5 +61,62 @@ extension RealGuestTests {
                     "/usr/bin/qemu-img", ["compare", "-f", "qcow2", "-F", "qcow2", volume.path, restored.path])
             }
         }
+
+        /// The API failing to start (its port taken) ends the whole process with the error, the export service
+        /// beside it included, instead of leaving it running without an API.
+        @Test func serveOnATakenPortExitsWithTheError() async throws {
+            try #require(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path))
+            try await TestLab.with { testLab in
+                let holder = try LoopbackListener()
+                defer { holder.close() }
+                let log = testLab.directory.appendingPathComponent("serve.err")
+                _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+                let serve = Process()
+                serve.executableURL = CommandLineTests.binary
+                serve.arguments = ["serve", "--port", String(holder.port)]
+                serve.environment = [
+                    "SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+                ]
+                serve.standardOutput = FileHandle.nullDevice
+                serve.standardError = try FileHandle(forWritingTo: log)
+                try serve.run()
+                defer { if serve.isRunning { kill(serve.processIdentifier, SIGKILL) } }
+                let deadline = ContinuousClock.now + .seconds(120)
+                while serve.isRunning {
+                    try #require(ContinuousClock.now < deadline, "serve kept running on a port it could not bind")
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(serve.terminationStatus != 0)
+                let stderr = try String(contentsOf: log, encoding: .utf8)
+                #expect(stderr.contains("\(holder.port)") || stderr.lowercased().contains("address"), "\(stderr)")
+                #expect(!ExportService.isRunning(testLab.lab.paths), "the export service outlived serve")
+            }
+        }
     }
+}
+
+/// A TCP socket listening on 127.0.0.1 at a port the kernel picks, to hold that port taken.
+private struct LoopbackListener {
+    let descriptor: Int32
+    let port: Int
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bind(descriptor, socketAddress, length) == 0 && listen(descriptor, 1) == 0
+                    && getsockname(descriptor, socketAddress, &length) == 0
+            }
+        }
+        guard descriptor >= 0, bound else { throw POSIXError(.EADDRINUSE) }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
 }

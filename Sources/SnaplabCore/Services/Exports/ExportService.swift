@@ -101,7 +101,7 @@ public final class ExportService: @unchecked Sendable {
         }
     }
 
-    /// Serves (and completes lazy volumes) until `stop()` or, with `idleExit`, until no connection has been
+    /// Serves (and completes lazy volumes) until `stop()` or cancellation or, with `idleExit`, until no connection has been
     /// open for that long and no lazy volume is left; also ends when the lab's state directory is removed.
     public func run(idleExit: Duration?) async {
         server?.start()
@@ -110,7 +110,7 @@ public final class ExportService: @unchecked Sendable {
                 for await request in requests { await self.handle(request) }
             }
             group.addTask { await self.hydrator.run() }
-            while !lock.withLock({ stopRequested }) {
+            while !lock.withLock({ stopRequested }) && !Task.isCancelled {
                 if let idleExit, let server, server.idleFor >= idleExit, hydrator.isIdle { break }
                 if !FileManager.default.fileExists(atPath: lab.paths.catalog.path) { break }
                 try? await Task.sleep(for: .milliseconds(200))

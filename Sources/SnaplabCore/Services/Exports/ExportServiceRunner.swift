@@ -14,9 +14,10 @@ public struct ExportServiceRunner: Service {
     public func run() async throws {
         guard let service = await acquire() else { return }
         logger.info("serving exports", metadata: ["socket": "\(ExportService.socketPath(lab.paths))"])
-        await withGracefulShutdownHandler {
+        // A sibling service failing (the API's port taken) cancels the group instead of shutting it down.
+        await withTaskCancellationOrGracefulShutdownHandler {
             await service.run(idleExit: nil)
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             service.stop()
         }
     }

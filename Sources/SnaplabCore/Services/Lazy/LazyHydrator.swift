@@ -33,7 +33,7 @@ final class LazyHydrator: Sendable {
 
     func run() async {
         await withDiscardingTaskGroup { group in
-            while !state.withLock({ $0.stopped }) {
+            while !state.withLock({ $0.stopped }) && !Task.isCancelled {
                 for (key, volumes) in await pendingWork() {
                     let start = state.withLock { state -> Bool in
                         guard !state.working.contains(key), (state.retryAt[key] ?? .now) <= .now else { return false }
