@@ -6,7 +6,8 @@ set -eu
 packages="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvirt-clients libvirt-dev
 qemu-system-x86 qemu-utils qemu-block-extra libnbd-dev libnbd-bin libzstd-dev libsqlite3-dev openssl
 busybox-static qemu-guest-agent e2fsprogs cpio kmod gzip pkg-config librsvg2-bin curl chromium chromium-driver
-restic borgbackup"
+restic borgbackup
+ovmf genisoimage openssh-client mmdebstrap fdisk dosfstools mtools"
 
 if [ "$(id -u)" != 0 ]; then
     echo "setup.sh: run as root (it installs packages and starts libvirtd)" >&2

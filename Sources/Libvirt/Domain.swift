@@ -74,11 +74,13 @@ public final class Domain: @unchecked Sendable {
         public static let snapshotsMetadata = UndefineOptions(rawValue: VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA.rawValue)
         public static let checkpointsMetadata = UndefineOptions(
             rawValue: VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA.rawValue)
-        public static let all: UndefineOptions = [.managedSave, .snapshotsMetadata, .checkpointsMetadata]
+        /// Also removes a UEFI guest's variable store (its NVRAM copy); without it, such a domain cannot be undefined.
+        public static let nvram = UndefineOptions(rawValue: VIR_DOMAIN_UNDEFINE_NVRAM.rawValue)
+        public static let all: UndefineOptions = [.managedSave, .snapshotsMetadata, .checkpointsMetadata, .nvram]
     }
 
     /// Removes the persistent definition; by default with any snapshot and checkpoint metadata libvirt keeps
-    /// for it (a domain with checkpoints cannot be undefined otherwise).
+    /// for it (a domain with checkpoints cannot be undefined otherwise) and its NVRAM file.
     public func undefine(_ options: UndefineOptions = .all) throws(LibvirtError) {
         try check(virDomainUndefineFlags(pointer, options.rawValue), "virDomainUndefineFlags(\(name))")
     }

@@ -48,7 +48,9 @@ extension RealGuestTests {
                     let finished = try await lab.snapshots.wait(for: created.id)
                     #expect(finished.state == .completed, "\(finished.errorMessage ?? "")")
                     if freeze {
-                        #expect(finished.consistency == .fsFrozen, "\(finished.consistencyNote ?? "")")
+                        // The records hook ran and succeeded before the freeze: application-consistent.
+                        #expect(finished.consistency == .appConsistent, "\(finished.consistencyNote ?? "")")
+                        #expect(finished.consistencyNote?.contains("10-records") == true)
                         frozen.append(finished)
                     } else {
                         #expect(finished.consistency == .crash)

@@ -45,6 +45,11 @@ import Testing
             "Action=CreateSnapshot&VolumeId=vol-0123456789abcdef0&Description=a%01b"
         ),
         ("U+FFFF in an image name", "Action=RegisterImage&Name=a%EF%BF%BFb&RootDeviceName=/dev/vda"),
+        ("user data not base64", "Action=RunInstances&ImageId=ami-0123456789abcdef0&UserData=%25%25not-base64"),
+        (
+            "user data past 16 KiB",
+            "Action=RunInstances&ImageId=ami-0123456789abcdef0&UserData=" + String(repeating: "QUFB", count: 5_600)
+        ),
     ]
 
     @Test func hostileParametersGetInvalidParameterValueAndTheServerStaysUp() async throws {

@@ -25,6 +25,10 @@ extension BenchCommand {
             help: "A filesystem variant NAME=MKE2FS-OPTIONS (repeat), e.g. no-csum='-O ^metadata_csum'.")
         var variants: [String] = []
         @Option(help: "Boots per configuration.") var repeats = 3
+        @Option(help: "Boot by direct, bios or uefi instead of the recipe's own way (fsck modes need direct).")
+        var firmware: Firmware?
+        @Flag(help: "Also boot each disk once lazily from a never-launched image (the first-launch column).")
+        var lazyFirstLaunch = false
         @Option(help: "Where to write the CSV, JSON and plot.") var out = "boot-bench"
 
         func validate() throws {
@@ -52,6 +56,8 @@ extension BenchCommand {
             if !modes.isEmpty { sweep.modes = modes }
             sweep.smallFiles = smallFiles
             sweep.variants = try parsedVariants()
+            sweep.firmware = firmware
+            sweep.lazyFirstLaunch = lazyFirstLaunch
             let lab = try await lab.openLab()
             let bar = ProgressBar("boots")
             let records = try await BootBench(lab: lab).runSweep(

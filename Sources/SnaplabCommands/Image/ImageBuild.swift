@@ -18,6 +18,9 @@ extension ImageCommand {
         @Option(help: "Extra mke2fs options for the boot filesystem.")
         var mkfsOptions = ""
 
+        @Option(name: .customLong("package"), help: "Another Debian package to install (repeat; images/debian-12).")
+        var packages: [String] = []
+
         @Option var output: OutputFormat = .table
 
         func validate() throws {
@@ -26,7 +29,8 @@ extension ImageCommand {
 
         func run() async throws {
             let recipe = try ImageRecipe(directory: URL(fileURLWithPath: recipe))
-            let parameters = ImageRecipe.Parameters(bootSize: try ByteSize.parse(size), mkfsOptions: mkfsOptions)
+            let parameters = ImageRecipe.Parameters(
+                bootSize: try ByteSize.parse(size), mkfsOptions: mkfsOptions, extraPackages: packages)
             let build = try await recipe.build(parameters, cache: lab.paths.imageCache)
             if output == .json {
                 return try Printer.json([

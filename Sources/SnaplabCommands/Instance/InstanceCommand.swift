@@ -7,7 +7,7 @@ struct InstanceCommand: AsyncParsableCommand {
         abstract: "Run, stop, start, terminate and inspect instances (libvirt domains).",
         subcommands: [
             Run.self, Stop.self, Start.self, Terminate.self, List.self, Describe.self, Console.self,
-            Exec.self,
+            Exec.self, SSH.self,
         ]
     )
 
@@ -22,3 +22,4 @@ struct InstanceCommand: AsyncParsableCommand {
 }
 
 extension FsckMode: ExpressibleByArgument {}
+extension Firmware: ExpressibleByArgument {}

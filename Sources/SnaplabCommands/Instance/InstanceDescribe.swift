@@ -17,7 +17,11 @@ extension InstanceCommand {
             if output == .json { return try Printer.json(description) }
             let instance = description.instance
             Printer.table(InstanceCommand.header, [InstanceCommand.row(instance)])
-            print("\nboot: \(instance.boot.kernel)\n      \(instance.boot.cmdline)\nconsole: \(instance.consolePath)\n")
+            let boot =
+                instance.boot.isDirect
+                ? "direct \(instance.boot.kernel)\n      \(instance.boot.cmdline)" : instance.boot.bootFirmware.rawValue
+            let ssh = instance.sshPort.map { "\nssh: 127.0.0.1:\($0) (snaplab instance ssh \(instance.id))" } ?? ""
+            print("\nboot: \(boot)\(ssh)\nconsole: \(instance.consolePath)\n")
             Printer.table(VolumeCommand.header, VolumeCommand.rows(description.volumes))
             if !description.hydrations.isEmpty {
                 print("")

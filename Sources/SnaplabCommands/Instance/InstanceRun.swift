@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SnaplabCore
 
 extension InstanceCommand {
@@ -33,6 +34,12 @@ extension InstanceCommand {
         @Option(help: "Boot this kernel instead of the boot volume's.") var kernel: String?
         @Option(help: "Boot this initramfs instead of the boot volume's.") var initrd: String?
         @Option(help: "Kernel command line (with --kernel).") var cmdline = "console=ttyS0 quiet panic=-1"
+        @Option(help: "Boot by direct, bios or uefi instead of what the image or boot volume says.")
+        var firmware: Firmware?
+        @Option(help: "A file of user data for cloud-init (a #cloud-config document, a script, …).")
+        var userData: String?
+        @Option(help: "An ssh public key (.pub file) for the image's default user; repeat for more.")
+        var sshKey: [String] = []
 
         @Flag(help: "Keep the boot volume when the instance is terminated.") var keepBootVolume = false
         @Option(help: "Seconds to wait for the guest to be ready.") var timeout = 300
@@ -66,6 +73,21 @@ extension InstanceCommand {
             _ = try Self.parseDataVolumes(dataVolumes)
             _ = try TagParser.parse(tags)
             if timeout < 1 { throw ValidationError("--timeout must be at least 1 second") }
+        }
+
+        /// User data and keys from their files; nil when neither was given.
+        func customization() throws -> GuestCustomization? {
+            guard userData != nil || !sshKey.isEmpty else { return nil }
+            let read = { (path: String) throws -> Data in
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw ValidationError("cannot read \(path)")
+                }
+                return data
+            }
+            let keys = try sshKey.map { path in
+                String(decoding: try read(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            }
+            return GuestCustomization(userData: try userData.map(read), sshPublicKeys: keys)
         }
 
         static func parseDataVolumes(_ specs: [String]) throws -> [LaunchRequest.DataVolume] {
@@ -103,17 +125,19 @@ extension InstanceCommand {
                 request.host = host
                 request.lazy = lazy
                 request.pullRate = try pullRate.map { rate throws(SnaplabError) in try ByteSize.parse(rate) }
+                request.firmware = firmware
+                request.customization = try customization()
                 instances = try await lab.images.launch(request)
             } else {
                 let override = kernel.map { BootSettings(kernel: $0, initrd: initrd ?? "", cmdline: cmdline) }
-                instances = [
-                    try await lab.instances.run(
-                        LaunchRequest(
-                            bootVolumeId: bootVolume ?? "", dataVolumes: try Self.parseDataVolumes(dataVolumes),
-                            memoryMiB: memory ?? 256, vcpus: vcpus ?? 1, fsck: fsck, bootOverride: override,
-                            deleteBootOnTermination: !keepBootVolume, tags: try TagParser.parse(tags),
-                            readyTimeout: .seconds(timeout)))
-                ]
+                var request = LaunchRequest(
+                    bootVolumeId: bootVolume ?? "", dataVolumes: try Self.parseDataVolumes(dataVolumes),
+                    memoryMiB: memory ?? 256, vcpus: vcpus ?? 1, fsck: fsck, bootOverride: override,
+                    deleteBootOnTermination: !keepBootVolume, tags: try TagParser.parse(tags),
+                    readyTimeout: .seconds(timeout))
+                request.firmware = firmware
+                request.customization = try customization()
+                instances = [try await lab.instances.run(request)]
             }
             if output == .json { return try Printer.json(instances) }
             for instance in instances { print(instance.id) }

@@ -21,6 +21,10 @@ extension VolumeCommand {
         @Option(help: "Extra mke2fs options for a recipe's boot filesystem.")
         var mkfsOptions = ""
 
+        @Option(
+            name: .customLong("package"), help: "Another Debian package in a recipe's OS (repeat; images/debian-12).")
+        var packages: [String] = []
+
         @Option(name: .customLong("tag"), help: "KEY=VALUE; repeat for more.")
         var tags: [String] = []
 
@@ -42,7 +46,7 @@ extension VolumeCommand {
             if let recipe {
                 let parameters = ImageRecipe.Parameters(
                     bootSize: try size.map(ByteSize.parse) ?? 256 << 20,
-                    mkfsOptions: mkfsOptions)
+                    mkfsOptions: mkfsOptions, extraPackages: packages)
                 let build = try await ImageRecipe(directory: URL(fileURLWithPath: recipe))
                     .build(parameters, cache: lab.paths.imageCache)
                 volume = try await lab.volumes.createBoot(from: build, tags: tags, host: host)

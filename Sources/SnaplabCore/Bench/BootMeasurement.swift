@@ -13,16 +13,20 @@ public struct BootBench: Sendable {
     /// Boots one instance of `imageId` and records when each phase happens, from both sides: libvirt (define,
     /// start call, lifecycle events) and the guest's console markers. Markers are placed on the host clock by
     /// the smallest (first seen − uptime) offset, the guest's uptime being exact between markers. Shuts the
-    /// guest down through its agent to time that too, then terminates the instance.
-    public func measureBoot(imageId: String, fsck: FsckMode, timeout: Duration = .seconds(600))
-        async throws(SnaplabError) -> (phases: [String: Double], fsckStatus: Int?)
-    {
+    /// guest down through its agent to time that too, then terminates the instance. Where the guest runs systemd,
+    /// also returns `systemd-analyze`'s split, read through the agent once it is ready.
+    public func measureBoot(
+        imageId: String, fsck: FsckMode, firmware: Firmware? = nil, lazy: Bool = false,
+        timeout: Duration = .seconds(600)
+    ) async throws(SnaplabError) -> (phases: [String: Double], fsckStatus: Int?, systemd: [String: Double]?) {
         let hypervisor = try await lab.hosts.hypervisor(for: try await lab.hosts.host(nil))
         let events = try await hypervisor.lifecycleEvents()
         let timings = LaunchTimings()
         let origin = ContinuousClock.now
-        var request = ImageLaunchRequest(image: imageId, fsck: fsck, readyTimeout: timeout, waitUntilReady: false)
+        var request = ImageLaunchRequest(
+            image: imageId, fsck: fsck, readyTimeout: timeout, waitUntilReady: false, lazy: lazy)
         request.timings = timings
+        request.firmware = firmware
         guard let instance = try await lab.images.launch(request).first else {
             throw SnaplabError(.internal, "no instance launched")
         }
@@ -32,6 +36,7 @@ public struct BootBench: Sendable {
         let console = ConsoleLog(path: instance.consolePath)
         let domain = instance.domainName
 
+        let systemd = Mutex<[String: Double]?>(nil)
         let failure = await withTaskGroup(of: Void.self) { group -> SnaplabError? in
             group.addTask {
                 for await event in events where event.domainName == domain {
@@ -47,18 +52,26 @@ public struct BootBench: Sendable {
             }
             defer { group.cancelAll() }
             return await follow(
-                instance, console: console, hypervisor: hypervisor, recorder: recorder, timeout: timeout)
+                instance, console: console, hypervisor: hypervisor, recorder: recorder, timeout: timeout
+            ) { agent in
+                systemd.withLock { $0 = nil }
+                let split = await systemdSplit(agent)
+                systemd.withLock { $0 = split }
+            }
         }
         _ = try? await lab.instances.terminate(instance.id)
         if let failure { throw failure }
-        return (recorder.phases(), recorder.markers["fsck-end"]?.fields["rc"].flatMap { Int($0) })
+        return (
+            recorder.phases(), recorder.markers["fsck-end"]?.fields["rc"].flatMap { Int($0) },
+            systemd.withLock { $0 }
+        )
     }
 
     /// Dates the guest's markers until it is ready (reading what the console gained every 20 ms), then shuts it down through
     /// its agent and waits for it to stop; returns what went wrong, if anything.
     private func follow(
         _ instance: Instance, console: ConsoleLog, hypervisor: Hypervisor, recorder: PhaseRecorder,
-        timeout: Duration
+        timeout: Duration, whenReady: (GuestAgent) async -> Void
     ) async -> SnaplabError? {
         let domain = instance.domainName
         var failure: SnaplabError?
@@ -85,8 +98,9 @@ public struct BootBench: Sendable {
                 "instance \(instance.id) did not print `ready` within \(timeout). Console tail:\n\(console.tail())")
         }
         if failure == nil {
-            try? await GuestAgent(hypervisor: hypervisor, domain: domain)
-                .waitUntilResponsive(deadline: ContinuousClock.now + .seconds(30))
+            let agent = GuestAgent(hypervisor: hypervisor, domain: domain)
+            try? await agent.waitUntilResponsive(deadline: ContinuousClock.now + .seconds(30))
+            await whenReady(agent)
             recorder.set("shutdown-requested", .now)
             try? await hypervisor.requestShutdown(name: domain)
             let stopDeadline = ContinuousClock.now + .seconds(90)
@@ -96,6 +110,21 @@ public struct BootBench: Sendable {
         }
         return failure
     }
+}
+
+/// `systemd-analyze` in the guest, asked until the boot has finished (its last jobs may still run at `ready`);
+/// nil for a guest without systemd.
+private func systemdSplit(_ agent: GuestAgent) async -> [String: Double]? {
+    let deadline = ContinuousClock.now + .seconds(120)
+    while ContinuousClock.now < deadline {
+        guard let result = try? await agent.exec(["/usr/bin/systemd-analyze"], timeout: .seconds(60)) else {
+            return nil
+        }
+        if let split = SystemdAnalyze.parse(result.stdout) { return split }
+        if result.exitCode != 0, !result.stderr.contains("not yet finished") { return nil }
+        try? await Task.sleep(for: .seconds(2))
+    }
+    return nil
 }
 
 /// Collects host instants and guest markers of one boot.

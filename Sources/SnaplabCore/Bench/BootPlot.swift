@@ -53,7 +53,8 @@ public enum BootPlot {
     }
 
     public static func svg(_ records: [BootRecord], title: String = "Where the boot time goes") -> String {
-        let ok = records.filter { $0.error == nil }
+        // A lazy first launch boots from the store: a different thing from the sweep's boots (the table has it).
+        let ok = records.filter { $0.error == nil && $0.lazyFirstLaunch != true }
         let modes = FsckMode.allCases.filter { mode in ok.contains { $0.fsck == mode } }
         let (axis, byVariant, categories) = categories(ok)
         let fills = Array(Set(ok.map(\.fillLabel))).sorted { ($0 == "empty" ? "" : $0) < ($1 == "empty" ? "" : $1) }

@@ -20,6 +20,15 @@ public struct BootRecord: Codable, Sendable, Equatable {
     public var phases: [String: Double]
     public var fsckStatus: Int?
     public var error: String?
+    /// How it booted (nil: direct kernel boot).
+    public var firmware: Firmware?
+    /// `systemd-analyze`'s split of the boot (firmware, loader, kernel, initrd, userspace, in seconds), read
+    /// through the guest agent where the guest runs systemd.
+    public var systemd: [String: Double]?
+    /// Seconds to hydrate the image's base on the host before its first launch (the same for every boot of a disk).
+    public var hydrationSeconds: Double?
+    /// Launched lazily from a never-launched image (booting from the store while its base hydrates).
+    public var lazyFirstLaunch: Bool?
 
     public init(
         bootSize: UInt64, fillPercent: Int, smallFiles: Int, variant: String, fsck: FsckMode, repeatIndex: Int,
@@ -42,6 +51,8 @@ public struct BootRecord: Codable, Sendable, Equatable {
         guard let start = phases[from], let end = phases[to] else { return nil }
         return end - start
     }
+
+    public var firmwareLabel: String { (firmware ?? .direct).rawValue + (lazyFirstLaunch == true ? " lazy" : "") }
 
     public var fillLabel: String {
         fillPercent == 0 && smallFiles == 0 ? "empty" : "\(fillPercent)% + \(smallFiles) files"

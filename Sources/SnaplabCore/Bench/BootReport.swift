@@ -8,6 +8,7 @@ public enum BootReport {
         let header =
             ["boot_size_bytes", "fill_percent", "small_files", "variant", "fsck", "repeat", "allocated_bytes"]
             + BootRecord.phaseOrder.map { $0.replacingOccurrences(of: "-", with: "_") } + ["fsck_status", "error"]
+            + ["boot", "hydration_seconds"] + systemdParts.map { "systemd_\($0)" }
         var lines = [header.joined(separator: ",")]
         for record in records {
             let phases = BootRecord.phaseOrder.map { phase in
@@ -19,10 +20,15 @@ public enum BootReport {
                     record.fsck.rawValue, "\(record.repeatIndex)", "\(record.allocatedBytes)",
                 ]
                 + phases + [record.fsckStatus.map(String.init) ?? "", quoted(record.error ?? "")]
+                + [record.firmwareLabel, record.hydrationSeconds.map { String(format: "%.3f", $0) } ?? ""]
+                + systemdParts.map { part in record.systemd?[part].map { String(format: "%.3f", $0) } ?? "" }
             lines.append(fields.joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// The parts of `systemd-analyze`'s summary the CSV has a column for.
+    static let systemdParts = ["firmware", "loader", "kernel", "initrd", "userspace"]
 
     private static func quoted(_ text: String) -> String {
         text.isEmpty
@@ -41,6 +47,17 @@ public enum BootReport {
         ("userspace", { $0.span("root-mounted", "ready") }),
         ("total to ready", { $0.phases["ready"] }),
         ("shutdown", { $0.span("shutdown-requested", "stopped") }),
+        // From a never-launched image to ready: the lazy launch itself, or the base's hydration and a boot.
+        (
+            "first launch",
+            { r in
+                r.lazyFirstLaunch == true
+                    ? r.phases["ready"]
+                    : r.hydrationSeconds.flatMap { hydration in r.phases["ready"].map { hydration + $0 } }
+            }
+        ),
+        ("systemd kernel", { $0.systemd?["kernel"] }),
+        ("systemd userspace", { $0.systemd?["userspace"] }),
     ]
 
     public struct Statistic: Sendable, Codable {
@@ -62,7 +79,8 @@ public enum BootReport {
         var order: [String] = []
         var grouped: [String: [BootRecord]] = [:]
         for record in records where record.error == nil {
-            let key = "\(record.variant)|\(record.bootSize)|\(record.fillLabel)|\(record.fsck.rawValue)"
+            let key =
+                "\(record.variant)|\(record.firmwareLabel)|\(record.bootSize)|\(record.fillLabel)|\(record.fsck.rawValue)"
             if grouped[key] == nil { order.append(key) }
             grouped[key, default: []].append(record)
         }
@@ -71,11 +89,15 @@ public enum BootReport {
 
     /// One summary row per configuration: the median of each measure (min–max when they differ by > 10 %).
     public static func table(_ records: [BootRecord]) -> (header: [String], rows: [[String]]) {
-        let header = ["VARIANT", "DISK", "FILL", "FSCK"] + measures.map { $0.0.uppercased() } + ["BOOTS"]
+        let header =
+            ["VARIANT", "BOOT", "DISK", "FILL", "FSCK"] + measures.map { $0.0.uppercased() } + ["BOOTS"]
         var rows: [[String]] = []
         for (_, group) in groups(records) {
             guard let first = group.first else { continue }
-            var row = [first.variant, ByteSize.format(first.bootSize), first.fillLabel, first.fsck.rawValue]
+            var row = [
+                first.variant, first.firmwareLabel, ByteSize.format(first.bootSize), first.fillLabel,
+                first.fsck.rawValue,
+            ]
             for (_, measure) in measures {
                 guard let stat = statistic(group.compactMap(measure)) else {
                     row.append("-")

@@ -22,6 +22,11 @@ public struct BootSweep: Sendable {
     public var modes: [FsckMode]
     public var variants: [Variant]
     public var repeats: Int
+    /// Boot by this instead of the image's own way (a firmware-booted disk keeps its loader's command line, so
+    /// fsck modes other than auto need direct boot).
+    public var firmware: Firmware?
+    /// Also boot each disk once lazily from a never-launched image (a second snapshot of it), before any base.
+    public var lazyFirstLaunch = false
 
     public init(
         sizes: [UInt64] = [256 << 20, 1 << 30, 4 << 30, 16 << 30], fills: [Int] = [0, 50],
@@ -36,7 +41,9 @@ public struct BootSweep: Sendable {
         self.repeats = repeats
     }
 
-    public var bootCount: Int { sizes.count * fills.count * modes.count * variants.count * repeats }
+    public var bootCount: Int {
+        sizes.count * fills.count * variants.count * (modes.count * repeats + (lazyFirstLaunch ? 1 : 0))
+    }
 
     /// Every disk the sweep boots, in sweep order: its variant and the recipe parameters that build it.
     var disks: [(variant: Variant, parameters: ImageRecipe.Parameters)] {
@@ -90,17 +97,33 @@ extension BootBench {
                     ImageRegistration(
                         name: "bench-boot-\(variant.name)-\(size)-\(fill)", bootSnapshotId: snapshot.id))
                 imageId = image.id
+                if sweep.lazyFirstLaunch {
+                    var record = BootRecord(
+                        bootSize: size, fillPercent: fill, smallFiles: small, variant: variant.name, fsck: .auto,
+                        repeatIndex: 0, allocatedBytes: snapshot.allocatedBytes)
+                    record.firmware = sweep.firmware ?? build.firmware
+                    record.lazyFirstLaunch = true
+                    await measureLazyFirstLaunch(of: volume, into: &record, sweep: sweep)
+                    records.append(record)
+                    progress(records.count, sweep.bootCount, record)
+                }
+                let hydrationStart = ContinuousClock.now
                 try await lab.images.prepareLaunch(image: image.id)
+                let hydration = (ContinuousClock.now - hydrationStart).inSeconds
                 for mode in sweep.modes {
                     for repeatIndex in 0..<sweep.repeats {
                         var record = BootRecord(
                             bootSize: size, fillPercent: fill, smallFiles: small,
                             variant: variant.name, fsck: mode, repeatIndex: repeatIndex,
                             allocatedBytes: snapshot.allocatedBytes)
+                        record.firmware = sweep.firmware ?? build.firmware
+                        record.hydrationSeconds = hydration
                         do throws(SnaplabError) {
-                            let measured = try await measureBoot(imageId: image.id, fsck: mode)
+                            let measured = try await measureBoot(
+                                imageId: image.id, fsck: mode, firmware: sweep.firmware)
                             record.phases = measured.phases
                             record.fsckStatus = measured.fsckStatus
+                            record.systemd = measured.systemd
                         } catch {
                             record.error = error.message
                         }
@@ -120,5 +143,32 @@ extension BootBench {
         }
         _ = try? await lab.store.collectGarbage(timeout: .seconds(60))
         return records
+    }
+
+    /// One boot of a never-launched image: a second snapshot of the volume (deduplicated: it stores nothing new)
+    /// has no base on the host, so the launch is lazy. Its image, snapshot and base go afterwards.
+    private func measureLazyFirstLaunch(of volume: Volume, into record: inout BootRecord, sweep: BootSweep) async {
+        var snapshotId: String?
+        var imageId: String?
+        do throws(SnaplabError) {
+            let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: volume.id).id)
+            snapshotId = snapshot.id
+            let image = try await lab.images.register(
+                ImageRegistration(name: "bench-boot-lazy-\(snapshot.id)", bootSnapshotId: snapshot.id))
+            imageId = image.id
+            let measured = try await measureBoot(imageId: image.id, fsck: .auto, firmware: sweep.firmware, lazy: true)
+            record.phases = measured.phases
+            record.systemd = measured.systemd
+        } catch {
+            record.error = error.message
+        }
+        if let imageId { _ = try? await lab.images.deregister(imageId) }
+        if let snapshotId {
+            // The export service may still hydrate the base it started; the snapshot goes once nothing reads it.
+            let deadline = ContinuousClock.now + .seconds(600)
+            while (try? await lab.snapshots.delete(snapshotId)) == nil, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
     }
 }

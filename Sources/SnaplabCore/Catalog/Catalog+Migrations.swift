@@ -197,6 +197,14 @@ extension Catalog {
                 table.add(column: "progress", .double).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v10-firmware-and-ssh-port") { db in
+            try db.alter(table: "images") { table in
+                table.add(column: "firmware", .text)
+            }
+            try db.alter(table: "instances") { table in
+                table.add(column: "sshPort", .integer)
+            }
+        }
         return migrator
     }
 }

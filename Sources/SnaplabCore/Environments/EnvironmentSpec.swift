@@ -12,6 +12,10 @@ import Yams
 ///     data:
 ///       vdb: { snapshot-tag: release=v1 }   # the newest completed snapshot with that tag
 ///       # or { snapshot: snap-… } or { empty: 1G }
+///     user-data: |                          # for cloud-init, with the keys of ssh-authorized-keys
+///       #cloud-config
+///       packages: [nginx]
+///     ssh-authorized-keys: [ "ssh-ed25519 AAAA… me@laptop" ]
 /// ```
 public struct EnvironmentSpec: Sendable, Equatable {
     public struct Member: Sendable, Equatable {
@@ -21,6 +25,7 @@ public struct EnvironmentSpec: Sendable, Equatable {
         public var memoryMiB: Int?
         public var vcpus: Int?
         public var data: [String: DataSource]
+        public var customization: GuestCustomization? = nil
     }
 
     public enum DataSource: Sendable, Equatable {
@@ -40,6 +45,14 @@ public struct EnvironmentSpec: Sendable, Equatable {
             var memory: Int?
             var vcpus: Int?
             var data: [String: Source]?
+            var userData: String?
+            var sshAuthorizedKeys: [String]?
+
+            enum CodingKeys: String, CodingKey {
+                case name, image, count, memory, vcpus, data
+                case userData = "user-data"
+                case sshAuthorizedKeys = "ssh-authorized-keys"
+            }
         }
 
         struct Source: Decodable {
@@ -105,10 +118,20 @@ public struct EnvironmentSpec: Sendable, Equatable {
                     data[device] = .empty(try ByteSize.parse(empty))
                 }
             }
+            var customization: GuestCustomization?
+            if member.userData != nil || member.sshAuthorizedKeys != nil {
+                customization = GuestCustomization(
+                    userData: member.userData.map { Data($0.utf8) }, sshPublicKeys: member.sshAuthorizedKeys ?? [])
+                do throws(SnaplabError) {
+                    try customization?.validate()
+                } catch {
+                    throw SnaplabError(.invalidArgument, "\(source): \(member.name): \(error.message)")
+                }
+            }
             members.append(
                 Member(
                     name: member.name, image: member.image, count: count, memoryMiB: member.memory,
-                    vcpus: member.vcpus, data: data))
+                    vcpus: member.vcpus, data: data, customization: customization))
         }
         return EnvironmentSpec(name: file.name, members: members)
     }

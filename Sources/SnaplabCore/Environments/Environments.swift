@@ -44,13 +44,13 @@ public struct Environments: Sendable {
                     report.kept.append(existing)
                     continue
                 }
-                let started = try await lab.images.launch(
-                    ImageLaunchRequest(
-                        image: member.image, memoryMiB: member.memoryMiB, vcpus: member.vcpus,
-                        dataSnapshots: dataSnapshots, emptyDataSizes: emptySizes,
-                        tags: [Self.environmentTag: spec.name, Self.memberTag: tag], readyTimeout: readyTimeout,
-                        waitUntilReady: false))
-                launched += started
+                var request = ImageLaunchRequest(
+                    image: member.image, memoryMiB: member.memoryMiB, vcpus: member.vcpus,
+                    dataSnapshots: dataSnapshots, emptyDataSizes: emptySizes,
+                    tags: [Self.environmentTag: spec.name, Self.memberTag: tag], readyTimeout: readyTimeout,
+                    waitUntilReady: false)
+                request.customization = member.customization
+                launched += try await lab.images.launch(request)
             }
         }
         report.created = try await lab.instances.waitUntilRunning(launched.map(\.id), timeout: readyTimeout)

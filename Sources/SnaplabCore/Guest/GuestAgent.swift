@@ -39,6 +39,11 @@ struct GuestAgent {
         }
     }
 
+    /// True when the agent answers `guest-ping` at once (false while it is not connected or not running yet).
+    func answers() async -> Bool {
+        (try? await command("guest-ping", [:], timeoutSeconds: 1)) != nil
+    }
+
     /// Waits until the agent answers `guest-ping` (it starts a moment after the guest says ready).
     func waitUntilResponsive(deadline: ContinuousClock.Instant) async throws(SnaplabError) {
         while true {

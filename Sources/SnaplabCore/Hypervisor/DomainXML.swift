@@ -1,5 +1,7 @@
-/// The libvirt domain definition of an instance: TCG (`type='qemu'`), direct kernel boot, virtio disks
-/// (vda boot, vdb… data), serial console to a file, and the guest-agent channel.
+/// The libvirt domain definition of an instance: TCG (`type='qemu'`), direct kernel boot or firmware (SeaBIOS,
+/// OVMF with a per-domain NVRAM copy), virtio disks (vda boot, vdb… data, vdz a read-only cloud-init seed), one
+/// user-mode NIC with the guest's ssh port forwarded to 127.0.0.1, serial console to a file, and the guest-agent
+/// channel.
 struct DomainXML {
     struct Disk {
         var path: String
@@ -15,13 +17,26 @@ struct DomainXML {
 
     static let metadataNamespace = "https://snaplab.dev/xmlns/instance/1"
 
+    /// OVMF without Secure Boot (Debian's `ovmf`); the variable store starts as a copy of the template, which
+    /// is empty, so the disk's loader must sit at the removable-media path `\EFI\BOOT\BOOTX64.EFI`.
+    static let uefiCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+    static let uefiVariablesTemplate = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+    /// The NIC's PCI slot: the last one, so that libvirt's own devices and hot-plugged disks never take it.
+    static let nicSlot = "0x1f"
+
     var name: String
     var memoryMiB: Int
     var vcpus: Int
+    var firmware: Firmware = .direct
     var kernel: String
     var initrd: String
     var cmdline: String
     var disks: [Disk]
+    /// The NoCloud seed, attached read-only as the last virtio disk (cloud kernels have no IDE CD-ROM).
+    var seedPath: String?
+    static let seedDevice = "vdz"
+    /// The port on the host's 127.0.0.1 forwarded to the guest's port 22 (nil: no NIC).
+    var sshPort: Int?
     var consolePath: String
     /// Written into the domain's metadata so anyone can tell which lab owns it.
     var labStateDirectory: String
@@ -60,10 +75,61 @@ struct DomainXML {
             """
     }
 
+    var osXML: String {
+        let type = "    <type arch='x86_64' machine='pc'>hvm</type>"
+        switch firmware {
+        case .direct:
+            return """
+                \(type)
+                    <kernel>\(XMLText.escape(kernel))</kernel>
+                    <initrd>\(XMLText.escape(initrd))</initrd>
+                    <cmdline>\(XMLText.escape(cmdline))</cmdline>
+                """
+        case .bios:
+            return "\(type)\n    <boot dev='hd'/>"
+        case .uefi:
+            return """
+                \(type)
+                    <loader readonly='yes' type='pflash'>\(Self.uefiCode)</loader>
+                    <nvram template='\(Self.uefiVariablesTemplate)'/>
+                    <boot dev='hd'/>
+                """
+        }
+    }
+
+    var seedXML: String {
+        guard let seedPath else { return "" }
+        return """
+
+                <disk type='file' device='disk'>
+                  <driver name='qemu' type='raw'/>
+                  <source file='\(XMLText.escape(seedPath))'/>
+                  <target dev='\(Self.seedDevice)' bus='virtio'/>
+                  <readonly/>
+                  <serial>cidata</serial>
+                </disk>
+            """
+    }
+
+    /// libvirt 9.0 has no user-mode NIC with port forwards but passt (which these machines lack), so the NIC is
+    /// qemu's own, on qemu's command line.
+    var networkXML: String {
+        guard let sshPort else { return "" }
+        return """
+
+              <qemu:commandline>
+                <qemu:arg value='-netdev'/>
+                <qemu:arg value='user,id=snapnet0,hostfwd=tcp:127.0.0.1:\(sshPort)-:22'/>
+                <qemu:arg value='-device'/>
+                <qemu:arg value='virtio-net-pci,netdev=snapnet0,bus=pci.0,addr=\(Self.nicSlot)'/>
+              </qemu:commandline>
+            """
+    }
+
     func render() -> String {
         let diskXML = disks.map(Self.diskXML).joined(separator: "\n")
         return """
-            <domain type='qemu'>
+            <domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
               <name>\(XMLText.escape(name))</name>
               <metadata>
                 <snaplab:instance xmlns:snaplab='\(Self.metadataNamespace)' id='\(XMLText.escape(name))' lab='\(XMLText.escape(labStateDirectory))'/>
@@ -71,17 +137,14 @@ struct DomainXML {
               <memory unit='MiB'>\(memoryMiB)</memory>
               <vcpu>\(vcpus)</vcpu>
               <os>
-                <type arch='x86_64' machine='pc'>hvm</type>
-                <kernel>\(XMLText.escape(kernel))</kernel>
-                <initrd>\(XMLText.escape(initrd))</initrd>
-                <cmdline>\(XMLText.escape(cmdline))</cmdline>
+            \(osXML)
               </os>
               <features><acpi/></features>
               <on_poweroff>destroy</on_poweroff>
               <on_reboot>restart</on_reboot>
               <on_crash>destroy</on_crash>
               <devices>
-            \(diskXML)
+            \(diskXML)\(seedXML)
                 <serial type='file'>
                   <source path='\(XMLText.escape(consolePath))' append='on'/>
                   <target port='0'/>
@@ -94,7 +157,7 @@ struct DomainXML {
                   <target type='virtio' name='org.qemu.guest_agent.0'/>
                 </channel>
                 <memballoon model='none'/>
-              </devices>
+              </devices>\(networkXML)
             </domain>
             """
     }

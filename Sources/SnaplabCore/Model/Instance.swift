@@ -18,6 +18,8 @@ public struct Instance: Codable, Sendable, Equatable {
     public var tags: [String: String]
     /// The image it was launched from.
     public var imageId: String?
+    /// The port on the host's 127.0.0.1 that reaches the guest's ssh port (user-mode networking).
+    public var sshPort: Int?
 
     public init(
         id: String, host: String, state: InstanceState, stateReason: String? = nil, memoryMiB: Int,

@@ -39,6 +39,9 @@ public struct MachineImage: Codable, Sendable, Equatable {
     public var initrdDigest: String
     /// The kernel command line (the lab adds the fsck mode and hostname per instance).
     public var cmdline: String
+    /// How its instances boot; nil (images made before firmware boot) is direct. With firmware, the kernel and
+    /// initramfs digests and the command line are empty: the boot disk carries its loader.
+    public var firmware: Firmware?
     public var memoryMiB: Int
     public var vcpus: Int
     public var blockDeviceMappings: [BlockDeviceMapping]
@@ -51,7 +54,8 @@ public struct MachineImage: Codable, Sendable, Equatable {
 
     public init(
         id: String, name: String, description: String?, state: ImageState, bootSnapshotId: String,
-        kernelDigest: String, initrdDigest: String, cmdline: String, memoryMiB: Int, vcpus: Int,
+        kernelDigest: String, initrdDigest: String, cmdline: String, firmware: Firmware = .direct,
+        memoryMiB: Int, vcpus: Int,
         blockDeviceMappings: [BlockDeviceMapping], sourceInstanceId: String? = nil,
         createdAt: Date = Date(), tags: [String: String] = [:]
     ) {
@@ -63,6 +67,7 @@ public struct MachineImage: Codable, Sendable, Equatable {
         self.kernelDigest = kernelDigest
         self.initrdDigest = initrdDigest
         self.cmdline = cmdline
+        self.firmware = firmware == .direct ? nil : firmware
         self.memoryMiB = memoryMiB
         self.vcpus = vcpus
         self.blockDeviceMappings = blockDeviceMappings
@@ -70,6 +75,8 @@ public struct MachineImage: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.tags = tags
     }
+
+    public var bootFirmware: Firmware { firmware ?? .direct }
 
     /// Every snapshot the image needs.
     public var snapshotIds: [String] {

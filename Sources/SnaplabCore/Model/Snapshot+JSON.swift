@@ -12,6 +12,10 @@ extension Snapshot {
             json.beginObject()
             json.key("cmdline")
             json.string(boot.cmdline)
+            if let firmware = boot.firmware {
+                json.key("firmware")
+                json.string(firmware.rawValue)
+            }
             json.key("initrd")
             json.string(boot.initrd)
             json.key("kernel")

@@ -9,6 +9,9 @@ public enum SnapshotState: String, Codable, Sendable {
 
 /// How consistent a snapshot's filesystem is.
 public enum ConsistencyLevel: String, Codable, Sendable {
+    /// Frozen, and before the freeze every application hook in the guest's fsfreeze-hook.d ran and succeeded
+    /// (a database checkpointed, a queue drained): the applications' own data is clean, not only the filesystem.
+    case appConsistent = "app-consistent"
     /// The guest agent froze the filesystem at the capture instant: clean, everything written before is in.
     case fsFrozen = "fs-frozen"
     /// As after a power cut: a journaling filesystem replays its journal on mount.

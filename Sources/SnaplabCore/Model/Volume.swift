@@ -75,19 +75,6 @@ public struct Volume: Codable, Sendable, Equatable {
     }
 }
 
-/// The kernel, initramfs and command line an OS boots with (direct kernel boot).
-public struct BootSettings: Codable, Sendable, Equatable {
-    public var kernel: String
-    public var initrd: String
-    public var cmdline: String
-
-    public init(kernel: String, initrd: String, cmdline: String) {
-        self.kernel = kernel
-        self.initrd = initrd
-        self.cmdline = cmdline
-    }
-}
-
 /// Where a lazy volume reads what it has not got yet: a completed snapshot served by the host's export service.
 public struct LazySource: Codable, Sendable, Equatable {
     public enum State: String, Codable, Sendable {

@@ -14,12 +14,18 @@ public struct ImageRecipe: Sendable {
         public var fillPercent: Int
         /// And this many small files (one block each).
         public var smallFiles: Int
+        /// Debian packages installed besides the recipe's own (recipes that install packages honour it).
+        public var extraPackages: [String]
 
-        public init(bootSize: UInt64 = 256 << 20, mkfsOptions: String = "", fillPercent: Int = 0, smallFiles: Int = 0) {
+        public init(
+            bootSize: UInt64 = 256 << 20, mkfsOptions: String = "", fillPercent: Int = 0, smallFiles: Int = 0,
+            extraPackages: [String] = []
+        ) {
             self.bootSize = bootSize
             self.mkfsOptions = mkfsOptions
             self.fillPercent = fillPercent
             self.smallFiles = smallFiles
+            self.extraPackages = extraPackages
         }
     }
 
@@ -57,6 +63,9 @@ public struct ImageRecipe: Sendable {
         if parameters.fillPercent > 0 || parameters.smallFiles > 0 {
             hasher.update(data: Data("\0fill=\(parameters.fillPercent)\0small=\(parameters.smallFiles)".utf8))
         }
+        if !parameters.extraPackages.isEmpty {
+            hasher.update(data: Data("\0packages=\(parameters.extraPackages.joined(separator: ","))".utf8))
+        }
         return hasher.finalize().map { String(format: "%02x", $0) }.joined().prefix(24).description
     }
 
@@ -76,6 +85,7 @@ public struct ImageRecipe: Sendable {
             "SNAPLAB_DEB_CACHE": cache.appendingPathComponent("debs").path,
             "SNAPLAB_FILL_PERCENT": "\(parameters.fillPercent)",
             "SNAPLAB_FILL_SMALL": "\(parameters.smallFiles)",
+            "SNAPLAB_EXTRA_PACKAGES": parameters.extraPackages.joined(separator: ","),
         ]
         do {
             try await ChildProcess.run(
@@ -109,6 +119,8 @@ public struct ImageBuild: Sendable, Equatable {
     public let directory: URL
     public let kernelVersion: String
     public let cmdline: String
+    /// How the disk boots by itself (`build.json`'s `firmware`; direct when it says nothing).
+    public let firmware: Firmware
 
     public var kernel: URL { directory.appendingPathComponent("vmlinuz") }
     public var initrd: URL { directory.appendingPathComponent("initrd.img") }
@@ -117,6 +129,7 @@ public struct ImageBuild: Sendable, Equatable {
     private struct Metadata: Decodable {
         var kernel: String
         var cmdline: String
+        var firmware: Firmware?
     }
 
     /// Opens a build directory; fails unless every artifact is there.
@@ -130,6 +143,7 @@ public struct ImageBuild: Sendable, Equatable {
         }
         kernelVersion = metadata.kernel
         cmdline = metadata.cmdline
+        firmware = metadata.firmware ?? .direct
         for artifact in [kernel, initrd, bootImage] where !FileManager.default.fileExists(atPath: artifact.path) {
             throw SnaplabError(.notFound, "image build \(directory.path) lacks \(artifact.lastPathComponent)")
         }

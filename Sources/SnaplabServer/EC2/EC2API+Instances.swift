@@ -22,6 +22,19 @@ extension EC2API {
                 request.emptyDataSizes[device] = size
             }
         }
+        if let encoded = parameters["UserData"] {
+            // Base64, as EC2 takes it (the AWS CLI encodes the file it is given).
+            guard let userData = Data(base64Encoded: encoded) else {
+                throw EC2Error(code: "InvalidParameterValue", message: "UserData must be base64-encoded")
+            }
+            let customization = GuestCustomization(userData: userData)
+            do throws(SnaplabError) {
+                try customization.validate()
+            } catch {
+                throw EC2Error(code: "InvalidParameterValue", message: error.message)
+            }
+            request.customization = customization
+        }
         if let type = parameters["InstanceType"], let shape = Self.instanceShape(type) {
             request.memoryMiB = shape.memory
             request.vcpus = shape.vcpus

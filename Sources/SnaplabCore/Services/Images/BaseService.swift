@@ -129,12 +129,14 @@ final class BaseService: Sendable {
         }
     }
 
-    /// The image's kernel and initramfs as local files (fetched from the store on first use).
+    /// The image's firmware, and its kernel and initramfs as local files (fetched from the store on first use)
+    /// when it has them.
     func bootFiles(of image: MachineImage) async throws(SnaplabError) -> BootSettings {
-        BootSettings(
+        guard !image.kernelDigest.isEmpty else { return .firmware(image.bootFirmware) }
+        return BootSettings(
             kernel: try await localArtifact(image.kernelDigest, suffix: "vmlinuz"),
             initrd: try await localArtifact(image.initrdDigest, suffix: "initrd.img"),
-            cmdline: image.cmdline)
+            cmdline: image.cmdline, firmware: image.bootFirmware)
     }
 
     private func localArtifact(_ digest: String, suffix: String) async throws(SnaplabError) -> String {

@@ -24,6 +24,10 @@ public struct ImageLaunchRequest: Sendable {
     public var lazy: Bool?
     /// Bounds the background hydration of a lazy launch, in bytes of the volume per second.
     public var pullRate: UInt64?
+    /// Boot by this instead of the image's own firmware (direct needs an image that knows its kernel).
+    public var firmware: Firmware?
+    /// User data and ssh keys for cloud-init in each instance.
+    public var customization: GuestCustomization?
 
     public init(
         image: String, count: Int = 1, memoryMiB: Int? = nil, vcpus: Int? = nil, fsck: FsckMode = .auto,
@@ -64,7 +68,8 @@ extension ImageService {
             throw SnaplabError(.invalidArgument, "image \(image.id) has no data disk \(device)")
         }
         let host = try await hosts.placement(request.host)
-        let boot = try await bases.bootFiles(of: image)
+        var boot = try await bases.bootFiles(of: image)
+        if let firmware = request.firmware { boot = try boot.booting(with: firmware) }
         let lazily = try await launchesLazily(request, image: image, host: host)
         let bootBase = try await diskSource(image.bootSnapshotId, host: host, lazily: lazily)
         var dataBases: [String: DiskSource] = [:]
@@ -207,6 +212,7 @@ extension ImageService {
             launch.waitUntilReady = false
             launch.imageId = image.id
             launch.timings = request.timings
+            launch.customization = request.customization
             return try await instances.launch(launch)
         } catch {
             for volume in created {

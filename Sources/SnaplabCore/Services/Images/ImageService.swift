@@ -80,7 +80,8 @@ public final class ImageService: Sendable {
         let image = MachineImage(
             id: ResourceID.generate(.image), name: registration.name, description: registration.description,
             state: .available, bootSnapshotId: boot.id, kernelDigest: kernel, initrdDigest: initrd,
-            cmdline: settings.cmdline, memoryMiB: registration.memoryMiB, vcpus: registration.vcpus,
+            cmdline: settings.cmdline, firmware: settings.bootFirmware, memoryMiB: registration.memoryMiB,
+            vcpus: registration.vcpus,
             blockDeviceMappings: mappings, sourceInstanceId: sourceInstanceId, tags: registration.tags)
         try await publish(image)
         try await catalog.insert(image)
@@ -109,7 +110,7 @@ public final class ImageService: Sendable {
             id: ResourceID.generate(.image), name: name, description: description, state: .pending,
             bootSnapshotId: boot.id, kernelDigest: try await putBootFile(instance.boot.kernel),
             initrdDigest: try await putBootFile(instance.boot.initrd), cmdline: instance.boot.cmdline,
-            memoryMiB: instance.memoryMiB, vcpus: instance.vcpus,
+            firmware: instance.boot.bootFirmware, memoryMiB: instance.memoryMiB, vcpus: instance.vcpus,
             blockDeviceMappings: data.enumerated().map { index, snapshot in
                 BlockDeviceMapping(
                     device: LaunchRequest.dataDevice(index), snapshotId: snapshot.id,
@@ -190,7 +191,9 @@ public final class ImageService: Sendable {
         return image
     }
 
+    /// The file's digest once in the store; "" for none (an image booted by firmware alone).
     private func putBootFile(_ path: String) async throws(SnaplabError) -> String {
+        if path.isEmpty { return "" }
         guard let data = await BlockingPool.run({ FileManager.default.contents(atPath: path) }) else {
             throw SnaplabError(.notFound, "boot file \(path) cannot be read; pass --kernel/--initrd")
         }

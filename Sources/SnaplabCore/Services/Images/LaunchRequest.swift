@@ -17,6 +17,8 @@ public struct LaunchRequest: Sendable {
     public var fsck: FsckMode
     /// Boot with these instead of the boot volume's own settings.
     public var bootOverride: BootSettings?
+    /// Boot by this firmware instead of the one the settings name (direct needs a known kernel).
+    public var firmware: Firmware?
     /// EC2's default for a root device: the boot volume goes with the instance.
     public var deleteBootOnTermination: Bool
     public var tags: [String: String]
@@ -28,6 +30,8 @@ public struct LaunchRequest: Sendable {
     public var imageId: String?
     /// Records host-side instants of the launch (`defined`, `started`) when set.
     public var timings: LaunchTimings?
+    /// User data and ssh keys, delivered to cloud-init as a NoCloud seed.
+    public var customization: GuestCustomization?
 
     public init(
         bootVolumeId: String, dataVolumes: [DataVolume] = [], memoryMiB: Int = 256, vcpus: Int = 1,

@@ -76,8 +76,9 @@ extension InstanceService {
 
     static func deviceName(_ text: String) throws(SnaplabError) -> String {
         let name = text.hasPrefix("/dev/") ? String(text.dropFirst(5)) : text
-        guard name.count == 3, name.hasPrefix("vd"), let letter = name.last, letter >= "b", letter <= "z" else {
-            throw SnaplabError(.invalidArgument, "device '\(text)' is not a data disk name (vdb … vdz, or /dev/vdb …)")
+        guard name.count == 3, name.hasPrefix("vd"), let letter = name.last, letter >= "b", letter <= "y" else {
+            // vdz is the cloud-init seed's.
+            throw SnaplabError(.invalidArgument, "device '\(text)' is not a data disk name (vdb … vdy, or /dev/vdb …)")
         }
         return name
     }

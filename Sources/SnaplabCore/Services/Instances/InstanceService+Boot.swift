@@ -16,7 +16,7 @@ extension InstanceService {
                 onTimeout: {
                     SnaplabError(
                         .timeout,
-                        "instance \(instance.id) did not print `ready` within \(timeout). Console tail:\n\(console.tail(from: logOffset))"
+                        "instance \(instance.id) did not print `ready` nor answer through its guest agent within \(timeout). Console tail:\n\(console.tail(from: logOffset))"
                     )
                 }
             ) {
@@ -34,6 +34,13 @@ extension InstanceService {
                     group.addTask {
                         // The marker lands in the file qemu writes the serial console to.
                         try await ConsoleFollower(path: console.path, from: logOffset).waitForMarker("ready")
+                    }
+                    group.addTask {
+                        // Or the guest agent answers: what every image (and a remote host's guest) gives.
+                        let agent = GuestAgent(hypervisor: hypervisor, domain: domainName)
+                        while !(await agent.answers()) {
+                            try await Task.sleep(for: .milliseconds(500))
+                        }
                     }
                     defer { group.cancelAll() }
                     try await group.next()

@@ -84,15 +84,21 @@ public final class InstanceService: Sendable {
             disks.append(
                 DomainXML.Disk(path: volume.path, device: device, serial: volume.id, stopOnError: volume.lazy != nil))
         }
-        guard let boot = request.bootOverride ?? bootVolume.boot else {
+        guard var boot = request.bootOverride ?? bootVolume.boot else {
             throw SnaplabError(
                 .invalidArgument,
                 "boot volume \(bootVolume.id) records no kernel to boot; pass --kernel, --initrd and --cmdline")
         }
-        for file in [boot.kernel, boot.initrd] where !FileManager.default.fileExists(atPath: file) {
+        if let firmware = request.firmware { boot = try boot.booting(with: firmware) }
+        for file in [boot.kernel, boot.initrd] where boot.isDirect && !FileManager.default.fileExists(atPath: file) {
             throw SnaplabError(
                 .notFound, "boot file \(file) is missing; rebuild the boot volume or pass --kernel/--initrd")
         }
+        if boot.bootFirmware == .uefi, !FileManager.default.fileExists(atPath: DomainXML.uefiCode) {
+            throw SnaplabError(
+                .notFound, "UEFI firmware \(DomainXML.uefiCode) is missing; install the Debian package ovmf")
+        }
+        try request.customization?.validate()
 
         try await copies.checkNotCopying(attachments.map(\.volumeId), action: "attached to a new instance")
         if bootVolume.lazy != nil || disks.contains(where: \.stopOnError) { try await lazy.launcher.ensureRunning() }
@@ -105,12 +111,20 @@ public final class InstanceService: Sendable {
             vcpus: request.vcpus, boot: boot, fsck: request.fsck, consolePath: console.path,
             tags: request.tags)
         instance.imageId = request.imageId
+        instance.sshPort = try LoopbackPort.free()
+        var seed: URL?
+        if let customization = request.customization {
+            let path = NoCloudSeed.path(of: id, in: paths)
+            try Directories.create(path.deletingLastPathComponent())
+            try await NoCloudSeed(instanceId: id, customization: customization).write(to: path)
+            seed = path
+        }
         try await catalog.insert(instance, attaching: attachments)
         let xml = DomainXML(
             name: instance.domainName, memoryMiB: request.memoryMiB, vcpus: request.vcpus,
-            kernel: boot.kernel, initrd: boot.initrd,
+            firmware: boot.bootFirmware, kernel: boot.kernel, initrd: boot.initrd,
             cmdline: Self.kernelCommandLine(boot: boot, instance: instance),
-            disks: disks, consolePath: console.path,
+            disks: disks, seedPath: seed?.path, sshPort: instance.sshPort, consolePath: console.path,
             labStateDirectory: paths.stateDirectory.path
         ).render()
         let events: AsyncStream<DomainEvent>
@@ -129,6 +143,7 @@ public final class InstanceService: Sendable {
             }
             await logger.bestEffort("catalog.abandonLaunch") { try await catalog.abandonLaunch(id) }
             logger.bestEffort("removeItem") { try FileManager.default.removeItem(atPath: console.path) }
+            if let seed { try? FileManager.default.removeItem(at: seed) }
             throw error
         }
         return LaunchedInstance(instance: instance, hypervisor: hypervisor, events: events)
@@ -208,6 +223,7 @@ public final class InstanceService: Sendable {
         try await catalog.setDeleteOnTermination(
             instance: id, data: deleteDataVolumes ? true : nil,
             boot: keepBootVolume ? false : nil)
+        try? FileManager.default.removeItem(at: NoCloudSeed.path(of: id, in: paths))
         let doomed = try await catalog.finishTermination(id)
         for volume in doomed {
             try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)
@@ -298,7 +314,8 @@ public final class InstanceService: Sendable {
     }
 
     static func kernelCommandLine(boot: BootSettings, instance: Instance) -> String {
-        "\(boot.cmdline) snaplab.fsck=\(instance.fsck.rawValue) snaplab.hostname=\(instance.id)"
+        // snaplab.fsck for the tiny image's initramfs, fsck.mode for initramfs-tools and systemd.
+        "\(boot.cmdline) snaplab.fsck=\(instance.fsck.rawValue) fsck.mode=\(instance.fsck.rawValue) snaplab.hostname=\(instance.id)"
     }
 }
 

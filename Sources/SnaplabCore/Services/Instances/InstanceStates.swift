@@ -38,6 +38,11 @@ final class InstanceStates: Sendable {
             if state == .running, markers.contains(where: { $0.phase == "ready" }) {
                 return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
             }
+            // The agent answering is the signal every image gives (and the only one of a remote host's guest,
+            // whose console file is not on this disk); markers add detail where the image prints them.
+            if state == .running, await GuestAgent(hypervisor: hypervisor, domain: instance.domainName).answers() {
+                return try await catalog.transitionInstance(instance.id, to: .running, launchedAt: Date())
+            }
             // A launch defines the domain and starts it right after writing the boot marker: give it time.
             guard off, Date().timeIntervalSince(console.lastModified() ?? instance.createdAt) > 30 else {
                 return instance

@@ -118,6 +118,12 @@ extension SnapshotService {
             } catch {
                 thawProblem = "thaw reported: \(error.message)"
             }
+            let hooks = await FreezeHookStatus.read(from: GuestAgent(hypervisor: hypervisor, domain: domain))
+            for volume in volumes {
+                guard let hooks, let (level, note) = levels[volume.id], level == .fsFrozen else { continue }
+                let noted = [note, hooks.summary].compactMap { $0 }.joined(separator: "; ")
+                levels[volume.id] = (hooks.allSucceeded ? .appConsistent : .fsFrozen, noted)
+            }
         }
         return volumes.map { volume in
             var (level, note) = levels[volume.id] ?? (.crash, nil)

@@ -44,7 +44,7 @@ public final class VolumeService: Sendable {
         let boot = BootSettings(
             kernel: try await storeBootArtifact(build.kernel, suffix: "vmlinuz"),
             initrd: try await storeBootArtifact(build.initrd, suffix: "initrd.img"),
-            cmdline: build.cmdline)
+            cmdline: build.cmdline, firmware: build.firmware)
         let origin = "recipe \(build.directory.lastPathComponent) (kernel \(build.kernelVersion))"
         return try await provision(role: .boot, size: size, host: host, tags: tags, boot: boot, origin: origin) {
             (hypervisor: Hypervisor, id: String) async throws(SnaplabError) in
@@ -61,10 +61,11 @@ public final class VolumeService: Sendable {
     {
         let host = try await hosts.host(hostName)
         let size = try await image.inspect()
-        let settings = BootSettings(
-            kernel: try await storeBootArtifact(URL(fileURLWithPath: boot.kernel), suffix: "vmlinuz"),
-            initrd: try await storeBootArtifact(URL(fileURLWithPath: boot.initrd), suffix: "initrd.img"),
-            cmdline: boot.cmdline)
+        var settings = boot
+        if !boot.kernel.isEmpty {
+            settings.kernel = try await storeBootArtifact(URL(fileURLWithPath: boot.kernel), suffix: "vmlinuz")
+            settings.initrd = try await storeBootArtifact(URL(fileURLWithPath: boot.initrd), suffix: "initrd.img")
+        }
         let scratch = paths.stateDirectory.appendingPathComponent("imports")
         try Directories.create(scratch)
         let converted = scratch.appendingPathComponent("\(UUID().uuidString).qcow2")
