@@ -205,6 +205,9 @@ extension Catalog {
                 table.add(column: "sshPort", .integer)
             }
         }
+        migrator.registerMigration("v11-event-log") { db in
+            try CatalogEventLog.create(db)
+        }
         return migrator
     }
 }

@@ -23,6 +23,8 @@ struct DomainXML {
     static let uefiVariablesTemplate = "/usr/share/OVMF/OVMF_VARS_4M.fd"
     /// The NIC's PCI slot: the last one, so that libvirt's own devices and hot-plugged disks never take it.
     static let nicSlot = "0x1f"
+    /// The cloud-init seed's disk: after every data disk (vdb … vdy).
+    static let seedDevice = "vdz"
 
     var name: String
     var memoryMiB: Int
@@ -34,7 +36,6 @@ struct DomainXML {
     var disks: [Disk]
     /// The NoCloud seed, attached read-only as the last virtio disk (cloud kernels have no IDE CD-ROM).
     var seedPath: String?
-    static let seedDevice = "vdz"
     /// The port on the host's 127.0.0.1 forwarded to the guest's port 22 (nil: no NIC).
     var sshPort: Int?
     var consolePath: String

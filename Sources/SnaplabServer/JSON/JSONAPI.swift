@@ -12,6 +12,17 @@ struct JSONAPI: Sendable {
         router.get("/api/snapshots") { request, _ in try await listSnapshots(request) }
         router.get("/api/changes") { request, _ in try await changes(request) }
         router.get("/api/events") { request, _ in events(request) }
+        router.get("/api/event-log") { request, _ in
+            try await guarded(request) { () async throws -> [CatalogEvent] in
+                let parameters = request.uri.queryParameters
+                guard let after = Int64(parameters.get("after") ?? "0"), after >= 0,
+                    let limit = Int(parameters.get("limit") ?? "1000"), (1...10_000).contains(limit)
+                else {
+                    throw SnaplabError(.invalidArgument, "after must be a sequence number and limit 1–10000")
+                }
+                return try await lab.catalog.events(after: after, resourceId: parameters.get("resource"), limit: limit)
+            }
+        }
         router.get("/api/images") { request, _ in try await guarded(request) { try await lab.images.list() } }
         router.get("/api/instances") { request, _ in try await guarded(request) { try await lab.instances.list() } }
         router.get("/api/instances/:id") { request, context in

@@ -7,7 +7,8 @@ public struct ImageImportRequest: Sendable {
     public var format: String
     public var name: String
     public var description: String?
-    /// Direct kernel boot: the kernel and initramfs on the host, and the command line.
+    /// How it boots: its firmware, and (for direct boot, or to allow it) the kernel and initramfs on the host
+    /// with the command line.
     public var boot: BootSettings
     public var memoryMiB: Int
     public var vcpus: Int
