@@ -36,6 +36,9 @@ extension VolumeCommand {
             if let size { _ = try validating { try ByteSize.parse(size) } }
             if recipe != nil, role != .boot { throw ValidationError("--recipe makes a boot volume; add --role boot") }
             if recipe == nil, size == nil { throw ValidationError("give --size (or --recipe for a boot volume)") }
+            if recipe == nil, !packages.isEmpty || !mkfsOptions.isEmpty {
+                throw ValidationError("--package and --mkfs-options go with --recipe")
+            }
             _ = try TagParser.parse(tags)
         }
 
