@@ -2,7 +2,7 @@ import Foundation
 
 /// What the guest's fsfreeze hook left of the last freeze (images/*/rootfs/etc/qemu/fsfreeze-hook writes it): how
 /// many application hooks there were, and how each ended.
-struct FreezeHookStatus: Equatable {
+struct FreezeHookStatus {
     static let path = "/run/snaplab-fsfreeze.status"
 
     var hookCount: Int
@@ -17,11 +17,6 @@ struct FreezeHookStatus: Equatable {
         if hookCount == 0 { return "no application hooks in the guest" }
         let listed = outcomes.map { $0.status == 0 ? $0.name : "\($0.name) (exit \($0.status))" }
         return "application hooks: \(listed.joined(separator: ", "))"
-    }
-
-    static func == (left: FreezeHookStatus, right: FreezeHookStatus) -> Bool {
-        left.hookCount == right.hookCount && left.outcomes.map(\.name) == right.outcomes.map(\.name)
-            && left.outcomes.map(\.status) == right.outcomes.map(\.status)
     }
 
     /// Parses "hooks N" and "freeze NAME STATUS" lines; nil for anything else (a hook of another kind).
