@@ -54,7 +54,6 @@ public struct BootBench: Sendable {
             return await follow(
                 instance, console: console, hypervisor: hypervisor, recorder: recorder, timeout: timeout
             ) { agent in
-                systemd.withLock { $0 = nil }
                 let split = await systemdSplit(agent)
                 systemd.withLock { $0 = split }
             }
