@@ -105,7 +105,9 @@ let package = Package(
         ),
         .executableTarget(name: "snaplab", dependencies: ["SnaplabCommands"], swiftSettings: strict),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt"], swiftSettings: strict),
-        .target(name: "SnaplabTestSupport", path: "Tests/Support", swiftSettings: strict),
+        .target(
+            name: "SnaplabTestSupport", dependencies: [.product(name: "Subprocess", package: "swift-subprocess")],
+            path: "Tests/Support", swiftSettings: strict),
         .testTarget(
             name: "SnapshotStoreTests", dependencies: ["CNBD", "NBDServer", "SnapshotStore", "SnaplabTestSupport"],
             swiftSettings: strict),

@@ -7,7 +7,8 @@ packages="libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system libvir
 qemu-system-x86 qemu-utils qemu-block-extra libnbd-dev libnbd-bin libzstd-dev libsqlite3-dev openssl
 busybox-static qemu-guest-agent e2fsprogs cpio kmod gzip pkg-config librsvg2-bin curl chromium chromium-driver
 restic borgbackup
-ovmf genisoimage openssh-client mmdebstrap fdisk dosfstools mtools"
+ovmf genisoimage openssh-client mmdebstrap fdisk dosfstools mtools
+ceph-mon ceph-osd radosgw uuid-runtime"
 
 if [ "$(id -u)" != 0 ]; then
     echo "setup.sh: run as root (it installs packages and starts libvirtd)" >&2
@@ -30,7 +31,8 @@ if [ -n "$missing" ]; then
 fi
 
 # The API tests drive the server with unmodified AWS clients and the console with a headless browser; the S3
-# store tests run against moto's S3-compatible server on loopback (the tests start and stop it).
+# store tests run against a real Ceph gateway (scripts/ceph-cluster.sh, started by the tests), and against moto's
+# S3-compatible server on loopback where a test cuts the server off and needs it to lose everything.
 python_packages="boto3 awscli pytest selenium moto[server]"
 if ! python3 -c "import boto3, pytest, selenium, moto.server" > /dev/null 2>&1 || ! command -v aws > /dev/null 2>&1; then
     echo "setup: installing $python_packages (pip)"

@@ -5,11 +5,11 @@ import SnapshotStore
 import Testing
 
 extension RealGuestTests {
-    /// Snapshots in S3-compatible storage (moto on loopback) and a second libvirt host (root's
-    /// `qemu:///session` daemon, which libvirt starts itself).
+    /// Snapshots in S3 storage (Ceph's object gateway on loopback; moto where a test needs a server it can cut
+    /// off and lose) and a second libvirt host (root's `qemu:///session` daemon, which libvirt starts itself).
     @Suite struct ScaleOutTests {
-        init() {
-            for (name, value) in MotoServer.environment { setenv(name, value, 1) }
+        static func useCredentials(_ environment: [String: String]) {
+            for (name, value) in environment where name.hasPrefix("AWS_") { setenv(name, value, 1) }
         }
 
         static func bucketURL(_ endpoint: String) -> String {
@@ -19,7 +19,9 @@ extension RealGuestTests {
         @Test func anImageFromHostAInS3LaunchesOnHostBWithItsData() async throws {
             try await TestLab.with { testLab in
                 let lab = testLab.lab
-                try await lab.store.setURL(Self.bucketURL(try await MotoServer.shared.endpoint()))
+                let gateway = try await CephGateway.shared.start()
+                Self.useCredentials(gateway.environment)
+                try await lab.store.setURL(Self.bucketURL(gateway.endpoint))
                 let suffix = testLab.poolName.replacingOccurrences(of: "snaplab-test-", with: "")
                 _ = try await lab.hosts.add(
                     name: "b", uri: "qemu:///session", poolName: "snaplab-b-\(suffix)",
@@ -63,6 +65,8 @@ extension RealGuestTests {
         @Test func anS3OutageMidUploadEndsCompletedAfterRetriesOrInErrorNeverHalfWritten() async throws {
             try await TestLab.with { testLab in
                 let lab = testLab.lab
+                // moto, not Ceph: this test kills the server and needs it to lose everything it held.
+                Self.useCredentials(MotoServer.environment)
                 let moto = MotoServer(port: Int.random(in: 30_000..<32_000))
                 let motoEndpoint = try await moto.endpoint()
                 let proxy = TCPProxy(target: Int(motoEndpoint.split(separator: ":").last ?? "") ?? 0)

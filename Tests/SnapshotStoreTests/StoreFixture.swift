@@ -12,7 +12,7 @@ enum BackendKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     var testDescription: String { rawValue }
 }
 
-/// A store in a temp directory or a fresh bucket of a local S3 server, and helpers that write snapshots made
+/// A store in a temp directory or a fresh bucket of a real Ceph object gateway on loopback, and helpers that write snapshots made
 /// of given chunk contents.
 struct StoreFixture {
     let directory: URL
@@ -25,12 +25,11 @@ struct StoreFixture {
         case .directory:
             backend = DirectoryBackend(root: directory)
         case .s3:
-            let endpoint = try await MotoServer.shared.endpoint()
+            let gateway = try await CephGateway.shared.start()
             let bucket = "store-\(UUID().uuidString.prefix(13).lowercased())"
             backend = S3Backend(
                 location: try S3Location.parse(
-                    "s3://\(bucket)/lab?endpoint=\(endpoint)",
-                    environment: MotoServer.environment))
+                    "s3://\(bucket)/lab?endpoint=\(gateway.endpoint)", environment: gateway.environment))
         }
         let store = try await SnapshotStore.open(backend)
         return StoreFixture(directory: directory, store: store)
