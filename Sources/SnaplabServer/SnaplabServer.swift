@@ -74,8 +74,11 @@ public enum SnaplabServer {
     {
         let router = Router()
         router.add(middleware: BrowserGuard(names: names))
+        let metrics = LabMetrics(lab: lab)
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         let ec2 = EC2API(lab: lab)
         router.post("/") { request, _ -> Response in
+            let start = ContinuousClock.now
             // The keys as the credentials file says now (a key made after the start works at once).
             let keys = auth.files.keys
             let verifier = keys.keys.isEmpty ? nil : SigV4Verifier(keys: keys, region: EC2API.region)
@@ -103,6 +106,8 @@ public enum SnaplabServer {
             }
             let parameters = EC2Parameters(formBody: String(decoding: data, as: UTF8.self))
             let (status, answer) = await ec2.respond(parameters, requestId: requestId)
+            metrics.requestFinished(
+                action: EC2API.knownAction(parameters.action), status: status, duration: ContinuousClock.now - start)
             switch answer {
             case .whole(let buffer):
                 return xml(buffer, status: status)
@@ -113,6 +118,7 @@ public enum SnaplabServer {
             }
         }
         JSONAPI(lab: lab, auth: auth).register(on: router)
+        metrics.register(on: router, auth: auth)
         router.post("/api/login") { request, _ in try await auth.signIn(request) }
         router.post("/api/logout") { request, _ in auth.signOut(request) }
         router.get("/") { request, _ -> Response in

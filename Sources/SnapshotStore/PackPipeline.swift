@@ -20,6 +20,7 @@ final class PackPipeline: @unchecked Sendable {
     private var durable: [IndexEntry] = []
     private var writtenPacks: [String] = []
     private var stored: UInt64 = 0
+    private var packed: UInt64 = 0
 
     init(store: SnapshotStore, io: ThreadIO, uploaders: Int, failure: PipelineFailure) {
         self.store = store
@@ -45,6 +46,13 @@ final class PackPipeline: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return stored
+    }
+
+    /// Uncompressed bytes of the chunks this writer packed (new to the store).
+    var bytesPacked: UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return packed
     }
 
     /// Whether the store or this writer already has the chunk.
@@ -73,6 +81,7 @@ final class PackPipeline: @unchecked Sendable {
         lock.lock()
         pending[hash] = location
         stored += UInt64(payload.count)
+        packed += UInt64(rawLength)
         lock.unlock()
         if pack.used >= store.config.packSize { try seal() }
     }

@@ -28,6 +28,8 @@ public final class SnapshotWriter: @unchecked Sendable {
         public var table: ChunkTableInfo
         public var bytesRead: UInt64
         public var bytesChanged: UInt64
+        /// Uncompressed bytes of the chunks that were new to the store (`bytesChanged` minus what dedup found).
+        public var bytesNew: UInt64 = 0
         public var bytesStored: UInt64
     }
 
@@ -136,6 +138,7 @@ public final class SnapshotWriter: @unchecked Sendable {
             try packs.publishIndex()
             statistics.table = try spool.publish(as: StoreLayout.table(snapshotId), io: io)
             statistics.bytesStored = packs.bytesStored
+            statistics.bytesNew = packs.bytesPacked
             return statistics
         } catch {
             spool.discard()

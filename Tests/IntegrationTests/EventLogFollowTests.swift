@@ -42,3 +42,54 @@ import Testing
         }
     }
 }
+
+/// `--log-format json`: a command's actions are JSON lines on stderr naming the resource; a one-shot command logs
+/// them only when asked (`--log-level info`), a daemon by default.
+@Suite struct StructuredLogTests {
+    @Test func actionsAreJSONLinesWithTheResourceIds() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path))
+        try await TestLab.with { testLab in
+            let run = { (arguments: [String]) throws -> (stdout: String, stderr: String) in
+                let process = Process()
+                process.executableURL = CommandLineTests.binary
+                process.arguments = arguments
+                process.environment = [
+                    "SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+                ]
+                let out = Pipe()
+                let err = Pipe()
+                process.standardOutput = out
+                process.standardError = err
+                try process.run()
+                let stdout = out.fileHandleForReading.readDataToEndOfFile()
+                let stderr = err.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                #expect(process.terminationStatus == 0, "\(arguments): \(String(decoding: stderr, as: UTF8.self))")
+                return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+            }
+            let quiet = try run(["volume", "create", "--role", "data", "--size", "16M"])
+            #expect(quiet.stderr.isEmpty, "a one-shot command prints its result, not its log: \(quiet.stderr)")
+
+            let logged = try run([
+                "volume", "create", "--role", "data", "--size", "16M", "--log-level", "info", "--log-format", "json",
+            ])
+            let id = logged.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let lines = try logged.stderr.split(separator: "\n").map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: String])
+            }
+            #expect(lines.map { $0["message"] } == ["volume \(id) created", "volume \(id) available"])
+            #expect(lines.allSatisfy { $0["volume"] == id && $0["level"] == "info" && $0["time"] != nil })
+            #expect(lines.last?["from"] == "creating" && lines.last?["to"] == "available")
+
+            let refused = Process()
+            refused.executableURL = CommandLineTests.binary
+            refused.arguments = ["volume", "list", "--log-format", "xml"]
+            refused.environment = ["SNAPLAB_STATE_DIR": testLab.directory.path]
+            refused.standardOutput = FileHandle.nullDevice
+            refused.standardError = FileHandle.nullDevice
+            try refused.run()
+            refused.waitUntilExit()
+            #expect(refused.terminationStatus != 0)
+        }
+    }
+}

@@ -18,7 +18,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @OptionGroup var listen: ListenOptions
 
     func run() async throws {
-        let opened = try await lab.openLab()
+        let opened = try await lab.openLab(longRunning: true)
         let logger = Logger(label: "snaplab.daemon")
         let daemon = PolicyDaemon(
             lab: opened,

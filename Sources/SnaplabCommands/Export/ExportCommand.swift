@@ -36,7 +36,7 @@ extension ExportCommand {
                 _ = setsid()
                 signal(SIGHUP, SIG_IGN)
             }
-            let lab = try await lab.openLab()
+            let lab = try await lab.openLab(longRunning: true)
             let service = try await ExportService.start(lab: lab)
             let signals = Interrupts.onInterrupt { service.stop() }
             FileHandle.standardOutput.write(

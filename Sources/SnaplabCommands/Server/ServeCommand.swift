@@ -38,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
     @OptionGroup var listen: ListenOptions
 
     func run() async throws {
-        let opened = try await lab.openLab()
+        let opened = try await lab.openLab(longRunning: true)
         let logger = Logger(label: "snaplab.serve")
         let app = try SnaplabServer.buildApplication(lab: opened, configuration: listen.configuration)
         // Shut down in reverse order: the server stops taking requests, then the copies it started are drained.

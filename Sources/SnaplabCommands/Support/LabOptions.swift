@@ -19,9 +19,16 @@ struct LabOptions: ParsableArguments {
     @Option(
         name: .customLong("log-level"),
         help:
-            "What the lab logs to stderr: trace, debug, info, notice, warning, error, critical. Default: $SNAPLAB_LOG_LEVEL or info."
+            "What the lab logs to stderr: trace, debug, info (one line per action), notice, warning, error, critical. Default: $SNAPLAB_LOG_LEVEL, else info for daemon, serve and export serve, notice for the rest."
     )
     var logLevel: String?
+
+    @Option(
+        name: .customLong("log-format"),
+        help:
+            "text, or json (one object per line with the resource ids as fields). Default: $SNAPLAB_LOG_FORMAT or text."
+    )
+    var logFormat: String?
 
     var paths: LabPaths {
         let environment = ProcessInfo.processInfo.environment
@@ -33,9 +40,12 @@ struct LabOptions: ParsableArguments {
     }
 
     /// Opens the lab (settling snapshots a killed process left pending); `SNAPLAB_STORE` selects the store.
-    func openLab() async throws -> Lab {
-        LogSetup.bootstrap(level: try resolvedLogLevel())
+    /// A long-running process (daemon, server) logs its actions by default; a one-shot command prints its result.
+    func openLab(longRunning: Bool = false) async throws -> Lab {
+        LogSetup.bootstrap(
+            level: try resolvedLogLevel(default: longRunning ? .info : .notice), format: try resolvedLogFormat())
         let lab = try await Lab.open(paths: paths)
+        lab.catalog.logActions(to: Logger(label: "snaplab.actions"))
         if let store = ProcessInfo.processInfo.environment["SNAPLAB_STORE"], try await lab.store.url() != store {
             try await lab.store.setURL(store)
         }
@@ -44,31 +54,49 @@ struct LabOptions: ParsableArguments {
 }
 
 extension LabOptions {
-    func resolvedLogLevel() throws -> Logger.Level {
+    func resolvedLogLevel(default fallback: Logger.Level) throws -> Logger.Level {
         let (named, source) =
             logLevel.map { ($0, "--log-level") }
             ?? ProcessInfo.processInfo.environment["SNAPLAB_LOG_LEVEL"].map { ($0, "SNAPLAB_LOG_LEVEL") }
-            ?? ("info", "")
+            ?? (fallback.rawValue, "")
         guard let level = Logger.Level(rawValue: named) else {
             let levels = Logger.Level.allCases.map(\.rawValue).joined(separator: ", ")
             throw ValidationError("\(source) \(named) is not one of \(levels)")
         }
         return level
     }
+
+    func resolvedLogFormat() throws -> LogSetup.Format {
+        let named = logFormat ?? ProcessInfo.processInfo.environment["SNAPLAB_LOG_FORMAT"] ?? "text"
+        guard let format = LogSetup.Format(rawValue: named) else {
+            throw ValidationError("log format \(named) is not one of text, json")
+        }
+        return format
+    }
 }
 
-/// Sets the level of every logger the process makes (swift-log lets a process choose its handler once).
+/// Sets the level and form of every logger the process makes (swift-log lets a process choose its handler once).
 enum LogSetup {
+    enum Format: String {
+        case text
+        case json
+    }
+
     private static let done = Mutex(false)
 
-    static func bootstrap(level: Logger.Level) {
+    static func bootstrap(level: Logger.Level, format: Format = .text) {
         done.withLock { done in
             guard !done else { return }
             done = true
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
+                switch format {
+                case .text:
+                    var handler = StreamLogHandler.standardError(label: label)
+                    handler.logLevel = level
+                    return handler
+                case .json:
+                    return JSONLogHandler(label: label, logLevel: level)
+                }
             }
         }
     }

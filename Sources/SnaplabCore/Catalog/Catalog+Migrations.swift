@@ -208,6 +208,9 @@ extension Catalog {
         migrator.registerMigration("v11-event-log") { db in
             try CatalogEventLog.create(db)
         }
+        migrator.registerMigration("v12-measurements") { db in
+            try CatalogMeasurements.create(db)
+        }
         return migrator
     }
 }

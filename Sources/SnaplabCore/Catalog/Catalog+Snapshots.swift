@@ -82,15 +82,19 @@ extension Catalog {
     /// Records a completed snapshot (`pending` → `completed`, with what `change` sets from the copy) and moves
     /// its volume's changed-block tracking base to it, atomically.
     @discardableResult
-    public func completeSnapshot(_ id: String, _ change: @Sendable @escaping (inout Snapshot) -> Void)
-        async throws(SnaplabError) -> Snapshot
-    {
+    public func completeSnapshot(
+        _ id: String, bytesNew: UInt64? = nil, _ change: @Sendable @escaping (inout Snapshot) -> Void
+    ) async throws(SnaplabError) -> Snapshot {
         try await write { db in
             guard var snapshot = try Snapshot.fetchOne(db, key: id) else {
                 throw SnaplabError(.notFound, "snapshot \(id) was deleted while it was being copied")
             }
             try snapshot.move(to: .completed)
             change(&snapshot)
+            // Only the measurements read it (the trigger that records the completion below).
+            if let bytesNew {
+                try db.execute(sql: "UPDATE snapshots SET bytesNew = ? WHERE id = ?", arguments: [bytesNew, id])
+            }
             try snapshot.update(db)
             if var volume = try Volume.fetchOne(db, key: snapshot.volumeId) {
                 volume.lastSnapshotId = snapshot.id

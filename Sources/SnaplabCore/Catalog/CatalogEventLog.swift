@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// The durable, ordered log of state changes (like `incus monitor` or EC2's state-change events): one row per
 /// resource created, per state it moved to, per deletion. SQLite's triggers write it, so no write path can
@@ -13,6 +14,18 @@ enum CatalogEventLog {
         ("snapshots", "snapshot", "id", "errorMessage"), ("images", "image", "id", "stateReason"),
         ("policyRuns", "policy-run", "policyId", nil),
     ]
+
+    /// One event as one log line: "snapshot snap-… completed" with the ids and states as metadata.
+    static func log(_ event: CatalogEvent, to logger: Logger) {
+        var metadata: Logger.Metadata = [
+            event.kind: "\(event.resourceId)", "event": "\(event.seq)", "action": "\(event.action)",
+        ]
+        if let from = event.fromState { metadata["from"] = "\(from)" }
+        if let to = event.toState { metadata["to"] = "\(to)" }
+        if let reason = event.reason { metadata["reason"] = "\(reason)" }
+        let what = event.action == "changed" ? (event.toState ?? "changed") : event.action
+        logger.info("\(event.kind) \(event.resourceId) \(what)", metadata: metadata)
+    }
 
     static func create(_ db: Database) throws {
         try db.execute(

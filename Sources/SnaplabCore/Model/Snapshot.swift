@@ -1,7 +1,7 @@
 import Foundation
 
 /// EC2's snapshot states.
-public enum SnapshotState: String, Codable, Sendable {
+public enum SnapshotState: String, Codable, Sendable, CaseIterable {
     case pending
     case completed
     case error

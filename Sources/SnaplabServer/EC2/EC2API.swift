@@ -52,6 +52,17 @@ struct EC2API: Sendable {
         }
     }
 
+    static let actions: Set<String> = [
+        "CreateVolume", "DeleteVolume", "DescribeVolumes", "AttachVolume", "DetachVolume", "CreateSnapshot",
+        "CreateSnapshots", "DeleteSnapshot", "DescribeSnapshots", "RegisterImage", "CreateImage", "DeregisterImage",
+        "DescribeImages", "RunInstances", "StartInstances", "StopInstances", "TerminateInstances",
+        "DescribeInstances", "CreateTags", "DeleteTags", "DescribeTags",
+    ]
+
+    /// The action as a metrics label: anything a client may send outside the known ones is `unknown`, so a
+    /// hostile client cannot make series without end.
+    static func knownAction(_ action: String) -> String { actions.contains(action) ? action : "unknown" }
+
     /// Answers one request: the HTTP status and the XML body. A long listing's first page is read before the
     /// answer starts (so its errors are EC2 errors); the rest is rendered and sent page by page.
     func respond(_ parameters: EC2Parameters, requestId: String) async -> (status: Int, body: EC2Body) {

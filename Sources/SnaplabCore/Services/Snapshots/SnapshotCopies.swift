@@ -135,7 +135,7 @@ final class SnapshotCopies: Sendable {
             try await withStore { () async throws(StoreError) in try await job.session.commit(manifest) }
             FaultPoint.reach(.commitBeforeCatalog)
             let parentId = incremental ? snapshot.parentId : capture.volume.lastSnapshotId
-            snapshot = try await catalog.completeSnapshot(snapshot.id) { row in
+            snapshot = try await catalog.completeSnapshot(snapshot.id, bytesNew: written.bytesNew) { row in
                 row.progress = 100
                 row.incremental = incremental
                 row.parentId = parentId
