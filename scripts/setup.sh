@@ -48,12 +48,18 @@ if [ -c /dev/kvm ]; then
     chmod 0660 /dev/kvm
 fi
 
+# This machine's daemons are told by their pid files: the tests' second host (scripts/netns-host.sh) runs
+# a virtlogd and a libvirtd of its own in other namespaces, which `pgrep -x` would mistake for these.
+running() {
+    [ -f "/run/$1.pid" ] && kill -0 "$(cat "/run/$1.pid")" 2> /dev/null &&
+        [ "$(cat "/proc/$(cat "/run/$1.pid")/comm" 2> /dev/null)" = "$1" ]
+}
 mkdir -p /run/libvirt
-if ! pgrep -x virtlogd > /dev/null; then
+if ! running virtlogd; then
     echo "setup: starting virtlogd"
     virtlogd -d
 fi
-if ! pgrep -x libvirtd > /dev/null; then
+if ! running libvirtd; then
     echo "setup: starting libvirtd"
     libvirtd -d
 fi

@@ -1,6 +1,4 @@
 import Foundation
-import Subprocess
-import SystemPackage
 
 /// A real Ceph cluster with its S3 gateway (radosgw) for tests: one monitor, one memstore OSD and one gateway on
 /// loopback, all in a temporary directory (`scripts/ceph-cluster.sh`). Started once per test process, or on
@@ -45,7 +43,7 @@ public actor CephGateway {
             "snaplab-ceph-\(UUID().uuidString.prefix(8))")
         // The script's monitor takes the port after the gateway's.
         let port = Int.random(in: 20_000..<29_000) & ~1
-        let output = try await Self.run(
+        let output = try await ScriptRunner.run(
             "/bin/sh",
             [
                 Self.script.path, "start", directory.path, "--address", address, "--port", String(port),
@@ -77,7 +75,7 @@ public actor CephGateway {
     public func stop() async {
         guard let started else { return }
         try? started.input.fileHandleForWriting.close()
-        _ = try? await Self.run("/bin/sh", [Self.script.path, "stop", started.info.directory.path])
+        _ = try? await ScriptRunner.run("/bin/sh", [Self.script.path, "stop", started.info.directory.path])
         started.process.terminate()
         try? FileManager.default.removeItem(at: started.info.directory)
         self.started = nil
@@ -90,20 +88,6 @@ public actor CephGateway {
             if parts.count == 2 { environment[String(parts[0])] = String(parts[1]) }
         }
         return environment
-    }
-
-    /// Runs a program to its end through swift-subprocess (Foundation's `waitUntilExit` can miss the exit of a
-    /// script whose daemons double-fork, and it would hold a concurrency thread meanwhile).
-    private static func run(_ executable: String, _ arguments: [String]) async throws -> (status: Int32, text: String) {
-        let result = try await Subprocess.run(
-            .path(FilePath(executable)), arguments: Arguments(arguments), input: .none,
-            output: .string(limit: 1 << 20), error: .combinedWithOutput)
-        let status: Int32 =
-            switch result.terminationStatus {
-            case .exited(let code): Int32(code)
-            case .signaled(let signal): 128 + Int32(signal)
-            }
-        return (status, result.standardOutput)
     }
 }
 

@@ -50,6 +50,11 @@ enum QemuImg {
             "creating an overlay on \(uri)")
     }
 
+    /// An empty qcow2 file of `size` bytes (compat 1.1, as the pool's volumes).
+    static func create(at file: String, size: UInt64) async throws(SnaplabError) {
+        _ = try await run(["create", "-q", "-f", "qcow2", "-o", "compat=1.1", file, "\(size)"], "creating \(file)")
+    }
+
     /// Points a stopped overlay at another backing file without copying anything: only right when the new
     /// backing file holds exactly what the old one served.
     static func rebaseUnsafe(_ file: String, onto backing: String) async throws(SnaplabError) {

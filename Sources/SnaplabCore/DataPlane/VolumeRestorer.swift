@@ -61,17 +61,34 @@ struct VolumeRestorer: Sendable {
 }
 
 extension VolumeRestorer {
-    /// Creates a volume in `pool` and writes the snapshot into it (sparse qcow2; zero chunks are not written):
-    /// what a restore and the hydration of a base both do.
+    /// Creates a volume in the host's pool and writes the snapshot into it (sparse qcow2; zero chunks are not
+    /// written): what a restore and the hydration of a base both do. A host on another machine gets it through
+    /// libvirt: restored into a local scratch qcow2 first, then uploaded into its pool by a storage stream (the
+    /// upload counts as the last 10 %).
     static func restore(
-        _ manifest: Manifest, session: StoreSession, into pool: String, name: String,
-        hypervisor: Hypervisor, progress: @escaping @Sendable (Double) -> Void
+        _ manifest: Manifest, session: StoreSession, into host: Host, name: String,
+        hypervisor: Hypervisor, transfers: URL, progress: @escaping @Sendable (Double) -> Void
     )
         async throws(SnaplabError) -> (path: String, info: StorageVolumeInfo)
     {
-        let made = try await hypervisor.createVolume(pool: pool, name: name, capacity: manifest.volumeSize)
-        let connection = try await VolumeExport.openWritable(file: made.path)
-        try await VolumeRestorer(connection: connection, session: session, manifest: manifest, progress: progress).run()
+        guard !host.isOnThisMachine else {
+            let made = try await hypervisor.createVolume(pool: host.poolName, name: name, capacity: manifest.volumeSize)
+            let connection = try await VolumeExport.openWritable(file: made.path)
+            try await VolumeRestorer(connection: connection, session: session, manifest: manifest, progress: progress)
+                .run()
+            return made
+        }
+        try Directories.create(transfers)
+        let scratch = transfers.appendingPathComponent("\(host.name)-\(name)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try await QemuImg.create(at: scratch.path, size: manifest.volumeSize)
+        let connection = try await VolumeExport.openWritable(file: scratch.path)
+        try await VolumeRestorer(
+            connection: connection, session: session, manifest: manifest, progress: { progress($0 * 0.9) }
+        ).run()
+        let made = try await hypervisor.importVolume(
+            pool: host.poolName, name: name, capacity: manifest.volumeSize, from: scratch)
+        progress(100)
         return made
     }
 }

@@ -146,12 +146,11 @@ struct DomainXML {
               <on_crash>destroy</on_crash>
               <devices>
             \(diskXML)\(seedXML)
-                <serial type='file'>
-                  <source path='\(XMLText.escape(consolePath))' append='on'/>
+                <serial type='pty'>
+                  <log file='\(XMLText.escape(consolePath))' append='on'/>
                   <target port='0'/>
                 </serial>
-                <console type='file'>
-                  <source path='\(XMLText.escape(consolePath))' append='on'/>
+                <console type='pty'>
                   <target type='serial' port='0'/>
                 </console>
                 <channel type='unix'>

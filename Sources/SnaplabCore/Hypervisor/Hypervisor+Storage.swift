@@ -56,6 +56,25 @@ extension Hypervisor {
         }
     }
 
+    /// A local file as a raw volume of the pool, uploaded once: the volume is named by the caller after the
+    /// file's content, so one that exists already is that file. Returns the volume's path on its host.
+    public func uploadFileOnce(pool: String, name: String, from file: URL) async throws(SnaplabError) -> String {
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? UInt64) ?? 0
+        let xml = VolumeXML(name: name, capacity: max(size, 1), backingPath: nil, format: "raw").render()
+        return try await call("uploading \(file.path) as volume \(name)") { connection in
+            let storagePool = try connection.lookupStoragePool(name: pool)
+            if let existing = try storagePool.findVolume(name: name) { return try existing.path() }
+            let volume = try storagePool.createVolume(xml: xml)
+            do {
+                try volume.upload(contentsOf: file)
+            } catch {
+                try? volume.delete()
+                throw error
+            }
+            return try volume.path()
+        }
+    }
+
     /// A file something other than libvirt made in the pool's directory, as a pool volume (the pool rescans).
     public func adoptVolume(pool: String, name: String) async throws(SnaplabError)
         -> (path: String, info: StorageVolumeInfo)

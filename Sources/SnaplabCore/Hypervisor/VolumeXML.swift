@@ -1,10 +1,12 @@
-/// A qcow2 storage volume definition. Always compat 1.1: libvirt's default (0.10, qcow2 v2) cannot hold the
+/// A storage volume definition: qcow2 (or raw for boot files and seeds). qcow2 is always compat 1.1: libvirt's default (0.10, qcow2 v2) cannot hold the
 /// persistent dirty bitmaps that checkpoints and incremental snapshots need.
 struct VolumeXML {
     var name: String
     var capacity: UInt64
     /// A copy-on-write overlay on this (qcow2) file, when set.
     var backingPath: String?
+    /// `qcow2`, or `raw` for files a domain reads as they are (a kernel, an initramfs, a seed image).
+    var format = "qcow2"
 
     func render() -> String {
         var xml = """
@@ -13,9 +15,9 @@ struct VolumeXML {
               <capacity unit='bytes'>\(capacity)</capacity>
               <allocation unit='bytes'>0</allocation>
               <target>
-                <format type='qcow2'/>
+                <format type='\(format)'/>
                 <permissions><mode>0644</mode></permissions>
-                <compat>1.1</compat>
+                \(format == "qcow2" ? "<compat>1.1</compat>" : "")
               </target>
 
             """

@@ -21,6 +21,9 @@ public struct LabPaths: Sendable, Equatable {
     /// Sockets and scratch files of running backup jobs (writable by the qemu user).
     public var exports: URL { stateDirectory.appendingPathComponent("exports") }
 
+    /// Volumes on their way to or from a host on another machine, which is reached through libvirt's streams.
+    public var transfers: URL { stateDirectory.appendingPathComponent("transfers") }
+
     public func console(of instanceId: String) -> URL {
         consoles.appendingPathComponent("\(instanceId).log")
     }

@@ -15,4 +15,8 @@ public struct Host: Codable, Sendable, Equatable {
         self.poolPath = poolPath
         self.createdAt = createdAt
     }
+
+    /// Whether the host's libvirt runs on this machine (`qemu:///system`, `qemu:///session`): its pool's files are
+    /// this machine's files. Any other host is reached through libvirt alone: bytes go by libvirt's streams.
+    public var isOnThisMachine: Bool { uri.hasPrefix("qemu:///") }
 }

@@ -91,8 +91,8 @@ final class BaseService: Sendable {
             try await store.withSession { (session) async throws(SnaplabError) -> (path: String, size: UInt64) in
                 let manifest = try await store.manifest(snapshot.id)
                 let made = try await VolumeRestorer.restore(
-                    manifest, session: session, into: host.poolName,
-                    name: poolVolume, hypervisor: hypervisor,
+                    manifest, session: session, into: host,
+                    name: poolVolume, hypervisor: hypervisor, transfers: paths.transfers,
                     progress: { done in
                         percent.withLock { $0 = done }
                         pace?.wait(untilDone: done)

@@ -119,12 +119,14 @@ public final class InstanceService: Sendable {
             try await NoCloudSeed(instanceId: id, customization: customization).write(to: path)
             seed = path
         }
+        let files = try await RemoteHostFiles.place(
+            boot: boot, seed: seed, instanceId: id, consolePath: console.path, on: host, hypervisor: hypervisor)
         try await catalog.insert(instance, attaching: attachments)
         let xml = DomainXML(
             name: instance.domainName, memoryMiB: request.memoryMiB, vcpus: request.vcpus,
-            firmware: boot.bootFirmware, kernel: boot.kernel, initrd: boot.initrd,
+            firmware: boot.bootFirmware, kernel: files.kernel, initrd: files.initrd,
             cmdline: Self.kernelCommandLine(boot: boot, instance: instance),
-            disks: disks, seedPath: seed?.path, sshPort: instance.sshPort, consolePath: console.path,
+            disks: disks, seedPath: files.seed, sshPort: instance.sshPort, consolePath: files.console,
             labStateDirectory: paths.stateDirectory.path
         ).render()
         let events: AsyncStream<DomainEvent>
@@ -224,6 +226,11 @@ public final class InstanceService: Sendable {
             instance: id, data: deleteDataVolumes ? true : nil,
             boot: keepBootVolume ? false : nil)
         try? FileManager.default.removeItem(at: NoCloudSeed.path(of: id, in: paths))
+        if !host.isOnThisMachine {
+            await logger.bestEffort("hypervisor.deleteVolume") {
+                try await hypervisor.deleteVolume(pool: host.poolName, name: RemoteHostFiles.seedVolume(of: id))
+            }
+        }
         let doomed = try await catalog.finishTermination(id)
         for volume in doomed {
             try await hypervisor.deleteVolume(pool: host.poolName, name: volume.poolVolume)

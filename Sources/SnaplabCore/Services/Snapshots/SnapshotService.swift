@@ -257,8 +257,8 @@ public final class SnapshotService: Sendable {
             ) {
                 (hypervisor: Hypervisor, volumeId: String) async throws(SnaplabError) in
                 try await VolumeRestorer.restore(
-                    manifest, session: session, into: host.poolName,
-                    name: VolumeService.poolVolumeName(volumeId), hypervisor: hypervisor,
+                    manifest, session: session, into: host,
+                    name: VolumeService.poolVolumeName(volumeId), hypervisor: hypervisor, transfers: paths.transfers,
                     progress: { done in
                         if done >= 50 { FaultPoint.reach(.restoreMidway) }
                         progress?(done)
