@@ -45,6 +45,39 @@ public final class StorageVolume: @unchecked Sendable {
         try check(virStorageVolResize(pointer, capacity, 0), "virStorageVolResize(\(name))")
     }
 
+    /// Copies the volume's bytes (for a qcow2 volume: the qcow2 file, bitmaps and all) into a new local file,
+    /// streamed through libvirt (so it also works for a volume on a remote host).
+    public func download(to file: URL, bufferSize: Int = 4 << 20) throws(LibvirtError) {
+        let operation = "virStorageVolDownload(\(name))"
+        guard FileManager.default.createFile(atPath: file.path, contents: nil),
+            let handle = FileHandle(forWritingAtPath: file.path)
+        else {
+            throw LibvirtError(code: -1, domain: 0, message: "cannot create \(file.path)", operation: operation)
+        }
+        defer { try? handle.close() }
+        let stream = try Stream(connection: connection)
+        try check(virStorageVolDownload(pointer, stream.pointer, 0, 0, 0), operation)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bufferSize, alignment: 4096)
+        defer { buffer.deallocate() }
+        do throws(LibvirtError) {
+            while true {
+                let count = try stream.receive(into: buffer)
+                if count == 0 { break }
+                do {
+                    try handle.write(
+                        contentsOf: Data(bytesNoCopy: buffer.baseAddress!, count: count, deallocator: .none))
+                } catch {
+                    throw LibvirtError(
+                        code: -1, domain: 0, message: "writing \(file.path): \(error)", operation: operation)
+                }
+            }
+            try stream.finish()
+        } catch {
+            stream.abort()
+            throw error
+        }
+    }
+
     /// Replaces the volume's bytes with a local file's, streamed through libvirt (so it also works for a
     /// volume on a remote host). For a qcow2 volume, upload a qcow2 file.
     public func upload(contentsOf file: URL, bufferSize: Int = 4 << 20) throws(LibvirtError) {

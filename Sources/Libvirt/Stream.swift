@@ -31,6 +31,13 @@ final class Stream {
         }
     }
 
+    /// Receives up to `count` bytes into `buffer`; 0 at the end of the stream.
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws(LibvirtError) -> Int {
+        let received = virStreamRecv(pointer, buffer.baseAddress!.assumingMemoryBound(to: CChar.self), buffer.count)
+        if received < 0 { throw LibvirtError.last("virStreamRecv") }
+        return Int(received)
+    }
+
     func finish() throws(LibvirtError) {
         finished = true
         try check(virStreamFinish(pointer), "virStreamFinish")

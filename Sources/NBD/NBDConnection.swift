@@ -32,6 +32,11 @@ public final class NBDConnection: @unchecked Sendable {
         if nbd_connect_unix(handle, path) < 0 { throw NBDError.last("nbd_connect_unix(\(path))") }
     }
 
+    /// Connects to a server listening on TCP (a pull-mode backup export on a host on another machine).
+    public func connect(host: String, port: Int) throws(NBDError) {
+        if nbd_connect_tcp(handle, host, String(port)) < 0 { throw NBDError.last("nbd_connect_tcp(\(host):\(port))") }
+    }
+
     /// Starts `argv` (e.g. `qemu-nbd …`) as a child with a socket handed over by systemd-style socket
     /// activation and connects to it; the child exits when this connection closes.
     public func connect(socketActivating argv: [String]) throws(NBDError) {

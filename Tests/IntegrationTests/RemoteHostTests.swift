@@ -8,6 +8,17 @@ extension RealGuestTests {
     /// pool this machine cannot see. Every byte it gets goes through libvirt's streams; it is awaited through the
     /// guest agent.
     @Suite struct RemoteHostTests {
+        /// Restores a snapshot on this machine's host and reads a file of its filesystem from the host side.
+        static func expectFile(_ path: String, _ content: String, in snapshotId: String, restoredOnA lab: Lab)
+            async throws
+        {
+            let restored = try await lab.snapshots.restore(snapshotId, host: "local")
+            let raw = try HostTools.rawCopy(of: restored.path)
+            defer { try? FileManager.default.removeItem(at: raw) }
+            #expect(try HostTools.cat(raw, path) == content)
+            try await lab.volumes.delete(restored.id)
+        }
+
         @Test func anImageMadeOnALaunchesOnHostBThroughLibvirtAlone() async throws {
             let gateway = try await CephGateway.shared.start()
             ScaleOutTests.useCredentials(gateway.environment)
@@ -38,6 +49,23 @@ extension RealGuestTests {
                         #expect(volume.path.hasPrefix(NamespaceHost.poolPath))
                         #expect(!FileManager.default.fileExists(atPath: volume.path), "B's pool is not this machine's")
                     }
+
+                    // A snapshot of B's running instance: its backup job's export is read over TCP.
+                    _ = try await testLab.shell(onB.id, "echo written-on-b > /data/b && sync")
+                    let dataOnB = try #require(volumesOnB.first { $0.role == .data })
+                    let running = try await lab.snapshots.wait(
+                        for: try await lab.snapshots.create(volumeId: dataOnB.id).id)
+                    #expect(running.state == .completed, "\(running.errorMessage ?? "")")
+                    #expect(running.consistency == .fsFrozen || running.consistency == .appConsistent)
+                    try await Self.expectFile("/b", "written-on-b\n", in: running.id, restoredOnA: lab)
+
+                    // Stopped, the volume is read through libvirt's download stream.
+                    _ = try await lab.instances.stop(onB.id, wait: true)
+                    let stopped = try await lab.snapshots.wait(
+                        for: try await lab.snapshots.create(volumeId: dataOnB.id).id)
+                    #expect(stopped.state == .completed, "\(stopped.errorMessage ?? "")")
+                    #expect(stopped.consistencyNote?.contains("read whole from host b") == true)
+                    try await Self.expectFile("/origin", "written-on-a\n", in: stopped.id, restoredOnA: lab)
                     _ = try await lab.instances.terminate(onB.id, deleteDataVolumes: true)
                 }
             }

@@ -43,7 +43,7 @@ enum VolumeExport {
     }
 
     /// The export libvirt's pull-mode backup job serves for one disk.
-    static func openBackup(socket: String, device: String, incremental: Bool) async throws(SnaplabError)
+    static func openBackup(endpoint: BackupEndpoint, device: String, incremental: Bool) async throws(SnaplabError)
         -> NBDConnection
     {
         var contexts = [NBDConnection.allocationContext]
@@ -51,7 +51,10 @@ enum VolumeExport {
         let wanted = contexts
         return try await connect("reading the backup export of \(device)") { () throws(NBDError) in
             let connection = try NBDConnection(exportName: device, metaContexts: wanted)
-            try connection.connect(unixSocket: socket)
+            switch endpoint {
+            case .unix(let socket): try connection.connect(unixSocket: socket)
+            case .tcp(let host, let port): try connection.connect(host: host, port: port)
+            }
             return connection
         }
     }

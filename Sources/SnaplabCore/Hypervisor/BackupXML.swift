@@ -1,14 +1,24 @@
+/// Where a pull-mode backup job serves its NBD export.
+enum BackupEndpoint: Sendable {
+    /// A Unix socket on this machine (a host whose libvirt runs here).
+    case unix(String)
+    /// TCP on the address the host's libvirt is reached at (a host on another machine).
+    case tcp(host: String, port: Int)
+}
+
 /// A pull-mode `<domainbackup>`: qemu serves the chosen disks, as they are at this instant, over NBD on a Unix
-/// socket; each disk is either full or incremental from its own checkpoint.
+/// socket or TCP; each disk is either full or incremental from its own checkpoint.
 struct BackupXML {
     struct Disk {
         var device: String
+        /// Where qemu keeps the old contents of blocks written during the job, on the domain's host. (libvirt
+        /// 9.0 cannot pick one itself: "argument key 'filename' must not have null value".)
         var scratchPath: String
         /// Export only what changed since this checkpoint (nil: the whole disk).
         var incrementalFrom: String?
     }
 
-    var socketPath: String
+    var endpoint: BackupEndpoint
     var disks: [Disk]
     /// Every disk target of the domain; the ones not in `disks` are left out of the job.
     var allDevices: [String]
@@ -17,7 +27,7 @@ struct BackupXML {
         let chosen = Set(disks.map(\.device))
         var lines = [
             "<domainbackup mode='pull'>",
-            "  <server transport='unix' socket='\(XMLText.escape(socketPath))'/>",
+            serverElement,
             "  <disks>",
         ]
         for device in allDevices where !chosen.contains(device) {
@@ -34,6 +44,15 @@ struct BackupXML {
         }
         lines += ["  </disks>", "</domainbackup>"]
         return lines.joined(separator: "\n")
+    }
+
+    private var serverElement: String {
+        switch endpoint {
+        case .unix(let path):
+            "  <server transport='unix' socket='\(XMLText.escape(path))'/>"
+        case .tcp(let host, let port):
+            "  <server transport='tcp' name='\(XMLText.escape(host))' port='\(port)'/>"
+        }
     }
 }
 

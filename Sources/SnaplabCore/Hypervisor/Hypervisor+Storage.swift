@@ -56,6 +56,13 @@ extension Hypervisor {
         }
     }
 
+    /// A volume's file copied to a local file through libvirt's download stream.
+    public func downloadVolume(pool: String, name: String, to file: URL) async throws(SnaplabError) {
+        try await call("downloading volume \(name)") { connection in
+            try connection.lookupStoragePool(name: pool).lookupVolume(name: name).download(to: file)
+        }
+    }
+
     /// A local file as a raw volume of the pool, uploaded once: the volume is named by the caller after the
     /// file's content, so one that exists already is that file. Returns the volume's path on its host.
     public func uploadFileOnce(pool: String, name: String, from file: URL) async throws(SnaplabError) -> String {

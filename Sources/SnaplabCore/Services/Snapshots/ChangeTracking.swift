@@ -51,6 +51,8 @@ final class ChangeTracking: Sendable {
             }
         case .stopped(let file):
             await removeBitmapIfPresent(name, from: file)
+        case .remoteStopped:
+            return
         }
     }
 
@@ -101,8 +103,9 @@ final class ChangeTracking: Sendable {
     /// Ends the libvirt backup job the captures were exported through (a running instance's) and removes the
     /// directory of its NBD socket.
     func endBackupJob(of captures: [CapturedVolume], hypervisor: Hypervisor) async {
-        guard case .backup(let domain, let socket, _)? = captures.first?.source else { return }
+        guard case .backup(let domain, let endpoint, _)? = captures.first?.source else { return }
         await logger.bestEffort("hypervisor.endBackup") { try await hypervisor.endBackup(domain: domain) }
+        guard case .unix(let socket) = endpoint else { return }
         logger.bestEffort("removeItem") {
             try FileManager.default.removeItem(atPath: (socket as NSString).deletingLastPathComponent)
         }

@@ -98,13 +98,32 @@ final class SnapshotCopies: Sendable {
             let incremental = parent != nil
             let connection: NBDConnection
             let dirtyContext: String?
+            var downloads: [URL] = []
+            defer { for file in downloads { try? FileManager.default.removeItem(at: file) } }
             switch capture.source {
-            case .backup(_, let socket, let device):
-                connection = try await VolumeExport.openBackup(socket: socket, device: device, incremental: incremental)
+            case .backup(_, let endpoint, let device):
+                connection = try await VolumeExport.openBackup(
+                    endpoint: endpoint, device: device, incremental: incremental)
                 dirtyContext = incremental ? VolumeExport.backupBitmapContext(device) : nil
             case .stopped(let file):
                 connection = try await VolumeExport.openStopped(file: file, bitmap: incremental ? capture.base : nil)
                 dirtyContext = capture.base.map { "qemu:dirty-bitmap:\($0)" }
+            case .remoteStopped(let pool, let poolVolume):
+                try Directories.create(paths.transfers)
+                let file = paths.transfers.appendingPathComponent("download-\(snapshot.id).qcow2")
+                downloads.append(file)
+                try await job.hypervisor.downloadVolume(pool: pool, name: poolVolume, to: file)
+                // An overlay on the host's base (a launch from an image): its base comes too, and the copy
+                // points at it (both are files of the same pool there).
+                if let backing = try await QemuImg.backingFile(of: file.path) {
+                    let base = paths.transfers.appendingPathComponent("download-\(snapshot.id)-base.qcow2")
+                    downloads.append(base)
+                    try await job.hypervisor.downloadVolume(
+                        pool: pool, name: URL(fileURLWithPath: backing).lastPathComponent, to: base)
+                    try await QemuImg.rebaseUnsafe(file.path, onto: base.path)
+                }
+                connection = try await VolumeExport.openStopped(file: file.path, bitmap: nil)
+                dirtyContext = nil
             }
             let copier = SnapshotCopier(
                 connection: connection, session: job.session, volumeSize: snapshot.volumeSize,

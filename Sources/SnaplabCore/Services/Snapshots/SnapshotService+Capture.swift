@@ -5,10 +5,13 @@ import SnapshotStore
 /// What a capture established for one volume: where to read it from, and what it read against.
 struct CapturedVolume: Sendable {
     enum Source: Sendable {
-        /// A running instance's pull-mode backup job, exported on `socket` as `device`.
-        case backup(domain: String, socket: String, device: String)
+        /// A running instance's pull-mode backup job, exported at `endpoint` as `device`.
+        case backup(domain: String, endpoint: BackupEndpoint, device: String)
         /// A volume no running instance uses: its qcow2 file, served by qemu-nbd.
         case stopped(file: String)
+        /// Such a volume on a host on another machine: downloaded whole through libvirt first (no dirty bitmap:
+        /// it is read whole, and the store keeps only the chunks it lacks).
+        case remoteStopped(pool: String, poolVolume: String)
     }
 
     var volume: Volume
@@ -49,14 +52,25 @@ extension SnapshotService {
                 bases[volume.id] = base
             }
         }
-        let directory = try makeExportDirectory(checkpoint)
-        let socket = directory.appendingPathComponent("nbd.sock").path
+        let host = try await catalog.host(named: instance.host)
+        // On this machine: a socket and scratch files in a directory of the lab's. A host on another machine
+        // serves the export on TCP at the address the controller reaches its libvirt at, with the scratch files
+        // in its pool's directory (libvirt creates them there, and removes them when the job ends); the copy
+        // reads it over the network.
+        let directory: URL? = host.isOnThisMachine ? try makeExportDirectory(checkpoint) : nil
+        let endpoint: BackupEndpoint =
+            if let directory {
+                .unix(directory.appendingPathComponent("nbd.sock").path)
+            } else {
+                .tcp(host: try Self.address(of: host), port: Int.random(in: 10_900..<11_900))
+            }
         let backup = BackupXML(
-            socketPath: socket,
+            endpoint: endpoint,
             disks: volumes.map { volume in
                 BackupXML.Disk(
                     device: volume.device ?? "",
-                    scratchPath: directory.appendingPathComponent("scratch-\(volume.device ?? "").qcow2").path,
+                    scratchPath: (directory?.path ?? host.poolPath)
+                        + "/scratch-\(checkpoint)-\(volume.device ?? "").qcow2",
                     incrementalFrom: bases[volume.id])
             },
             allDevices: allDevices)
@@ -105,7 +119,7 @@ extension SnapshotService {
             try await hypervisor.beginBackup(domain: domain, backup: backup, checkpoint: checkpointXML)
         } catch {
             if frozen { await logger.bestEffort("thawing \(domain)") { try await hypervisor.thaw(domain: domain) } }
-            logger.bestEffort("removeItem") { try FileManager.default.removeItem(at: directory) }
+            if let directory { logger.bestEffort("removeItem") { try FileManager.default.removeItem(at: directory) } }
             throw error
         }
         FaultPoint.reach(.captureAfterBackupBegin)
@@ -129,7 +143,7 @@ extension SnapshotService {
             var (level, note) = levels[volume.id] ?? (.crash, nil)
             if let thawProblem { note = [note, thawProblem].compactMap { $0 }.joined(separator: "; ") }
             return CapturedVolume(
-                volume: volume, source: .backup(domain: domain, socket: socket, device: volume.device ?? ""),
+                volume: volume, source: .backup(domain: domain, endpoint: endpoint, device: volume.device ?? ""),
                 base: bases[volume.id], consistency: level, consistencyNote: note)
         }
     }
@@ -141,6 +155,18 @@ extension SnapshotService {
     {
         var captured: [CapturedVolume] = []
         for volume in volumes {
+            let forced =
+                instance?.stateReason?.contains("powered off") == true
+                || instance?.stateReason?.contains("forced") == true
+            let host = try await catalog.host(named: volume.host)
+            guard host.isOnThisMachine else {
+                captured.append(
+                    CapturedVolume(
+                        volume: volume, source: .remoteStopped(pool: host.poolName, poolVolume: volume.poolVolume),
+                        base: nil, consistency: forced ? .crash : .fsFrozen,
+                        consistencyNote: "not in use by a running instance; read whole from host \(host.name)"))
+                continue
+            }
             var base: String?
             do throws(SnaplabError) {
                 if let candidate = try await incrementalBase(of: volume) {
@@ -153,9 +179,6 @@ extension SnapshotService {
                 for done in captured { await tracking.removeBitmapIfPresent(checkpoint, from: done.volume.path) }
                 throw error
             }
-            let forced =
-                instance?.stateReason?.contains("powered off") == true
-                || instance?.stateReason?.contains("forced") == true
             captured.append(
                 CapturedVolume(
                     volume: volume, source: .stopped(file: volume.path), base: base,
@@ -175,6 +198,15 @@ extension SnapshotService {
         else { return nil }
         guard try await store.hasManifest(parentId) else { return nil }
         return base
+    }
+
+    /// The address a host's libvirt is reached at (`qemu+tcp://ADDRESS/system`): its exports listen there.
+    static func address(of host: Host) throws(SnaplabError) -> String {
+        guard let address = URLComponents(string: host.uri)?.host, !address.isEmpty else {
+            throw SnaplabError(
+                .invalidArgument, "host \(host.name)'s URI \(host.uri) names no address to read exports at")
+        }
+        return address
     }
 
     /// A directory qemu (running as another user) can create its socket and scratch files in.
