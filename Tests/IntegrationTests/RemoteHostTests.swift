@@ -66,7 +66,31 @@ extension RealGuestTests {
                     #expect(stopped.state == .completed, "\(stopped.errorMessage ?? "")")
                     #expect(stopped.consistencyNote?.contains("read whole from host b") == true)
                     try await Self.expectFile("/origin", "written-on-a\n", in: stopped.id, restoredOnA: lab)
-                    _ = try await lab.instances.terminate(onB.id, deleteDataVolumes: true)
+
+                    // B dies (libvirtd, virtlogd and qemu killed). It cannot be fenced through libvirt any more:
+                    // evacuation needs --force; then B's instance comes back on A from its latest snapshots.
+                    _ = try await lab.instances.start(onB.id)
+                    try await hostB.kill()
+                    let evacuation = HostEvacuation(lab: lab)
+                    await #expect {
+                        _ = try await evacuation.evacuate("b")
+                    } throws: { ($0 as? SnaplabError)?.message.contains("--force") == true }
+                    #expect(try await lab.instances.get(onB.id).state == .running, "nothing moved without --force")
+                    let report = try await evacuation.evacuate("b", force: true)
+                    let relaunch = try #require(report.relaunches.first)
+                    #expect(report.relaunches.count == 1 && relaunch.error == nil, "\(report)")
+                    #expect(relaunch.sources["vdb"] == stopped.id, "the data disk from its newest snapshot")
+                    #expect(relaunch.sources["vda"] == image.bootSnapshotId, "the boot disk from the image")
+                    #expect(try #require(relaunch.lostSeconds) > 0)
+                    let back = try await lab.instances.get(try #require(relaunch.newInstanceId))
+                    #expect(back.host == "local" && back.state == .running)
+                    #expect(
+                        try await testLab.shell(back.id, "cat /data/origin /data/b") == "written-on-a\nwritten-on-b\n")
+                    let old = try await lab.instances.get(onB.id)
+                    #expect(old.state == .terminated && old.stateReason?.contains("relaunched as \(back.id)") == true)
+                    let stale = try await lab.catalog.volumes().filter { $0.host == "b" }
+                    #expect(!stale.isEmpty && stale.allSatisfy { $0.tags["snaplab:stale"] != nil })
+                    #expect(try await evacuation.evacuate("b", force: true).relaunches.isEmpty, "never twice")
                 }
             }
         }

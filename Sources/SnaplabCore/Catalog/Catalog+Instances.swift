@@ -164,3 +164,42 @@ extension Catalog {
         }
     }
 }
+
+extension Catalog {
+    /// Takes an instance for evacuation: moves it to `shutting-down` (with why) unless it is there already or
+    /// terminated. One write transaction, so of two evacuations only one gets it.
+    public func claimForEvacuation(_ id: String, reason: String) async throws(SnaplabError) -> Bool {
+        try await write { db in
+            guard var instance = try Instance.fetchOne(db, key: id),
+                ![.shuttingDown, .terminated].contains(instance.state)
+            else { return false }
+            try instance.move(to: .shuttingDown)
+            instance.stateReason = reason
+            try instance.update(db)
+            return true
+        }
+    }
+
+    /// Ends an evacuated instance: terminated with why; its volumes (on the lost host) detached, tagged
+    /// `snaplab:stale` with `stale`, and left as they are there, to be deleted once the host is back.
+    public func finishEvacuation(_ id: String, reason: String, stale: String) async throws(SnaplabError) -> [Volume] {
+        try await write { db in
+            guard var instance = try Instance.fetchOne(db, key: id) else {
+                throw SnaplabError.notFound("instance", id, hint: "`snaplab instance list` shows the instances")
+            }
+            try instance.move(to: .terminated)
+            instance.stateReason = reason
+            try instance.update(db)
+            var left: [Volume] = []
+            for var volume in try Volume.filter(Volume.Columns.instanceId == id).fetchAll(db) {
+                try volume.move(to: .available)
+                volume.instanceId = nil
+                volume.device = nil
+                volume.tags["snaplab:stale"] = stale
+                try volume.update(db)
+                left.append(volume)
+            }
+            return left
+        }
+    }
+}

@@ -26,9 +26,12 @@ public final class HostService: Sendable {
         self.paths = paths
     }
 
-    /// The libvirt connection of `host`, opened on first use and kept.
+    /// The libvirt connection of `host`, opened on first use and kept (and opened again once it died: a host's
+    /// libvirtd restarted, or a host on another machine came back).
     public func hypervisor(for host: Host) async throws(SnaplabError) -> Hypervisor {
-        if let open = hypervisors.withLock({ $0[host.name] }), open.uri == host.uri { return open }
+        if let open = hypervisors.withLock({ $0[host.name] }), open.uri == host.uri, open.connection.isAlive {
+            return open
+        }
         let connected = try await Hypervisor.connect(uri: host.uri)
         remember(connected, for: host)
         return connected

@@ -1,5 +1,6 @@
 import Blocking
 import Foundation
+import Libvirt
 
 /// Reconciles instance rows with libvirt: a domain that went away or powered itself off is recorded as stopped,
 /// a guest launched without waiting becomes running once it printed `ready`. Every service that acts on an
@@ -22,8 +23,16 @@ final class InstanceStates: Sendable {
     /// is recorded as stopped.
     func refreshed(_ instance: Instance) async throws(SnaplabError) -> Instance {
         guard [.running, .pending, .stopping].contains(instance.state) else { return instance }
-        let hypervisor = try await hosts.hypervisor(named: instance.host)
-        let state = try await hypervisor.domainState(name: instance.domainName)
+        let hypervisor: Hypervisor
+        let state: DomainState?
+        do throws(SnaplabError) {
+            hypervisor = try await hosts.hypervisor(named: instance.host)
+            state = try await hypervisor.domainState(name: instance.domainName)
+        } catch  where error.code == .hypervisor {
+            // A host that does not answer (down, or its network gone): the instance is as last recorded; listing
+            // and describing the lab must not fail for it (`host list` says which host is unreachable).
+            return instance
+        }
         let off = state == nil || state == .shutoff || state == .crashed
         if instance.state == .stopping {
             // Its stopper (maybe another process, maybe gone) has not recorded the end yet.
