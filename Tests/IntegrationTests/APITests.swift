@@ -29,14 +29,21 @@ extension RealGuestTests {
             try await TestLab.with { testLab in
                 let volume = try await testLab.lab.volumes.create(role: .data, size: 32 << 20)
                 try HostTools.fillRandom(volume.path, mebibytes: 4)
+                // The browser saves what it shows at the end: README's picture is this test's (run with
+                // SNAPLAB_SCREENSHOT=docs/control-screen.png).
+                let screenshot =
+                    ProcessInfo.processInfo.environment["SNAPLAB_SCREENSHOT"]
+                    ?? testLab.directory.appendingPathComponent("control-screen.png").path
                 try await Server.with(stateDirectory: testLab.directory) { endpoint in
                     let outcome = try Pytest.run(
                         "Tests/console/test_console.py",
                         environment: [
-                            "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_VOLUME": volume.id,
+                            "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_VOLUME": volume.id, "SNAPLAB_SCREENSHOT": screenshot,
                         ])
                     #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
                 }
+                let png = try Data(contentsOf: URL(fileURLWithPath: screenshot))
+                #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "a PNG of the screen")
                 let snapshots = try await testLab.lab.snapshots.list().filter { $0.volumeId == volume.id }
                 #expect(snapshots.count == 1 && snapshots.first?.state == .completed)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import SnaplabCore
 import SnaplabTestSupport
+import Synchronization
 import Testing
 
 extension RealGuestTests {
@@ -49,6 +50,23 @@ extension RealGuestTests {
                         #expect(volume.path.hasPrefix(NamespaceHost.poolPath))
                         #expect(!FileManager.default.fileExists(atPath: volume.path), "B's pool is not this machine's")
                     }
+
+                    // B's console, streamed through libvirt: what the guest prints from now on.
+                    let seen = Mutex(Data())
+                    let follower = Task {
+                        try await lab.instances.followConsole(onB.id) { data in
+                            seen.withLock { $0.append(data) }
+                            return true
+                        }
+                    }
+                    let deadline = ContinuousClock.now + .seconds(120)
+                    while !String(decoding: seen.withLock { $0 }, as: UTF8.self).contains("console-from-b") {
+                        try #require(ContinuousClock.now < deadline, "the console stream never showed the line")
+                        _ = try await testLab.shell(onB.id, "echo console-from-b > /dev/ttyS0")
+                        try await Task.sleep(for: .milliseconds(500))
+                    }
+                    follower.cancel()
+                    _ = await follower.result
 
                     // A snapshot of B's running instance: its backup job's export is read over TCP.
                     _ = try await testLab.shell(onB.id, "echo written-on-b > /data/b && sync")

@@ -18,6 +18,7 @@ def test_one_click_snapshot():
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
+        driver.set_window_size(1280, 900)
         driver.get(endpoint + "/")
         wait = WebDriverWait(driver, 120, poll_frequency=0.5)
         assert "Snaplab" in driver.title
@@ -35,5 +36,6 @@ def test_one_click_snapshot():
         assert fetched.count("/api/snapshots") == 1, f"the snapshot list was read more than once: {fetched}"
         stream = driver.execute_script("return events && [events.url, events.readyState]")
         assert stream and "/api/events" in stream[0] and stream[1] == 1, f"no open change event stream: {stream}"
+        assert driver.save_screenshot(os.environ["SNAPLAB_SCREENSHOT"])
     finally:
         driver.quit()

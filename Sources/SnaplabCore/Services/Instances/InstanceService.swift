@@ -271,6 +271,19 @@ public final class InstanceService: Sendable {
         return await BlockingPool.run { console.text() }
     }
 
+    /// The console as the guest prints it from now on, through libvirt (on any host, also one on another
+    /// machine, whose console file the controller cannot read), until `onOutput` returns false.
+    public func followConsole(_ id: String, onOutput: @escaping @Sendable (Data) -> Bool) async throws(SnaplabError) {
+        let instance = try await states.refreshed(id)
+        guard instance.state == .running || instance.state == .pending else {
+            throw SnaplabError(
+                .invalidState,
+                "instance \(id) is \(instance.state.rawValue); `instance console` without --follow shows its log")
+        }
+        let hypervisor = try await hosts.hypervisor(named: instance.host)
+        try await hypervisor.followConsole(domain: instance.domainName, onOutput: onOutput)
+    }
+
     /// Runs a program in a running instance through the guest agent.
     public func exec(_ id: String, _ arguments: [String], input: Data? = nil, timeout: Duration = .seconds(120))
         async throws(SnaplabError) -> ExecResult
