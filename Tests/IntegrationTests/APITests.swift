@@ -36,7 +36,7 @@ extension RealGuestTests {
                     ?? testLab.directory.appendingPathComponent("control-screen.png").path
                 try await Server.with(stateDirectory: testLab.directory) { endpoint in
                     let outcome = try Pytest.run(
-                        "Tests/console/test_console.py",
+                        "Tests/console/test_console.py::test_one_click_snapshot",
                         environment: [
                             "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_VOLUME": volume.id, "SNAPLAB_SCREENSHOT": screenshot,
                         ])
@@ -46,6 +46,20 @@ extension RealGuestTests {
                 #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "a PNG of the screen")
                 let snapshots = try await testLab.lab.snapshots.list().filter { $0.volumeId == volume.id }
                 #expect(snapshots.count == 1 && snapshots.first?.state == .completed)
+            }
+        }
+
+        @Test func theControlScreenStopsStartsAndTerminatesAnInstance() async throws {
+            try await TestLab.with { testLab in
+                let boot = try await testLab.bootVolume()
+                let instance = try await testLab.lab.instances.run(LaunchRequest(bootVolumeId: boot.id))
+                try await Server.with(stateDirectory: testLab.directory) { endpoint in
+                    let outcome = try Pytest.run(
+                        "Tests/console/test_console.py::test_instance_actions_and_panels",
+                        environment: ["SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_INSTANCE": instance.id])
+                    #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
+                }
+                #expect(try await testLab.lab.instances.get(instance.id).state == .terminated)
             }
         }
     }

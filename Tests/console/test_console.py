@@ -9,16 +9,20 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 
-def test_one_click_snapshot():
-    endpoint = os.environ["SNAPLAB_ENDPOINT"]
-    volume = os.environ["SNAPLAB_VOLUME"]
+def make_driver():
     options = Options()
     options.binary_location = "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
         options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def test_one_click_snapshot():
+    endpoint = os.environ["SNAPLAB_ENDPOINT"]
+    volume = os.environ["SNAPLAB_VOLUME"]
+    driver = make_driver()
     try:
-        driver.set_window_size(1280, 900)
+        driver.set_window_size(1280, 1100)
         driver.get(endpoint + "/")
         wait = WebDriverWait(driver, 120, poll_frequency=0.5)
         assert "Snaplab" in driver.title
@@ -37,5 +41,30 @@ def test_one_click_snapshot():
         stream = driver.execute_script("return events && [events.url, events.readyState]")
         assert stream and "/api/events" in stream[0] and stream[1] == 1, f"no open change event stream: {stream}"
         assert driver.save_screenshot(os.environ["SNAPLAB_SCREENSHOT"])
+    finally:
+        driver.quit()
+
+
+def test_instance_actions_and_panels():
+    """Stop, start and terminate an instance by its buttons; the rows follow from the change events. The hosts
+    and store panels show this machine's host and the store."""
+    endpoint = os.environ["SNAPLAB_ENDPOINT"]
+    instance = os.environ["SNAPLAB_INSTANCE"]
+    row = f'tr[data-instance-id="{instance}"]'
+    driver = make_driver()
+    try:
+        driver.get(endpoint + "/")
+        wait = WebDriverWait(driver, 180, poll_frequency=0.5)
+        state = lambda d: d.find_element(By.CSS_SELECTOR, f"{row} td:nth-child(2)").text
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'{row} button[data-action="stop"]')).click()
+        wait.until(lambda d: state(d) == "stopped")
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'{row} button[data-action="start"]')).click()
+        wait.until(lambda d: state(d) in ("pending", "running"))
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'{row} button[data-action="terminate"]')).click()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, row))
+        host = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, 'tr[data-host="local"]'))
+        assert "qemu:///system" in host.text and "GiB" in host.text, host.text
+        store = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "tr[data-store-url]"))
+        assert store.get_attribute("data-store-url").startswith("dir://"), store.text
     finally:
         driver.quit()

@@ -103,6 +103,8 @@ public struct SnapshotTotals: Sendable {
     public var storedBytes: Int64
     /// When the newest completed snapshot of each volume was taken.
     public var latestCompleted: [String: Date]
+    /// Changed bytes handed to the store ÷ bytes new to it, over the completed snapshots that recorded both.
+    public var dedupRatio: Double?
 }
 
 extension Catalog {
@@ -122,7 +124,17 @@ extension Catalog {
             {
                 latest[row["volumeId"]] = row["at"]
             }
-            return SnapshotTotals(byState: byState, storedBytes: stored, latestCompleted: latest)
+            let sums = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT sum(bytesChanged) AS changed, sum(bytesNew) AS new FROM snapshots
+                    WHERE state = 'completed' AND bytesNew IS NOT NULL
+                    """)
+            let changed: Int64 = sums?["changed"] ?? 0
+            let new: Int64 = sums?["new"] ?? 0
+            return SnapshotTotals(
+                byState: byState, storedBytes: stored, latestCompleted: latest,
+                dedupRatio: new > 0 ? Double(changed) / Double(new) : nil)
         }
     }
 }

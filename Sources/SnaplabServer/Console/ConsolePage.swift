@@ -1,6 +1,7 @@
 /// The control screen: one page, no build step, no framework. It reads `/api/…` once, then follows the
-/// catalog's change events (`/api/events`), and posts the one-click actions; every action is the same
-/// controller call the CLI makes.
+/// catalog's change events (`/api/events`), and posts the one-click actions (snapshot, restore, register,
+/// launch, stop, start, terminate); every action is the same controller call the CLI makes. Hosts and the
+/// store are panels read again after changes.
 enum ConsolePage {
     static let html = #"""
         <!doctype html>
@@ -31,6 +32,8 @@ enum ConsolePage {
         <button id="older-snapshots" hidden>Older snapshots</button>
         <h2>Images</h2><table id="images"></table>
         <h2>Policies</h2><table id="policies"></table>
+        <h2>Hosts</h2><table id="hosts"></table>
+        <h2>Store</h2><table id="store"></table>
         <script>
         const escape = (text) => String(text ?? "").replace(/[&<>"]/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c]));
         const tags = (object) => Object.entries(object || {}).map(([k, v]) => `${k}=${v}`).join(", ");
@@ -100,7 +103,10 @@ enum ConsolePage {
           table("instances", ["ID", "State", "Memory", "Image", "Tags", ""], instances.filter((i) => i.state !== "terminated").map((i) =>
             `<tr data-instance-id="${escape(i.id)}"><td>${escape(i.id)}</td><td class="state-${escape(i.state)}">${escape(i.state)}</td>` +
             `<td>${i.memoryMiB} MiB</td><td>${escape(i.imageId)}</td><td>${escape(tags(i.tags))}</td>` +
-            `<td>${i.state === "running" || i.state === "stopped" ? button("snapshot-instance", i.id, "Snapshot") : ""}</td></tr>`));
+            `<td>${i.state === "running" || i.state === "stopped" ? button("snapshot-instance", i.id, "Snapshot") : ""}` +
+            (i.state === "running" ? button("stop", i.id, "Stop") : "") +
+            (i.state === "stopped" ? button("start", i.id, "Start") : "") +
+            (i.state !== "shutting-down" ? button("terminate", i.id, "Terminate") : "") + `</td></tr>`));
           table("volumes", ["ID", "Role", "Size", "State", "Attached", "Tags", ""], volumes.map((v) =>
             `<tr data-volume-id="${escape(v.id)}"><td>${escape(v.id)}</td><td>${escape(v.role)}</td><td>${size(v.size)}</td>` +
             `<td class="state-${escape(v.state)}">${escape(v.state)}</td><td>${escape(v.instanceId ? v.instanceId + ":" + v.device : "")}</td>` +
@@ -120,6 +126,31 @@ enum ConsolePage {
             `<td>${i.state === "available" ? button("launch", i.id, "Launch") : ""}</td></tr>`));
           table("policies", ["ID", "Name", "Target", "Enabled"], policies.map((p) =>
             `<tr><td>${escape(p.id)}</td><td>${escape(p.name)}</td><td>${escape(tags(p.targetTags))}</td><td>${p.enabled}</td></tr>`));
+          renderPanels();
+        }
+
+        // Hosts and the store change with the resources: read again (at most every 5 s) after a change.
+        let panels = {hosts: [], store: null}, panelsRead = 0;
+        async function readPanels() {
+          panelsRead = Date.now();
+          const [hosts, store] = await Promise.all([load("/api/hosts"), load("/api/store")]);
+          panels = {hosts, store};
+          renderPanels();
+        }
+        function renderPanels() {
+          if (Date.now() - panelsRead > 5000) readPanels().catch((error) => {
+            document.getElementById("message").textContent = String(error);
+          });
+          table("hosts", ["Name", "URI", "Pool free", "Instances (running)", "Volumes", "Problem"], panels.hosts.map((h) =>
+            `<tr data-host="${escape(h.host.name)}"><td>${escape(h.host.name)}</td><td>${escape(h.host.uri)}</td>` +
+            `<td>${h.poolAvailable == null ? "" : size(h.poolAvailable) + " of " + size(h.poolCapacity)}</td>` +
+            `<td>${h.instances} (${h.runningInstances})</td><td>${h.volumes}</td>` +
+            `<td class="${h.problem ? "state-error" : ""}">${escape(h.problem)}</td></tr>`));
+          const store = panels.store;
+          table("store", ["Where", "Snapshots", "Stored", "Dedup ratio"], store ? [
+            `<tr data-store-url="${escape(store.url)}"><td>${escape(store.url)}</td>` +
+            `<td>${escape(Object.entries(store.snapshots).map(([k, v]) => `${v} ${k}`).join(", "))}</td>` +
+            `<td>${size(store.storedBytes)}</td><td>${store.dedupRatio == null ? "" : "×" + store.dedupRatio.toFixed(2)}</td></tr>`] : []);
         }
 
         const routes = {
@@ -128,6 +159,9 @@ enum ConsolePage {
           "restore": (id) => [`/api/snapshots/${id}/restore`, null],
           "register-image": (id) => [`/api/snapshots/${id}/register-image`, {name: prompt("Image name", `image-of-${id}`) || `image-of-${id}`}],
           "launch": (id) => [`/api/images/${id}/launch`, null],
+          "stop": (id) => [`/api/instances/${id}/stop`, null],
+          "start": (id) => [`/api/instances/${id}/start`, null],
+          "terminate": (id) => [`/api/instances/${id}/terminate`, null],
         };
 
         document.addEventListener("click", async (event) => {

@@ -30,6 +30,20 @@ struct JSONAPI: Sendable {
             return try await guarded(request) { try await lab.instances.describe(id) }
         }
         router.get("/api/policies") { request, _ in try await guarded(request) { try await lab.policies.list() } }
+        router.get("/api/hosts") { request, _ in try await guarded(request) { try await lab.hosts.summaries() } }
+        router.get("/api/store") { request, _ in try await guarded(request) { try await StoreSummary.read(lab) } }
+        router.post("/api/instances/:id/stop") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await lab.instances.stop(id, wait: false) }
+        }
+        router.post("/api/instances/:id/start") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await lab.instances.start(id, waitUntilReady: false) }
+        }
+        router.post("/api/instances/:id/terminate") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await lab.instances.terminate(id) }
+        }
         router.post("/api/volumes/:id/snapshot") { request, context in
             let id = context.parameters.get("id") ?? ""
             return try await guarded(request) { [try await lab.snapshots.create(volumeId: id)] }
