@@ -49,6 +49,31 @@ extension RealGuestTests {
             }
         }
 
+        @Test func theControlScreenShowsWhatAPolicyPruned() async throws {
+            try await TestLab.with { testLab in
+                let lab = testLab.lab
+                _ = try await lab.volumes.create(role: .data, size: 16 << 20, tags: ["backup": "minutely"])
+                let anchor = Date().addingTimeInterval(-3600)
+                let (policy, _) = try await lab.policies.create(
+                    PolicyRequest(
+                        name: "minutely", targetTags: ["backup": "minutely"],
+                        schedule: PolicySchedule(intervalSeconds: 60), anchor: anchor,
+                        retention: Retention(keepLast: 1)))
+                let first = try #require(try await lab.policies.run(policy.id, slot: anchor.addingTimeInterval(60)))
+                let second = try #require(try await lab.policies.run(policy.id, slot: anchor.addingTimeInterval(120)))
+                let pruned = try #require(first.snapshotsTaken.first)
+                #expect(second.snapshotsPruned == [pruned])
+                try await Server.with(stateDirectory: testLab.directory) { endpoint in
+                    let outcome = try Pytest.run(
+                        "Tests/console/test_console.py::test_policy_history_shows_what_retention_pruned",
+                        environment: [
+                            "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_POLICY": policy.id, "SNAPLAB_PRUNED": pruned,
+                        ])
+                    #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
+                }
+            }
+        }
+
         @Test func theControlScreenStopsStartsAndTerminatesAnInstance() async throws {
             try await TestLab.with { testLab in
                 let boot = try await testLab.bootVolume()

@@ -68,3 +68,22 @@ def test_instance_actions_and_panels():
         assert store.get_attribute("data-store-url").startswith("dir://"), store.text
     finally:
         driver.quit()
+
+
+def test_policy_history_shows_what_retention_pruned():
+    """The policy view: schedule, retention, and runs with what each took and pruned."""
+    endpoint = os.environ["SNAPLAB_ENDPOINT"]
+    policy = os.environ["SNAPLAB_POLICY"]
+    pruned = os.environ["SNAPLAB_PRUNED"]
+    driver = make_driver()
+    try:
+        driver.get(endpoint + "/")
+        wait = WebDriverWait(driver, 120, poll_frequency=0.5)
+        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'button[data-view="policy"][data-id="{policy}"]')).click()
+        cell = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#policy-runs td.pruned:not(:empty)"))
+        assert pruned in cell.text, cell.text
+        heading = driver.find_element(By.CSS_SELECTOR, "#policy-view h3").text
+        assert "every 60 s" in heading and "keeps 1 last" in heading and "next run" in heading, heading
+        assert len(driver.find_elements(By.CSS_SELECTOR, '#policy-runs tr[data-run-state="succeeded"]')) == 2
+    finally:
+        driver.quit()

@@ -1,5 +1,6 @@
 import Foundation
 import Libvirt
+import Synchronization
 
 extension Hypervisor {
     /// Streams a running domain's serial console through libvirt until `onOutput` returns false, the console
@@ -12,6 +13,8 @@ extension Hypervisor {
             try connection.lookupDomain(name: name).openConsole()
         }
         let uri = self.uri
+        // Set before the stream is closed from outside, so the read it ends is not reported as a failure.
+        let cancelled = Mutex(false)
         let result: Result<Void, SnaplabError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 Thread {
@@ -26,7 +29,7 @@ extension Hypervisor {
                         continuation.resume(returning: .success(()))
                     } catch {
                         continuation.resume(
-                            returning: Task.isCancelled
+                            returning: cancelled.withLock({ $0 })
                                 ? .success(())
                                 : .failure(
                                     SnaplabError(
@@ -37,6 +40,7 @@ extension Hypervisor {
                 }.start()
             }
         } onCancel: {
+            cancelled.withLock { $0 = true }
             console.close()
         }
         try result.get()

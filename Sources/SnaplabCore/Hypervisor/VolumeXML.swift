@@ -1,5 +1,6 @@
-/// A storage volume definition: qcow2 (or raw for boot files and seeds). qcow2 is always compat 1.1: libvirt's default (0.10, qcow2 v2) cannot hold the
-/// persistent dirty bitmaps that checkpoints and incremental snapshots need.
+/// A storage volume definition: qcow2, or raw for boot files and seeds. qcow2 is always compat 1.1: libvirt's
+/// default (0.10, qcow2 v2) cannot hold the persistent dirty bitmaps that checkpoints and incremental snapshots
+/// need.
 struct VolumeXML {
     var name: String
     var capacity: UInt64

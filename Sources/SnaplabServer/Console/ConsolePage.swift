@@ -32,6 +32,7 @@ enum ConsolePage {
         <button id="older-snapshots" hidden>Older snapshots</button>
         <h2>Images</h2><table id="images"></table>
         <h2>Policies</h2><table id="policies"></table>
+        <div id="policy-view"></div>
         <h2>Hosts</h2><table id="hosts"></table>
         <h2>Store</h2><table id="store"></table>
         <script>
@@ -84,6 +85,7 @@ enum ConsolePage {
         function apply(changes) {
           if (changes.reset) return reload();
           for (const kind of Object.values(kinds)) keep(kind, changes[kind] || []);
+          changedPolicies = (changes.snapshots || []).length > 0 || (changes.policies || []).length > 0;
           for (const gone of changes.deleted) shown[kinds[gone.kind]]?.delete(gone.id);
           render();
         }
@@ -124,9 +126,26 @@ enum ConsolePage {
             `<tr data-image-id="${escape(i.id)}"><td>${escape(i.id)}</td><td>${escape(i.name)}</td>` +
             `<td class="state-${escape(i.state)}">${escape(i.state)}</td><td>${escape(i.bootSnapshotId)}</td>` +
             `<td>${i.state === "available" ? button("launch", i.id, "Launch") : ""}</td></tr>`));
-          table("policies", ["ID", "Name", "Target", "Enabled"], policies.map((p) =>
-            `<tr><td>${escape(p.id)}</td><td>${escape(p.name)}</td><td>${escape(tags(p.targetTags))}</td><td>${p.enabled}</td></tr>`));
+          table("policies", ["ID", "Name", "Target", "Enabled", ""], policies.map((p) =>
+            `<tr data-policy-id="${escape(p.id)}"><td>${escape(p.id)}</td><td>${escape(p.name)}</td><td>${escape(tags(p.targetTags))}</td>` +
+            `<td>${p.enabled}</td><td><button data-view="policy" data-id="${escape(p.id)}">History</button></td></tr>`));
           renderPanels();
+          if (policyShown && changedPolicies) showPolicy(policyShown);
+        }
+
+        // A policy's schedule, next run and newest runs: what each took and pruned (read again after changes).
+        let policyShown = null, changedPolicies = false;
+        async function showPolicy(id) {
+          policyShown = id; changedPolicies = false;
+          const view = await load(`/api/policies/${encodeURIComponent(id)}/runs`);
+          const runs = view.runs.map((r) =>
+            `<tr data-run-slot="${escape(r.slot)}" data-run-state="${escape(r.state)}"><td>${escape(r.slot)}</td>` +
+            `<td class="state-${escape(r.state)}">${escape(r.state)}</td><td>${escape(r.snapshotsTaken.join(" "))}</td>` +
+            `<td class="pruned">${escape(r.snapshotsPruned.join(" "))}</td><td>${escape(r.errors.concat(r.warnings).join("; "))}</td></tr>`);
+          document.getElementById("policy-view").innerHTML =
+            `<h3>${escape(id)}: ${escape(view.schedule)}, keeps ${escape(view.retention || "nothing")}` +
+            `${view.nextRun ? ", next run " + escape(view.nextRun) : ""}</h3><table id="policy-runs"></table>`;
+          table("policy-runs", ["Slot", "Outcome", "Took", "Pruned (past retention)", "Errors and warnings"], runs);
         }
 
         // Hosts and the store change with the resources: read again (at most every 5 s) after a change.
@@ -163,6 +182,13 @@ enum ConsolePage {
           "start": (id) => [`/api/instances/${id}/start`, null],
           "terminate": (id) => [`/api/instances/${id}/terminate`, null],
         };
+
+        document.addEventListener("click", (event) => {
+          const view = event.target.closest("button[data-view='policy']");
+          if (view) showPolicy(view.dataset.id).catch((error) => {
+            document.getElementById("message").textContent = String(error);
+          });
+        });
 
         document.addEventListener("click", async (event) => {
           const target = event.target.closest("button[data-action]");

@@ -30,6 +30,10 @@ struct JSONAPI: Sendable {
             return try await guarded(request) { try await lab.instances.describe(id) }
         }
         router.get("/api/policies") { request, _ in try await guarded(request) { try await lab.policies.list() } }
+        router.get("/api/policies/:id/runs") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return try await guarded(request) { try await PolicyView.read(lab, id) }
+        }
         router.get("/api/hosts") { request, _ in try await guarded(request) { try await lab.hosts.summaries() } }
         router.get("/api/store") { request, _ in try await guarded(request) { try await StoreSummary.read(lab) } }
         router.post("/api/instances/:id/stop") { request, context in

@@ -18,7 +18,7 @@ public struct HostEvacuation: Sendable {
 
     public struct Report: Sendable, Codable {
         public var host: String
-        /// `answered` (its domains were destroyed) or `forced` (it did not answer).
+        /// How the host was fenced: its domains destroyed through its libvirt, or forced (it did not answer).
         public var fencing: String
         public var relaunches: [Relaunch]
     }
@@ -74,12 +74,12 @@ public struct HostEvacuation: Sendable {
 
     private func relaunch(_ instance: Instance, on destination: Host, reason: String) async -> Relaunch {
         var result = Relaunch(instanceId: instance.id, sources: [:])
+        var restored: [Volume] = []
         do throws(SnaplabError) {
             let attached = try await lab.catalog.volumes(attachedTo: instance.id).sorted {
                 ($0.device ?? "") < ($1.device ?? "")
             }
             var oldest: Date?
-            var restored: [(device: String, volume: Volume)] = []
             for volume in attached {
                 let source = try await latestSource(of: volume, instance: instance)
                 let made: Volume
@@ -91,15 +91,15 @@ public struct HostEvacuation: Sendable {
                     made = try await lab.volumes.create(role: volume.role, size: volume.size, host: destination.name)
                     result.sources[volume.device ?? volume.id] = "empty"
                 }
-                restored.append((volume.device ?? "", made))
+                restored.append(made)
             }
-            guard let boot = restored.first(where: { $0.volume.role == .boot })?.volume else {
+            guard let boot = restored.first(where: { $0.role == .boot }) else {
                 throw SnaplabError(.invalidState, "instance \(instance.id) has no boot volume to relaunch from")
             }
             result.lostSeconds = oldest.map { Date().timeIntervalSince($0) }
             var request = LaunchRequest(
                 bootVolumeId: boot.id,
-                dataVolumes: restored.filter { $0.volume.role == .data }.map { .init(volumeId: $0.volume.id) })
+                dataVolumes: restored.filter { $0.role == .data }.map { .init(volumeId: $0.id) })
             request.memoryMiB = instance.memoryMiB
             request.vcpus = instance.vcpus
             request.imageId = instance.imageId
@@ -112,7 +112,11 @@ public struct HostEvacuation: Sendable {
                 reason: "\(reason); relaunched as \(relaunched.id) on \(destination.name), lost \(lostText)",
                 stale: "evacuated with \(instance.id)")
         } catch {
+            // The instance stays claimed (shutting-down, with why): what was restored for it goes again.
             result.error = error.message
+            for volume in restored where result.newInstanceId == nil {
+                try? await lab.volumes.delete(volume.id)
+            }
         }
         return result
     }

@@ -35,6 +35,15 @@ extension PolicySchedule {
         return slot
     }
 
+    /// The next slot after `now` for an interval schedule (nil for cron: the daemon finds those by looking back
+    /// from each minute).
+    public func nextSlot(after now: Date, anchor: Date) -> Date? {
+        guard let intervalSeconds else { return nil }
+        guard now >= anchor else { return anchor }
+        let slots = (now.timeIntervalSince(anchor) / Double(intervalSeconds)).rounded(.down) + 1
+        return anchor.addingTimeInterval(slots * Double(intervalSeconds))
+    }
+
     public var summary: String {
         if let intervalSeconds { return "every \(intervalSeconds) s" }
         return "cron '\(cron ?? "")' \(timeZone)"

@@ -55,7 +55,7 @@ extension SnapshotService {
         let host = try await catalog.host(named: instance.host)
         // On this machine: a socket and scratch files in a directory of the lab's. A host on another machine
         // serves the export on TCP at the address the controller reaches its libvirt at, with the scratch files
-        // in its pool's directory (libvirt creates them there, and removes them when the job ends); the copy
+        // in its pool's directory (libvirt creates them there); the copy
         // reads it over the network.
         let directory: URL? = host.isOnThisMachine ? try makeExportDirectory(checkpoint) : nil
         let endpoint: BackupEndpoint =
