@@ -49,23 +49,10 @@ import Testing
     @Test func actionsAreJSONLinesWithTheResourceIds() async throws {
         try #require(FileManager.default.isExecutableFile(atPath: CommandLineTests.binary.path))
         try await TestLab.with { testLab in
-            let run = { (arguments: [String]) throws -> (stdout: String, stderr: String) in
-                let process = Process()
-                process.executableURL = CommandLineTests.binary
-                process.arguments = arguments
-                process.environment = [
-                    "SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-                ]
-                let out = Pipe()
-                let err = Pipe()
-                process.standardOutput = out
-                process.standardError = err
-                try process.run()
-                let stdout = out.fileHandleForReading.readDataToEndOfFile()
-                let stderr = err.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                #expect(process.terminationStatus == 0, "\(arguments): \(String(decoding: stderr, as: UTF8.self))")
-                return (String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+            let run = { (arguments: [String]) throws -> CommandLineTests.Outcome in
+                let outcome = try CommandLineTests.runBinary(arguments, stateDirectory: testLab.directory)
+                #expect(outcome.status == 0, "\(arguments): \(outcome.stderr)")
+                return outcome
             }
             let quiet = try run(["volume", "create", "--role", "data", "--size", "16M"])
             #expect(quiet.stderr.isEmpty, "a one-shot command prints its result, not its log: \(quiet.stderr)")
@@ -81,15 +68,9 @@ import Testing
             #expect(lines.allSatisfy { $0["volume"] == id && $0["level"] == "info" && $0["time"] != nil })
             #expect(lines.last?["from"] == "creating" && lines.last?["to"] == "available")
 
-            let refused = Process()
-            refused.executableURL = CommandLineTests.binary
-            refused.arguments = ["volume", "list", "--log-format", "xml"]
-            refused.environment = ["SNAPLAB_STATE_DIR": testLab.directory.path]
-            refused.standardOutput = FileHandle.nullDevice
-            refused.standardError = FileHandle.nullDevice
-            try refused.run()
-            refused.waitUntilExit()
-            #expect(refused.terminationStatus != 0)
+            let refused = try CommandLineTests.runBinary(
+                ["volume", "list", "--log-format", "xml"], stateDirectory: testLab.directory)
+            #expect(refused.status != 0 && refused.stderr.contains("log format xml"))
         }
     }
 }

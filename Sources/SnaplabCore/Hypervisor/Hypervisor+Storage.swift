@@ -43,13 +43,7 @@ extension Hypervisor {
         let xml = VolumeXML(name: name, capacity: capacity, backingPath: nil).render()
         return try await call("importing \(file.path) as volume \(name)") { connection in
             let storagePool = try connection.lookupStoragePool(name: pool)
-            let volume = try storagePool.createVolume(xml: xml)
-            do {
-                try volume.upload(contentsOf: file)
-            } catch {
-                try? volume.delete()
-                throw error
-            }
+            try Self.createFilled(in: storagePool, xml: xml, from: file)
             try storagePool.refresh()
             let refreshed = try storagePool.lookupVolume(name: name)
             return (try refreshed.path(), try refreshed.info())
@@ -71,15 +65,23 @@ extension Hypervisor {
         return try await call("uploading \(file.path) as volume \(name)") { connection in
             let storagePool = try connection.lookupStoragePool(name: pool)
             if let existing = try storagePool.findVolume(name: name) { return try existing.path() }
-            let volume = try storagePool.createVolume(xml: xml)
-            do {
-                try volume.upload(contentsOf: file)
-            } catch {
-                try? volume.delete()
-                throw error
-            }
-            return try volume.path()
+            return try Self.createFilled(in: storagePool, xml: xml, from: file).path()
         }
+    }
+
+    /// A new volume holding a local file's bytes (streamed through libvirt); no half-filled volume is left.
+    @discardableResult
+    private static func createFilled(in pool: StoragePool, xml: String, from file: URL) throws(LibvirtError)
+        -> StorageVolume
+    {
+        let volume = try pool.createVolume(xml: xml)
+        do {
+            try volume.upload(contentsOf: file)
+        } catch {
+            try? volume.delete()
+            throw error
+        }
+        return volume
     }
 
     /// A file something other than libvirt made in the pool's directory, as a pool volume (the pool rescans).
