@@ -119,6 +119,8 @@ $objectstore
 [client.rgw.gw]
 rgw frontends = beast endpoint=$address:$port
 rgw dns name = $address
+# 512 request threads by default: 600 threads in all, enough to meet a container's task limit.
+rgw thread pool size = 16
 EOF
 export CEPH_CONF="$dir/ceph.conf"
 

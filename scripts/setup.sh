@@ -72,4 +72,7 @@ until virsh -c qemu:///system version > /dev/null 2>&1; do
     fi
     sleep 0.1
 done
+# Guests, qemu-img and the tests' Ceph daemons all need threads: say what this machine allows, for a failed run.
+pids_max=$(cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2> /dev/null | head -n 1)
+echo "setup: task limits: processes per user $(ulimit -p), threads-max $(cat /proc/sys/kernel/threads-max), cgroup pids.max ${pids_max:-none}"
 echo "setup: ready ($(virsh -c qemu:///system version | awk '/Running hypervisor/ { print $3, $4 }'))"

@@ -11,7 +11,7 @@ public struct SnaplabCommand: AsyncParsableCommand {
             HostCommand.self, ImageCommand.self, VolumeCommand.self, InstanceCommand.self, SnapshotCommand.self,
             StoreCommand.self, CatalogCommand.self, EnvironmentUp.self, EnvironmentDown.self,
             PolicyCommand.self, DaemonCommand.self, ServeCommand.self, CredentialsCommand.self,
-            BenchCommand.self, ExportCommand.self, EventsCommand.self,
+            BenchCommand.self, ExportCommand.self, EventsCommand.self, RecycleBinCommand.self,
         ]
     )
 

@@ -13,6 +13,8 @@ extension RealGuestTests {
                 let boot = try await testLab.bootVolume()
                 let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: boot.id).id)
                 let key = try AccessKeys.create(lab.paths)
+                _ = try await lab.snapshots.createRecycleBinRule(
+                    RecycleBinRule(retentionDays: 1, resourceTags: ["bin": "yes"]))
                 try await Server.with(stateDirectory: testLab.directory) { endpoint in
                     let outcome = try Pytest.run(
                         "Tests/api",
@@ -85,6 +87,63 @@ extension RealGuestTests {
                     #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
                 }
                 #expect(try await testLab.lab.instances.get(instance.id).state == .terminated)
+            }
+        }
+    }
+
+    /// The control screen's lineage, restore to an instance, console tail, tags and boot plots, in a browser.
+    @Suite struct ControlScreenLineageTests {
+        @Test func aSnapshotTakenOnTheScreenLaunchesANewInstanceFromItsLineage() async throws {
+            try await TestLab.with { testLab in
+                let lab = testLab.lab
+                let boot = try await testLab.bootVolume()
+                let instance = try await lab.instances.run(LaunchRequest(bootVolumeId: boot.id))
+                let first = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: boot.id).id)
+                #expect(first.state == .completed)
+                _ = try await lab.snapshots.lock(first.id, SnapshotLockRequest(mode: .governance, duration: .days(1)))
+                let run = try BootRunArchive.save(Self.bootRecords(), in: lab.paths)
+                let launchedFile = testLab.directory.appendingPathComponent("launched-instance")
+                // README's second picture (SNAPLAB_LINEAGE_SCREENSHOT=docs/control-screen-lineage.png).
+                let screenshot =
+                    ProcessInfo.processInfo.environment["SNAPLAB_LINEAGE_SCREENSHOT"]
+                    ?? testLab.directory.appendingPathComponent("lineage.png").path
+                try await Server.with(stateDirectory: testLab.directory) { endpoint in
+                    let outcome = try Pytest.run(
+                        "Tests/console/test_console.py::test_snapshot_lineage_restore_to_instance_console_tags_and_boot_plot",
+                        environment: [
+                            "SNAPLAB_ENDPOINT": endpoint, "SNAPLAB_INSTANCE": instance.id,
+                            "SNAPLAB_BOOT_VOLUME": boot.id,
+                            "SNAPLAB_BOOT_RUN": run, "SNAPLAB_LAUNCHED_FILE": launchedFile.path,
+                            "SNAPLAB_SCREENSHOT": screenshot, "SNAPLAB_LOCKED_SNAPSHOT": first.id,
+                        ])
+                    #expect(outcome.status == 0, "pytest Tests/console:\n\(outcome.output)")
+                }
+                let launchedId = try String(contentsOf: launchedFile, encoding: .utf8)
+                let taken = try #require(
+                    try await lab.snapshots.list().filter { $0.volumeId == boot.id && $0.id != first.id }.first)
+                #expect(taken.state == .completed)
+                let launchedBoot = try await lab.volumes.list().filter {
+                    $0.instanceId == launchedId && $0.role == .boot
+                }
+                #expect(
+                    launchedBoot.map(\.origin) == ["snapshot \(taken.id)"], "booted from the snapshot the screen took")
+                #expect(try await lab.volumes.get(boot.id).tags["team"] == "blue")
+            }
+        }
+
+        /// Two boots of one disk, as `bench boot` records them: enough for the screen to draw the plot.
+        static func bootRecords() -> [BootRecord] {
+            [FsckMode.skip, .force].map { mode in
+                let extra = mode == .force ? 0.4 : 0
+                return BootRecord(
+                    bootSize: 256 << 20, fillPercent: 0, smallFiles: 0, variant: "default", fsck: mode, repeatIndex: 0,
+                    allocatedBytes: 40 << 20,
+                    phases: [
+                        "defined": 0, "start-returned": 0.2, "started-event": 0.2, "kernel-start": 0.3,
+                        "initramfs": 1.1, "fsck-start": 1.2, "fsck-end": 1.3 + extra, "root-mounted": 1.4 + extra,
+                        "ready": 1.8 + extra, "shutdown-requested": 2 + extra, "shutdown-event": 2.5 + extra,
+                        "stopped": 2.6 + extra,
+                    ])
             }
         }
     }

@@ -16,6 +16,9 @@ extension RealGuestTests {
                     directory: ImageFixture.repositoryRoot.appendingPathComponent("images/tiny"))
                 let records = try await BootBench(lab: testLab.lab).runSweep(sweep, recipe: recipe) { _, _, _ in }
                 #expect(records.count == 4)
+                let kept = try BootRunArchive.list(in: testLab.lab.paths)
+                #expect(kept.map(\.boots) == [4], "the lab keeps the run for the control screen")
+                #expect(try BootRunArchive.records(of: kept[0].name, in: testLab.lab.paths) == records)
                 #expect(records.allSatisfy { $0.error == nil }, "\(records.compactMap(\.error))")
 
                 let csv = BootReport.csv(records).split(separator: "\n").map {

@@ -39,6 +39,13 @@ import Testing
             checkpoint: maybe(randomText(&generator)), workerPid: maybe(Int32.random(in: 1...99999, using: &generator)),
             workerStartTime: maybe(UInt64.random(in: 0...1 << 60, using: &generator)))
         snapshot.pinned = Bool.random(using: &generator)
+        let lockedAt = Date(
+            timeIntervalSince1970: Double(Int.random(in: 1_700_000_000...1_900_000_000, using: &generator)))
+        snapshot.lock = maybe(
+            SnapshotLock(
+                mode: Bool.random(using: &generator) ? .governance : .compliance, lockedAt: lockedAt,
+                expiresAt: lockedAt.addingTimeInterval(86_400),
+                coolOffEndsAt: maybe(lockedAt.addingTimeInterval(3600))))
         return snapshot
     }
 

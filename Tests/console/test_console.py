@@ -5,6 +5,7 @@ import os
 from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -85,5 +86,91 @@ def test_policy_history_shows_what_retention_pruned():
         heading = driver.find_element(By.CSS_SELECTOR, "#policy-view h3").text
         assert "every 60 s" in heading and "keeps 1 last" in heading and "next run" in heading, heading
         assert len(driver.find_elements(By.CSS_SELECTOR, '#policy-runs tr[data-run-state="succeeded"]')) == 2
+    finally:
+        driver.quit()
+
+
+def test_snapshot_lineage_restore_to_instance_console_tags_and_boot_plot():
+    """Snapshot a running instance and watch its progress reach 100 %; the boot volume's lineage draws each
+    snapshot as its catalog says (full or incremental); the newest one launches a new instance; the console's
+    tail shows the guest's markers; a tag set through the screen reaches the volume; a kept boot run is plotted;
+    a locked snapshot shows its lock."""
+    endpoint = os.environ["SNAPLAB_ENDPOINT"]
+    instance = os.environ["SNAPLAB_INSTANCE"]
+    volume = os.environ["SNAPLAB_BOOT_VOLUME"]
+    boot_run = os.environ["SNAPLAB_BOOT_RUN"]
+    driver = make_driver()
+    try:
+        driver.set_window_size(1280, 1400)
+        driver.get(endpoint + "/")
+        # The screen redraws rows and the lineage on every change event: an element found may be replaced before
+        # it is clicked or read, so each step finds it again until it works.
+        wait = WebDriverWait(driver, 180, poll_frequency=0.5, ignored_exceptions=[StaleElementReferenceException])
+
+        def click(css):
+            wait.until(lambda d: d.find_element(By.CSS_SELECTOR, css).click() or True)
+        rows = f'tr[data-snapshot-id][data-volume-id="{volume}"]'
+        before = {r.get_attribute("data-snapshot-id") for r in wait.until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, rows))}
+        click(f'tr[data-instance-id="{instance}"] button[data-action="snapshot-instance"]')
+        progress_seen = set()
+
+        def new_completed(d):
+            for row in d.find_elements(By.CSS_SELECTOR, rows):
+                if row.get_attribute("data-snapshot-id") in before:
+                    continue
+                progress = row.find_element(By.TAG_NAME, "progress").get_attribute("value")
+                progress_seen.add(progress)
+                if row.get_attribute("data-state") == "completed":
+                    return row.get_attribute("data-snapshot-id"), progress
+            return None
+
+        snapshot, progress = wait.until(new_completed)
+        assert progress == "100", progress_seen
+
+        click(f'tr[data-volume-id="{volume}"] button[data-view="lineage"]')
+        wait.until(lambda d: len(d.execute_script(
+            "return document.querySelectorAll('#lineage .lineage-snapshot')")) == len(before) + 1)
+        drawn = dict(driver.execute_script(
+            "return [...document.querySelectorAll('#lineage .lineage-snapshot')]"
+            ".map((m) => [m.dataset.snapshotId, m.dataset.kind])"))
+        catalog = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            f"fetch('/api/snapshots?volume={volume}').then((r) => r.json()).then(done);")
+        kinds = {s["id"]: "incremental" if s["incremental"] else "full" for s in catalog}
+        assert drawn == kinds, f"drawn {drawn}, catalog {kinds}"
+        assert "full" in drawn.values(), drawn
+        locked = os.environ["SNAPLAB_LOCKED_SNAPSHOT"]
+        padlocks = driver.execute_script(
+            "return [...document.querySelectorAll('#lineage .lineage-snapshot[data-locked=\"yes\"]')]"
+            ".map((m) => m.dataset.snapshotId)")
+        assert padlocks == [locked], padlocks
+        lock_cell = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, f'tr[data-snapshot-id="{locked}"] td.lock').text)
+        assert lock_cell.startswith("governance until"), lock_cell
+
+        click(f'#lineage .lineage-snapshot[data-snapshot-id="{snapshot}"]')
+        click(f'#lineage-detail button[data-action="restore-to-instance"][data-id="{snapshot}"]')
+        message = wait.until(lambda d: "done (i-" in d.find_element(By.ID, "message").text
+                             and d.find_element(By.ID, "message").text)
+        launched = message.split("done (")[1].rstrip(")")
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-instance-id="{launched}"]'))
+        with open(os.environ["SNAPLAB_LAUNCHED_FILE"], "w") as file:
+            file.write(launched)
+
+        click(f'tr[data-instance-id="{instance}"] button[data-view="console"]')
+        tail = wait.until(lambda d: d.find_element(By.ID, "console-tail").text)
+        assert "SNAPLAB-MARK ready" in tail, tail[-500:]
+
+        click(f'tr[data-volume-id="{volume}"] button[data-action="tags"]')
+        alert = wait.until(lambda d: d.switch_to.alert)
+        alert.send_keys("team=blue")
+        alert.accept()
+        wait.until(lambda d: "team=blue" in d.find_element(By.CSS_SELECTOR, f'tr[data-volume-id="{volume}"]').text)
+
+        click(f'tr[data-boot-run="{boot_run}"] button[data-view="boot-run"]')
+        plot = wait.until(lambda d: d.find_element(By.ID, "boot-plot"))
+        wait.until(lambda d: d.execute_script("return arguments[0].complete && arguments[0].naturalWidth", plot) > 0)
+        driver.execute_script("document.getElementById('lineage').scrollIntoView()")
+        assert driver.save_screenshot(os.environ["SNAPLAB_SCREENSHOT"])
     finally:
         driver.quit()

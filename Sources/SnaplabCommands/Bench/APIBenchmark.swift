@@ -50,7 +50,7 @@ public struct APIBenchmark: Sendable {
         }
         try? await http.shutdown()
         for snapshot in (try? await lab.snapshots.list()) ?? [] where snapshot.volumeId == volume.id {
-            try? await lab.snapshots.delete(snapshot.id)
+            _ = try? await lab.snapshots.delete(snapshot.id)
         }
         try? await lab.volumes.delete(volume.id)
         return try outcome.get()

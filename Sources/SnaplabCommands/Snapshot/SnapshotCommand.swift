@@ -7,7 +7,7 @@ struct SnapshotCommand: AsyncParsableCommand {
         abstract: "Point-in-time copies of volumes in the snapshot store.",
         subcommands: [
             Create.self, CreateSet.self, List.self, Describe.self, Delete.self, Restore.self, Diff.self,
-            Pin.self, Unpin.self, Export.self,
+            Pin.self, Unpin.self, Lock.self, Unlock.self, Recover.self, Export.self,
         ]
     )
 

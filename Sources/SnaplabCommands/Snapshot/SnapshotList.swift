@@ -15,6 +15,9 @@ extension SnapshotCommand {
         @Option(help: "Only snapshots taken since: an ISO 8601 date or time, or an age such as 90m, 12h, 7d.")
         var since: String?
         @Option(help: "Only the newest N.") var limit: Int?
+        @Flag(help: "List the recycle bin instead: deleted snapshots still recoverable, and until when.")
+        var recycleBin = false
+        @Flag(help: "Only snapshots under a lock in force, with the lock.") var locked = false
         @Option var output: OutputFormat = .table
 
         func validate() throws {
@@ -22,12 +25,46 @@ extension SnapshotCommand {
         }
 
         func run() async throws {
+            if recycleBin { return try await listRecycleBin() }
+            if locked { return try await listLocked() }
             let catalog = try await lab.openLab().catalog
             let query = try query()
             if output == .json, query.limit == nil { return try await streamJSON(catalog, query) }
             let snapshots = try await catalog.snapshots(matching: query)
             if output == .json { return FileHandle.standardOutput.write(Data(Snapshot.jsonArray(snapshots))) }
             Printer.table(SnapshotCommand.header, snapshots.map(SnapshotCommand.row))
+        }
+
+        private func listRecycleBin() async throws {
+            let entries = try await lab.openLab().snapshots.recycleBin()
+            if output == .json { return try Printer.json(entries) }
+            let format = ISO8601DateFormatter()
+            Printer.table(
+                ["ID", "VOLUME", "ROLE", "SIZE", "CREATED", "DELETED", "RECOVERABLE UNTIL", "RULE"],
+                entries.map { entry in
+                    [
+                        entry.snapshot.id, entry.snapshot.volumeId, entry.snapshot.volumeRole.rawValue,
+                        ByteSize.format(entry.snapshot.volumeSize), format.string(from: entry.snapshot.createdAt),
+                        format.string(from: entry.deletedAt), format.string(from: entry.retainUntil), entry.ruleId,
+                    ]
+                })
+        }
+
+        private func listLocked() async throws {
+            let now = Date()
+            let snapshots = try await lab.openLab().snapshots.locked(at: now)
+            if output == .json { return FileHandle.standardOutput.write(Data(Snapshot.jsonArray(snapshots))) }
+            let format = ISO8601DateFormatter()
+            Printer.table(
+                ["ID", "VOLUME", "LOCK", "UNTIL", "COOL-OFF UNTIL"],
+                snapshots.map { snapshot in
+                    let lock = snapshot.lock!
+                    return [
+                        snapshot.id, snapshot.volumeId, lock.state(at: now).rawValue,
+                        format.string(from: lock.expiresAt),
+                        lock.coolOffEndsAt.map(format.string) ?? "",
+                    ]
+                })
         }
 
         /// Every match as one JSON array, a page of the catalog at a time: memory stays at one page.

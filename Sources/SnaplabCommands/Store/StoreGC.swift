@@ -18,8 +18,12 @@ extension StoreCommand {
 
         func run() async throws {
             let options = GarbageOptions(unindexedGrace: .seconds(grace * 60), acceptMissing: acceptMissing)
-            let report = try await lab.openLab().store.collectGarbage(options: options, timeout: .seconds(timeout))
+            let opened = try await lab.openLab()
+            // What the recycle bin held past its retention goes first, so its chunks are reclaimed now.
+            let purged = try await opened.snapshots.purgeRecycleBin()
+            let report = try await opened.store.collectGarbage(options: options, timeout: .seconds(timeout))
             if output == .json { return try Printer.json(report) }
+            if !purged.isEmpty { print("recycle bin: deleted \(purged.count) snapshot(s) past their retention") }
             print(
                 "kept \(report.referencedChunks) chunks; removed \(report.chunksRemoved) chunks, deleted \(report.packsDeleted) packs, rewrote \(report.packsRewritten); reclaimed \(ByteSize.format(report.bytesReclaimed)) (\(ByteSize.format(report.deadBytesKept)) unused left in mostly-live packs\(report.unindexedPacksKept > 0 ? "; kept \(report.unindexedPacksKept) unindexed packs younger than \(grace) min" : ""))"
             )

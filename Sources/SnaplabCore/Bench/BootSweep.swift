@@ -133,7 +133,7 @@ extension BootBench {
                 }
             } catch {
                 if let imageId { _ = try? await lab.images.deregister(imageId) }
-                if let snapshotId { try? await lab.snapshots.delete(snapshotId) }
+                if let snapshotId { _ = try? await lab.snapshots.delete(snapshotId) }
                 try? await lab.volumes.delete(volume.id)
                 throw error
             }
@@ -142,6 +142,7 @@ extension BootBench {
             try await lab.volumes.delete(volume.id)
         }
         _ = try? await lab.store.collectGarbage(timeout: .seconds(60))
+        try BootRunArchive.save(records, in: lab.paths)
         return records
     }
 

@@ -249,7 +249,7 @@ struct BenchCleanup {
     var storeSnapshots: [String] = []
 
     func run() async {
-        for id in snapshots.reversed() { try? await lab.snapshots.delete(id) }
+        for id in snapshots.reversed() { _ = try? await lab.snapshots.delete(id) }
         if let store = try? await lab.store.open() {
             for id in storeSnapshots { try? await store.deleteSnapshot(id) }
         }

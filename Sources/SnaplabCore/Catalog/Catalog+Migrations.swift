@@ -211,6 +211,9 @@ extension Catalog {
         migrator.registerMigration("v12-measurements") { db in
             try CatalogMeasurements.create(db)
         }
+        migrator.registerMigration("v13-snapshot-locks-and-recycle-bin") { db in
+            try RecycleBinTables.create(db)
+        }
         return migrator
     }
 }

@@ -67,8 +67,12 @@ extension Catalog {
             .filter(volumeIds.contains(Snapshot.Columns.volumeId))
     }
 
+    /// Deletes a snapshot's row, unless a lock in force protects it.
     public func deleteSnapshot(_ id: String) async throws(SnaplabError) {
-        _ = try await write { db in try Snapshot.deleteOne(db, key: id) }
+        _ = try await write { db in
+            try Self.checkUnlocked(db, id, at: Date())
+            return try Snapshot.deleteOne(db, key: id)
+        }
     }
 
     public func updateProgress(_ id: String, progress: Double) async throws(SnaplabError) {

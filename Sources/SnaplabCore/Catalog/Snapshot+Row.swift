@@ -29,7 +29,15 @@ extension Snapshot {
             boot: try (row["boot"] as String?).map { try JSONDecoder().decode(BootSettings.self, from: Data($0.utf8)) },
             checkpoint: row["checkpoint"], workerPid: row["workerPid"], workerStartTime: row["workerStartTime"])
         pinned = row["pinned"]
+        lock = try (row["lock"] as String?).map { try Self.lockDecoder.decode(SnapshotLock.self, from: Data($0.utf8)) }
     }
+
+    /// GRDB writes a nested value's dates as milliseconds since 1970 (its `databaseJSONEncoder`).
+    static let lockDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
 
     /// `{"key":"value",…}`: read directly when no string has an escape, by `JSONDecoder` otherwise.
     static func tags(_ text: String?) throws -> [String: String] {

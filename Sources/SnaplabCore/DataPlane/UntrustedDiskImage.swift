@@ -12,6 +12,9 @@ struct UntrustedDiskImage: Sendable {
     }
 
     static let memoryLimit = 1 << 30
+    /// `convert` runs a pool of I/O threads, each with an 8 MiB stack reserved: 1 GiB of address space failed
+    /// now and then here ("qemu_thread_create: Resource temporarily unavailable").
+    static let convertMemoryLimit = 2 << 30
     static let cpuSeconds = 60
 
     let file: URL
@@ -83,16 +86,18 @@ struct UntrustedDiskImage: Sendable {
     func convert(to target: URL) async throws(SnaplabError) {
         _ = try await Self.limited(
             ["convert", "-q", "-f", format.rawValue, "-O", "qcow2", "-o", "compat=1.1", file.path, target.path],
-            "converting \(file.path)", cpu: false)
+            "converting \(file.path)", memory: Self.convertMemoryLimit, cpu: false)
     }
 
-    private static func limited(_ arguments: [String], _ what: String, cpu: Bool = true) async throws(SnaplabError)
-        -> Data
-    {
-        var limits = ["--as=\(memoryLimit)"]
+    private static func limited(
+        _ arguments: [String], _ what: String, memory: Int = memoryLimit, cpu: Bool = true
+    ) async throws(SnaplabError) -> Data {
+        var limits = ["--as=\(memory)"]
         if cpu { limits.append("--cpu=\(cpuSeconds)") }
+        // One malloc arena: each extra thread's arena would reserve 64 MiB of the limited address space.
+        let command = limits + ["--", "/usr/bin/env", "MALLOC_ARENA_MAX=1", QemuImg.executable] + arguments
         do {
-            return try await ChildProcess.output("/usr/bin/prlimit", limits + ["--", QemuImg.executable] + arguments)
+            return try await ChildProcess.output("/usr/bin/prlimit", command)
         } catch let failure as ChildProcess.Failure {
             let detail = failure.logTail.trimmingCharacters(in: .whitespacesAndNewlines)
             throw SnaplabError(

@@ -24,6 +24,9 @@ public struct LabPaths: Sendable, Equatable {
     /// Volumes on their way to or from a host on another machine, which is reached through libvirt's streams.
     public var transfers: URL { stateDirectory.appendingPathComponent("transfers") }
 
+    /// Every boot sweep's records, one JSON file per run, for the control screen's plots.
+    public var bootRuns: URL { stateDirectory.appendingPathComponent("boot-runs") }
+
     public func console(of instanceId: String) -> URL {
         consoles.appendingPathComponent("\(instanceId).log")
     }

@@ -6,6 +6,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
     case image = "ami"
     case policy = "pol"
     case snapshotSet = "sset"
+    case recycleBinRule = "rbin"
 
     public var noun: String {
         switch self {
@@ -15,6 +16,7 @@ public enum ResourceKind: String, Sendable, CaseIterable {
         case .image: "image"
         case .policy: "policy"
         case .snapshotSet: "snapshot set"
+        case .recycleBinRule: "recycle bin rule"
         }
     }
 

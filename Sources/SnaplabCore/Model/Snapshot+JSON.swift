@@ -44,6 +44,21 @@ extension Snapshot {
         json.key("incremental")
         json.bool(incremental)
         optional("instanceId", instanceId, &json)
+        if let lock {
+            json.key("lock")
+            json.beginObject()
+            if let coolOffEndsAt = lock.coolOffEndsAt {
+                json.key("coolOffEndsAt")
+                json.date(coolOffEndsAt)
+            }
+            json.key("expiresAt")
+            json.date(lock.expiresAt)
+            json.key("lockedAt")
+            json.date(lock.lockedAt)
+            json.key("mode")
+            json.string(lock.mode.rawValue)
+            json.endObject()
+        }
         optional("parentId", parentId, &json)
         json.key("pinned")
         json.bool(pinned)

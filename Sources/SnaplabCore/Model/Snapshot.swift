@@ -57,6 +57,8 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var workerStartTime: UInt64?
     /// Never pruned by a policy.
     public var pinned = false
+    /// Locked against deletion until a date (EBS snapshot lock); an expired lock no longer protects.
+    public var lock: SnapshotLock?
 
     public init(
         id: String, volumeId: String, volumeRole: VolumeRole, volumeSize: UInt64, state: SnapshotState,

@@ -53,7 +53,7 @@ extension EC2API {
         let image = try await call { () async throws(SnaplabError) in try await lab.images.deregister(id) }
         if parameters.bool("DeleteAssociatedSnapshots") {
             for snapshotId in image.snapshotIds {
-                try await call { () async throws(SnaplabError) in try await lab.snapshots.delete(snapshotId) }
+                _ = try await call { () async throws(SnaplabError) in try await lab.snapshots.delete(snapshotId) }
             }
         }
         return [XMLElement("return", "true")]

@@ -44,7 +44,7 @@ extension EC2API {
 
     func deleteSnapshot(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let id = try parameters.required("SnapshotId")
-        try await call { () async throws(SnaplabError) in try await lab.snapshots.delete(id) }
+        _ = try await call { () async throws(SnaplabError) in try await lab.snapshots.delete(id) }
         return [XMLElement("return", "true")]
     }
 

@@ -43,6 +43,11 @@ struct EC2API: Sendable {
         case "CreateTags": try await createTags(parameters)
         case "DeleteTags": try await deleteTags(parameters)
         case "DescribeTags": try await describeTags(parameters)
+        case "LockSnapshot": try await lockSnapshot(parameters)
+        case "UnlockSnapshot": try await unlockSnapshot(parameters)
+        case "DescribeLockedSnapshots": try await describeLockedSnapshots(parameters)
+        case "ListSnapshotsInRecycleBin": try await listSnapshotsInRecycleBin(parameters)
+        case "RestoreSnapshotFromRecycleBin": try await restoreSnapshotFromRecycleBin(parameters)
         default:
             throw EC2Error(
                 code: "InvalidAction",
@@ -56,7 +61,8 @@ struct EC2API: Sendable {
         "CreateVolume", "DeleteVolume", "DescribeVolumes", "AttachVolume", "DetachVolume", "CreateSnapshot",
         "CreateSnapshots", "DeleteSnapshot", "DescribeSnapshots", "RegisterImage", "CreateImage", "DeregisterImage",
         "DescribeImages", "RunInstances", "StartInstances", "StopInstances", "TerminateInstances",
-        "DescribeInstances", "CreateTags", "DeleteTags", "DescribeTags",
+        "DescribeInstances", "CreateTags", "DeleteTags", "DescribeTags", "LockSnapshot", "UnlockSnapshot",
+        "DescribeLockedSnapshots", "ListSnapshotsInRecycleBin", "RestoreSnapshotFromRecycleBin",
     ]
 
     /// The action as a metrics label: anything a client may send outside the known ones is `unknown`, so a

@@ -8,6 +8,7 @@ struct JSONAPI: Sendable {
     let auth: ConsoleAuth
 
     func register(on router: Router<BasicRequestContext>) {
+        registerActions(on: router)
         router.get("/api/volumes") { request, _ in try await guarded(request) { try await lab.volumes.list() } }
         router.get("/api/snapshots") { request, _ in try await listSnapshots(request) }
         router.get("/api/changes") { request, _ in try await changes(request) }
@@ -65,12 +66,7 @@ struct JSONAPI: Sendable {
         }
         router.post("/api/snapshots/:id/register-image") { request, context in
             let id = context.parameters.get("id") ?? ""
-            var body = request
-            let name =
-                (try? await body.collectBody(upTo: 64 << 10)).flatMap { buffer -> String? in
-                    let object = try? JSONSerialization.jsonObject(with: Data(buffer: buffer)) as? [String: Any]
-                    return object?["name"] as? String
-                } ?? "image-of-\(id)"
+            let name = await Self.jsonBody(request)["name"] as? String ?? "image-of-\(id)"
             return try await guarded(request) {
                 try await lab.images.register(ImageRegistration(name: name, bootSnapshotId: id))
             }

@@ -44,7 +44,11 @@ public struct PolicyDaemon: Service {
             do {
                 let runs = try await lab.policies.runDue(now: clock.now())
                 for run in runs { log(run) }
-                if runs.contains(where: { !$0.snapshotsPruned.isEmpty }) {
+                let purged = try await lab.snapshots.purgeRecycleBin(at: clock.now())
+                if !purged.isEmpty {
+                    logger.info("recycle bin: retention ended", metadata: ["purged": "\(purged)"])
+                }
+                if !purged.isEmpty || runs.contains(where: { !$0.snapshotsPruned.isEmpty }) {
                     let report = try await lab.store.collectGarbage(timeout: .seconds(60))
                     logger.info(
                         "store gc",

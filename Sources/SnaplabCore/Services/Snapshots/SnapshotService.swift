@@ -208,21 +208,34 @@ public final class SnapshotService: Sendable {
         try await catalog.snapshot(id)
     }
 
-    /// Deletes a completed (or failed) snapshot. Its chunks stay until `store gc` finds nothing uses them;
-    /// newer snapshots of the volume never depend on it.
-    public func delete(_ id: String) async throws(SnaplabError) {
+    /// Deletes a completed (or failed) snapshot: into the recycle bin when a bin rule matches its tags (its copy
+    /// stays in the store), for good otherwise. A snapshot under a lock in force is refused. The chunks of a
+    /// deleted snapshot stay until `store gc` finds nothing uses them; newer snapshots never depend on it.
+    @discardableResult
+    public func delete(_ id: String) async throws(SnaplabError) -> SnapshotDeletion {
         let snapshot: Snapshot
         do throws(SnaplabError) {
             snapshot = try await catalog.snapshot(id)
         } catch  where error.code == .notFound {
             // A delete killed between its two steps left the store's copy: finish it.
-            guard (try? await store.hasManifest(id)) == true else { throw error }
-            return try await store.deleteSnapshot(id)
+            // A snapshot in the recycle bin keeps its copy on purpose.
+            guard (try? await store.hasManifest(id)) == true, try await catalog.recycledSnapshot(id) == nil else {
+                throw error
+            }
+            try await store.deleteSnapshot(id)
+            return .deleted
         }
         if snapshot.state == .pending {
             throw SnaplabError(.invalidState, "snapshot \(id) is still being copied; wait for it to finish")
         }
+        let now = Date()
+        if let lock = snapshot.lock, lock.isActive(at: now) { throw SnaplabError.locked(id, lock, at: now) }
         try await checkNotInUse(snapshot)
+        if snapshot.state == .completed,
+            let rule = RecycleBinRule.applying(to: snapshot.tags, among: try await catalog.recycleBinRules())
+        {
+            return .recycled(try await recycle(snapshot, rule: rule, at: now))
+        }
         // The catalog row goes first: a kill before the store's copy is deleted leaves a copy that `delete`
         // finishes, never a completed row whose data is gone.
         try await catalog.deleteSnapshot(id)
@@ -230,12 +243,14 @@ public final class SnapshotService: Sendable {
         FaultPoint.reach(.deleteBetweenCatalogAndStore)
         do throws(SnaplabError) {
             try await store.deleteSnapshot(id)
+            if snapshot.lock != nil { try await store.deleteDocument(kind: StoreService.lockDocumentKind, id: id) }
         } catch {
             throw SnaplabError(
                 error.code,
                 "snapshot \(id) left the catalog but its copy in the store was not deleted (\(error.message)); run `snaplab snapshot delete \(id)` again to finish",
                 cause: error)
         }
+        return .deleted
     }
 
     /// Restores a snapshot into a new volume (sparse qcow2; zero chunks are not written).

@@ -105,6 +105,32 @@ public final class StoreService: Sendable {
         return try await withStore { () async throws(StoreError) in try await store.artifact(digest) }
     }
 
+    /// Documents that describe snapshots beside their manifests (locks, recycle bin entries), so that
+    /// `catalog rebuild` finds them again.
+    static let lockDocumentKind = "snapshot-locks"
+    static let recycleBinDocumentKind = "recycle-bin"
+
+    func putDocument(kind: String, id: String, _ data: Data) async throws(SnaplabError) {
+        let store = try await open()
+        try await withStore { () async throws(StoreError) in try await store.putDocument(kind: kind, id: id, data) }
+    }
+
+    func deleteDocument(kind: String, id: String) async throws(SnaplabError) {
+        let store = try await open()
+        try await withStore { () async throws(StoreError) in try await store.deleteDocument(kind: kind, id: id) }
+    }
+
+    func documents(kind: String) async throws(SnaplabError) -> [(id: String, data: Data)] {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) -> [(id: String, data: Data)] in
+            var documents: [(id: String, data: Data)] = []
+            for id in try await store.documentIds(kind: kind) {
+                documents.append((id, try await store.document(kind: kind, id: id)))
+            }
+            return documents
+        }
+    }
+
     func putImageDocument(_ id: String, _ data: Data) async throws(SnaplabError) {
         let store = try await open()
         try await withStore { () async throws(StoreError) in
@@ -153,6 +179,10 @@ public final class StoreService: Sendable {
         var added = 0
         var kept = 0
         for id in try await withStore({ () async throws(StoreError) in try await store.snapshotIds() }) {
+            if try await catalog.recycledSnapshot(id) != nil {
+                kept += 1
+                continue
+            }
             if let existing = try await catalog.findSnapshot(id), existing.state == .completed {
                 kept += 1
                 continue
@@ -179,7 +209,28 @@ public final class StoreService: Sendable {
             try await catalog.insert(image)
             added += 1
         }
+        try await rebuildProtection()
         return (added, kept)
+    }
+
+    /// Puts back the locks and recycle bin entries the store remembers beside the manifests.
+    private func rebuildProtection() async throws(SnaplabError) {
+        for (id, data) in try await documents(kind: Self.lockDocumentKind) {
+            guard let lock = try? RecycleBinTables.decoder.decode(SnapshotLock.self, from: data) else {
+                throw SnaplabError(.store, "lock document \(id) in the store does not parse")
+            }
+            guard try await catalog.findSnapshot(id) != nil else { continue }
+            _ = try await catalog.changeLock(id) { _ in lock }
+        }
+        for (id, data) in try await documents(kind: Self.recycleBinDocumentKind) {
+            guard var entry = try? RecycleBinTables.decoder.decode(RecycledSnapshot.self, from: data) else {
+                throw SnaplabError(.store, "recycle bin document \(id) in the store does not parse")
+            }
+            if let current = try await catalog.findSnapshot(id) {
+                entry.snapshot.lock = current.lock
+                try await catalog.putInRecycleBin(entry)
+            }
+        }
     }
 
     /// Copies snapshots (all completed ones, or the listed ones), their image definitions and boot artifacts
