@@ -24,10 +24,24 @@ public protocol ObjectBackend: Sendable {
     /// Takes the store lock: shared for writers of snapshots, exclusive for garbage collection. Waits up to
     /// `timeout`, then throws `.busy`.
     func lock(exclusive: Bool, timeout: Duration) async throws(StoreError) -> any StoreLock
+
+    /// Whether objects can be held against deletion until a date (an S3 bucket with object lock).
+    func retentionSupported() async throws(StoreError) -> Bool
+    /// Holds the object's current version until `until`; an existing later date is kept.
+    func retain(_ key: String, until: Date, compliance: Bool) async throws(StoreError)
+    /// Until when the object's current version is held, or nil.
+    func retainedUntil(_ key: String) async throws(StoreError) -> Date?
+    /// Removes what a versioned bucket keeps of overwritten and deleted objects, except versions still held.
+    func removeOldVersions() async throws(StoreError) -> (removed: Int, kept: Int)
 }
 
+/// A directory has no retention and no versions: whoever can write it can delete anything (said in the README).
 extension ObjectBackend {
     public func prepare() async throws(StoreError) {}
+    public func retentionSupported() async throws(StoreError) -> Bool { false }
+    public func retain(_ key: String, until: Date, compliance: Bool) async throws(StoreError) {}
+    public func retainedUntil(_ key: String) async throws(StoreError) -> Date? { nil }
+    public func removeOldVersions() async throws(StoreError) -> (removed: Int, kept: Int) { (0, 0) }
 }
 
 /// A held store lock; released by `release()` or when the holder goes away (including a killed process).

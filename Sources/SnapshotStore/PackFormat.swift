@@ -36,7 +36,7 @@ enum PackFormat {
     /// Refuses a location no writer can have produced: a payload before its header, or lengths past any chunk.
     static func checkLocation(_ location: ChunkLocation, hash: ChunkHash, source: String) throws(StoreError) {
         guard location.offset >= UInt32(recordHeaderSize), location.rawLength <= UInt32(maxChunkSize),
-            location.length <= location.rawLength
+            location.length <= location.rawLength + UInt32(StoreKeys.overhead)
         else {
             throw StoreError(
                 .corrupt,

@@ -64,7 +64,11 @@ final class PackPipeline: @unchecked Sendable {
     }
 
     /// Appends a record unless the chunk was added already (a repeat within the volume). Packing thread.
-    func add(hash: ChunkHash, codec: ChunkCodec, rawLength: Int, payload: UnsafeRawBufferPointer) throws(StoreError) {
+    /// Appends a chunk's record: its payload sealed on the way in an encrypted store, unless `verbatim` (a
+    /// record copied as it is stored).
+    func add(
+        hash: ChunkHash, codec: ChunkCodec, rawLength: Int, payload: UnsafeRawBufferPointer, verbatim: Bool = false
+    ) throws(StoreError) {
         lock.lock()
         let repeated = pending[hash] != nil
         lock.unlock()
@@ -77,10 +81,16 @@ final class PackPipeline: @unchecked Sendable {
             current = next
         }
         guard let pack = current else { return }
-        let location = pack.append(hash: hash, codec: codec, rawLength: rawLength, payload: payload)
+        let location: ChunkLocation
+        if let keys = store.keys, !verbatim {
+            location = try pack.appendSealed(
+                hash: hash, codec: codec, rawLength: rawLength, payload: payload, keys: keys)
+        } else {
+            location = pack.append(hash: hash, codec: codec, rawLength: rawLength, payload: payload)
+        }
         lock.lock()
         pending[hash] = location
-        stored += UInt64(payload.count)
+        stored += UInt64(location.length)
         packed += UInt64(rawLength)
         lock.unlock()
         if pack.used >= store.config.packSize { try seal() }
@@ -151,7 +161,7 @@ final class PackBuffer: @unchecked Sendable {
     /// Room for a pack that is sealed once it reaches the pack size (so up to one record more), rounded up to
     /// whole 4 KiB pages and one page more, for writes past the page cache.
     init(config: StoreConfig) {
-        let bytes = config.packSize + PackFormat.recordHeaderSize + config.chunkSize
+        let bytes = config.packSize + PackFormat.recordHeaderSize + config.chunkSize + StoreKeys.overhead
         let page = DirectoryBackend.directAlignment
         memory = UnsafeMutableRawBufferPointer.allocate(
             byteCount: (bytes + page - 1) / page * page + page, alignment: page)
@@ -178,6 +188,26 @@ final class PackBuffer: @unchecked Sendable {
         let location = ChunkLocation(
             pack: id, offset: UInt32(offset), length: UInt32(payload.count),
             rawLength: UInt32(rawLength), codec: codec)
+        entries.append(IndexEntry(hash, location))
+        return location
+    }
+
+    /// Like `append`, with the payload sealed (AES-256-GCM, the chunk's name as associated data) straight into
+    /// the pack.
+    func appendSealed(
+        hash: ChunkHash, codec: ChunkCodec, rawLength: Int, payload: UnsafeRawBufferPointer, keys: StoreKeys
+    ) throws(StoreError) -> ChunkLocation {
+        let length = payload.count + StoreKeys.overhead
+        PackFormat.writeRecordHeader(memory, at: used, hash: hash, codec: codec, rawLength: rawLength, length: length)
+        let offset = used + PackFormat.recordHeaderSize
+        try hash.bytes.withBytes { (context) throws(StoreError) in
+            try keys.seal(
+                payload, context: context,
+                into: UnsafeMutableRawBufferPointer(rebasing: memory[offset..<(offset + length)]))
+        }
+        used = offset + length
+        let location = ChunkLocation(
+            pack: id, offset: UInt32(offset), length: UInt32(length), rawLength: UInt32(rawLength), codec: codec)
         entries.append(IndexEntry(hash, location))
         return location
     }

@@ -160,7 +160,7 @@ public final class SnapshotBlockSource: BlockSource, @unchecked Sendable {
     /// Reads the planned chunks' records (grouped by pack), decodes them and checks each against its hash. A
     /// chunk read ahead that fails is left out (it fails when it is asked for); the wanted one fails the read.
     private func fetch(_ planned: [PlannedChunk], wanted: UInt32) throws -> [(index: UInt32, bytes: Data)] {
-        let coder = ChunkCoder()
+        let coder = session.store.coder()
         var decoded: [(index: UInt32, bytes: Data)] = []
         var failure: StoreError?
         for read in SnapshotReader.reads(planned) {
@@ -196,9 +196,9 @@ public final class SnapshotBlockSource: BlockSource, @unchecked Sendable {
             in: records, recordAt: Int(chunk.location.recordStart - start), location: chunk.location, hash: chunk.hash)
         var bytes = Data(count: Int(chunk.location.rawLength))
         try bytes.withMutableBytes { (destination) throws(StoreError) in
-            try coder.decode(payload, codec: chunk.location.codec, into: destination)
+            try coder.decode(payload, codec: chunk.location.codec, hash: chunk.hash, into: destination)
         }
-        guard bytes.withUnsafeBytes({ ChunkHash.of($0) }) == chunk.hash else {
+        guard bytes.withUnsafeBytes({ coder.name($0) }) == chunk.hash else {
             throw StoreError(
                 .corrupt,
                 "chunk \(chunk.hash) in pack \(chunk.location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)"

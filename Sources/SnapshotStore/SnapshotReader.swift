@@ -111,7 +111,7 @@ public final class SnapshotReader: @unchecked Sendable {
     // MARK: Decoding threads
 
     private func decodeLoop() {
-        let coder = ChunkCoder()
+        let coder = store.coder()
         let scratch = UnsafeMutableRawBufferPointer.allocate(
             byteCount: Self.scratchBytes(manifest.chunkSize), alignment: 4096)
         defer { scratch.deallocate() }
@@ -150,14 +150,14 @@ public final class SnapshotReader: @unchecked Sendable {
                 let destination = UnsafeMutableRawBufferPointer(
                     rebasing: memory[start..<(start + Int(chunk.location.rawLength))])
                 do throws(StoreError) {
-                    try coder.decode(payload, codec: chunk.location.codec, into: destination)
+                    try coder.decode(payload, codec: chunk.location.codec, hash: chunk.hash, into: destination)
                 } catch {
                     throw StoreError(
                         .corrupt,
                         "chunk \(chunk.hash) in pack \(chunk.location.packId) is damaged (\(error.message)); `snaplab store verify` lists what it breaks"
                     )
                 }
-                guard ChunkHash.of(UnsafeRawBufferPointer(destination)) == chunk.hash else {
+                guard coder.name(UnsafeRawBufferPointer(destination)) == chunk.hash else {
                     throw StoreError(
                         .corrupt,
                         "chunk \(chunk.hash) in pack \(chunk.location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)"

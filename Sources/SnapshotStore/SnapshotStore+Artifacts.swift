@@ -6,14 +6,15 @@ extension SnapshotStore {
         let digest = ChunkHash.of(data).hex
         let key = StoreLayout.artifact(digest)
         if try await backend.exists(key) { return digest }
-        try await backend.put(key, data)
+        try await backend.put(key, try sealed(data, key: key))
         return digest
     }
 
     /// A blob by digest, checked against it.
     public func artifact(_ digest: String) async throws(StoreError) -> Data {
         guard ChunkHash(hex: digest) != nil else { throw StoreError(.notFound, "'\(digest)' is not a SHA-256 digest") }
-        let data = try await backend.get(StoreLayout.artifact(digest))
+        let key = StoreLayout.artifact(digest)
+        let data = try opened(try await backend.get(key), key: key)
         guard ChunkHash.of(data).hex == digest else {
             throw StoreError(.corrupt, "artifact \(digest) does not match its digest; the store is damaged")
         }
@@ -25,13 +26,15 @@ extension SnapshotStore {
     public func putDocument(kind: String, id: String, _ data: Data) async throws(StoreError) {
         try Self.checkId(kind)
         try Self.checkId(id)
-        try await backend.put("\(StoreLayout.documentsPrefix)\(kind)/\(id).json", data)
+        let key = "\(StoreLayout.documentsPrefix)\(kind)/\(id).json"
+        try await backend.put(key, try sealed(data, key: key))
     }
 
     public func document(kind: String, id: String) async throws(StoreError) -> Data {
         try Self.checkId(kind)
         try Self.checkId(id)
-        return try await backend.get("\(StoreLayout.documentsPrefix)\(kind)/\(id).json")
+        let key = "\(StoreLayout.documentsPrefix)\(kind)/\(id).json"
+        return try opened(try await backend.get(key), key: key)
     }
 
     public func documentIds(kind: String) async throws(StoreError) -> [String] {

@@ -20,6 +20,12 @@ extension SnapshotStore {
         _ snapshotIds: [String]? = nil, to destination: SnapshotStore,
         progress: (@Sendable (String) -> Void)? = nil
     ) async throws(StoreError) -> CopyReport {
+        guard !isEncrypted, !destination.isEncrypted else {
+            throw StoreError(
+                .unsupported,
+                "store copy between encrypted stores is not built yet; \(isEncrypted ? backend.location : destination.backend.location) is encrypted"
+            )
+        }
         var report = try await withSession { (_) async throws(StoreError) -> CopyReport in
             try await destination.withSession { (target) async throws(StoreError) -> CopyReport in
                 try await copyLocked(snapshotIds, to: target, progress: progress)
@@ -102,7 +108,7 @@ struct RecordCopy {
         var copied = 0
         do throws(StoreError) {
             let table = ChunkTableReader(manifest, io: ThreadIO(backend: source.backend))
-            let coder = ChunkCoder()
+            let coder = source.coder()
             let scratch = UnsafeMutableRawBufferPointer.allocate(
                 byteCount: SnapshotReader.scratchBytes(manifest.chunkSize),
                 alignment: DirectoryBackend.directAlignment)
@@ -152,15 +158,16 @@ struct RecordCopy {
                     in: bytes, recordAt: Int(location.recordStart - read.start),
                     location: location, hash: chunk.hash)
                 let raw = UnsafeMutableRawBufferPointer(rebasing: check[0..<Int(location.rawLength)])
-                try coder.decode(payload, codec: location.codec, into: raw)
-                guard ChunkHash.of(UnsafeRawBufferPointer(raw)) == chunk.hash else {
+                try coder.decode(payload, codec: location.codec, hash: chunk.hash, into: raw)
+                guard coder.name(UnsafeRawBufferPointer(raw)) == chunk.hash else {
                     throw StoreError(
                         .corrupt,
                         "chunk \(chunk.hash) in pack \(location.packId) does not match its hash; the source store is damaged (`snaplab store verify` lists what it breaks)"
                     )
                 }
                 try packs.add(
-                    hash: chunk.hash, codec: location.codec, rawLength: Int(location.rawLength), payload: payload)
+                    hash: chunk.hash, codec: location.codec, rawLength: Int(location.rawLength), payload: payload,
+                    verbatim: true)
             }
         }
     }

@@ -13,6 +13,11 @@ public struct GarbageReport: Sendable, Codable, Equatable {
     public var deadBytesKept: UInt64 = 0
     /// Packs no index describes, kept because they are younger than the grace period.
     public var unindexedPacksKept = 0
+    /// Mostly-dead packs left as they are because object lock holds them (rewriting would unprotect their chunks).
+    public var retainedPacksKept = 0
+    /// Old versions and delete markers a versioned bucket kept, removed now; and those still held by retention.
+    public var oldVersionsRemoved = 0
+    public var retainedVersionsKept = 0
 }
 
 extension SnapshotStore {
@@ -89,6 +94,8 @@ extension SnapshotStore {
 
         var liveEntries: [IndexEntry] = []
         var rewriting: [PackID: PackUse] = [:]
+        let retention = try await backend.retentionSupported()
+        let now = Date()
         for (pack, use) in packs {
             if use.live.isEmpty {
                 doomed.append(pack)
@@ -96,7 +103,8 @@ extension SnapshotStore {
                 report.chunksRemoved += use.entries
                 report.bytesReclaimed += use.totalBytes
             } else if use.deadBytes > 0,
-                Double(use.deadBytes) >= Double(use.totalBytes) * options.rewriteWhenDeadFraction
+                Double(use.deadBytes) >= Double(use.totalBytes) * options.rewriteWhenDeadFraction,
+                !(try await isRetained(pack, supported: retention, now: now, report: &report))
             {
                 rewriting[pack] = use
                 doomed.append(pack)
@@ -111,6 +119,7 @@ extension SnapshotStore {
         guard !doomed.isEmpty || packs.values.contains(where: { $0.live.count < $0.entries }) else {
             try await reloadIndex()
             try await recordMark(snapshots, tombstones: tombstones)
+            try await removeOldVersions(into: &report)
             return report
         }
         let config = self.config
@@ -132,7 +141,26 @@ extension SnapshotStore {
         for pack in doomed { try await backend.delete(StoreLayout.pack(pack)) }
         try await reloadIndex()
         try await recordMark(snapshots, tombstones: tombstones)
+        try await removeOldVersions(into: &report)
         return report
+    }
+
+    /// A pack under object-lock retention is not rewritten: the copy would not be held.
+    private func isRetained(_ pack: PackID, supported: Bool, now: Date, report: inout GarbageReport)
+        async throws(StoreError) -> Bool
+    {
+        guard supported, let until = try await backend.retainedUntil(StoreLayout.pack(pack)), until > now else {
+            return false
+        }
+        report.retainedPacksKept += 1
+        return true
+    }
+
+    /// In a versioned bucket a delete only hides an object: its old versions go now, unless retention holds them.
+    private func removeOldVersions(into report: inout GarbageReport) async throws(StoreError) {
+        let (removed, kept) = try await backend.removeOldVersions()
+        report.oldVersionsRemoved = removed
+        report.retainedVersionsKept = kept
     }
 
     /// Copies the live records of mostly-dead packs into new packs (durable before anything refers to them);

@@ -9,6 +9,8 @@ extension SnapshotStore {
     /// a lookup in the set. Skipping the rest is safe because an equal entry's hash is already in the set.
     func markLiveChunks(_ snapshots: [String]) async throws(StoreError) -> ChunkHashSet {
         let io = ThreadIO(backend: backend)
+        let keys = self.keys
+        let location = backend.location
         var manifests: [Manifest] = []
         manifests.reserveCapacity(snapshots.count)
         var start = 0
@@ -17,7 +19,9 @@ extension SnapshotStore {
             start += batch.count
             manifests += try await BlockingPool.run { () throws(StoreError) -> [Manifest] in
                 var read: [Manifest] = []
-                for snapshotId in batch { read.append(try Self.readManifest(snapshotId, io: io)) }
+                for snapshotId in batch {
+                    read.append(try Self.readManifest(snapshotId, io: io, keys: keys, location: location))
+                }
                 return read
             }
         }
@@ -94,11 +98,14 @@ extension SnapshotStore {
         var hashes: [ChunkHash] = []
     }
 
-    private static func readManifest(_ snapshotId: String, io: ThreadIO) throws(StoreError) -> Manifest {
+    private static func readManifest(_ snapshotId: String, io: ThreadIO, keys: StoreKeys?, location: String)
+        throws(StoreError) -> Manifest
+    {
         do throws(StoreError) {
             try checkId(snapshotId)
             let key = StoreLayout.manifest(snapshotId)
-            return try Manifest.decode(try io.get(key), key: key)
+            let data = try io.get(key)
+            return try Manifest.decode(try keys?.openObject(data, key: key, at: location) ?? data, key: key)
         } catch {
             throw unreadable(snapshotId, error)
         }

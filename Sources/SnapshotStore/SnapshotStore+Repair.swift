@@ -45,8 +45,9 @@ extension SnapshotStore {
         for key in try await backend.list(prefix: StoreLayout.packsPrefix).sorted() {
             guard let pack = StoreLayout.packId(ofPack: key).flatMap(PackID.init(hex:)) else { continue }
             if !rebuildAll && described.contains(pack) { continue }
+            let keys = self.keys
             let (entries, damaged) = try await BlockingPool.run { () throws(StoreError) in
-                try Self.scan(pack, io: io)
+                try Self.scan(pack, io: io, keys: keys)
             }
             report.packsScanned += 1
             report.damagedStretches += damaged
@@ -72,7 +73,9 @@ extension SnapshotStore {
 
     /// The whole records of one pack. A stretch that is not a record (damaged bytes) is skipped up to the next
     /// record header; a record whose bytes do not match its hash is left out.
-    static func scan(_ pack: PackID, io: ThreadIO) throws(StoreError) -> (entries: [IndexEntry], damaged: Int) {
+    static func scan(_ pack: PackID, io: ThreadIO, keys: StoreKeys? = nil) throws(StoreError)
+        -> (entries: [IndexEntry], damaged: Int)
+    {
         let key = StoreLayout.pack(pack)
         let size = try io.size(key)
         guard size <= UInt64(UInt32.max) else {
@@ -80,7 +83,7 @@ extension SnapshotStore {
         }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         try bytes.withMutableBytes { (buffer) throws(StoreError) in try io.read(key, offset: 0, into: buffer) }
-        let coder = ChunkCoder()
+        let coder = ChunkCoder(keys: keys)
         return bytes.withUnsafeBytes { bytes in
             var entries: [IndexEntry] = []
             var damaged = 0

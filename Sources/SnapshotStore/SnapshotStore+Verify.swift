@@ -52,7 +52,8 @@ extension SnapshotStore {
             if sample < 1.0 { entries = entries.filter { _ in Double.random(in: 0..<1) < sample } }
             let byPack = Dictionary(grouping: entries, by: \.location.pack)
             for (pack, packEntries) in byPack.sorted(by: { $0.key < $1.key }) {
-                let failures = await BlockingPool.run { Self.check(packEntries, in: pack, io: io) }
+                let keys = self.keys
+                let failures = await BlockingPool.run { Self.check(packEntries, in: pack, io: io, keys: keys) }
                 report.checkedChunks += packEntries.count
                 report.checkedBytes += packEntries.reduce(0) { $0 + UInt64($1.location.rawLength) }
                 for (hash, reason) in failures { report.badChunks[hash.hex] = reason }
@@ -95,7 +96,9 @@ extension SnapshotStore {
     }
 
     /// Reads one pack and decodes and hashes every listed chunk of it, on all cores.
-    static func check(_ entries: [IndexEntry], in pack: PackID, io: ThreadIO) -> [(ChunkHash, String)] {
+    static func check(_ entries: [IndexEntry], in pack: PackID, io: ThreadIO, keys: StoreKeys? = nil)
+        -> [(ChunkHash, String)]
+    {
         let key = StoreLayout.pack(pack)
         let bytes: [UInt8]
         do throws(StoreError) {
@@ -115,7 +118,7 @@ extension SnapshotStore {
             // Workers only read the pack, which outlives them (concurrentPerform returns when all are done).
             nonisolated(unsafe) let pack = pack
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let coder = ChunkCoder()
+                let coder = ChunkCoder(keys: keys)
                 for position in stride(from: worker, to: entries.count, by: workers) {
                     let entry = entries[position]
                     do throws(StoreError) {

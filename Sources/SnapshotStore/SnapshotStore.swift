@@ -10,12 +10,19 @@ public final class SnapshotStore: Sendable {
     public let index: ChunkIndex
     /// Where chunk tables are spooled before they are published, for backends that are not a local directory.
     let scratchDirectory: String
+    /// An encrypted store's keys (nil: a plain store).
+    let keys: StoreKeys?
 
-    private init(backend: any ObjectBackend, config: StoreConfig, index: ChunkIndex, scratchDirectory: String) {
+    public var isEncrypted: Bool { keys != nil }
+
+    private init(
+        backend: any ObjectBackend, config: StoreConfig, index: ChunkIndex, scratchDirectory: String, keys: StoreKeys?
+    ) {
         self.backend = backend
         self.config = config
         self.index = index
         self.scratchDirectory = scratchDirectory
+        self.keys = keys
     }
 
     /// The backend a store URL names: `dir:///path` (or a plain path), or `s3://bucket/prefix[?endpoint=…]`.
@@ -28,17 +35,21 @@ public final class SnapshotStore: Sendable {
 
     /// Opens the store on `backend`, creating it (config object) if it is empty, and brings the chunk index up
     /// to date. `cacheDirectory` keeps the local chunk index between runs (nil: a temporary one).
-    public static func open(_ backend: any ObjectBackend, cacheDirectory: URL? = nil) async throws(StoreError)
-        -> SnapshotStore
-    {
-        try await open(backend, cacheDirectory: cacheDirectory, recentIndexLimit: 64 * 1024)
+    /// An encrypted store opens with `key`; a store made now is encrypted when `encrypt` names its first key.
+    public static func open(
+        _ backend: any ObjectBackend, cacheDirectory: URL? = nil, key: StoreKeySource? = nil,
+        encrypt: StoreKeySource? = nil
+    ) async throws(StoreError) -> SnapshotStore {
+        try await open(backend, cacheDirectory: cacheDirectory, recentIndexLimit: 64 * 1024, key: key, encrypt: encrypt)
     }
 
-    static func open(_ backend: any ObjectBackend, cacheDirectory: URL?, recentIndexLimit: Int) async throws(StoreError)
-        -> SnapshotStore
-    {
+    static func open(
+        _ backend: any ObjectBackend, cacheDirectory: URL?, recentIndexLimit: Int, key: StoreKeySource? = nil,
+        encrypt: StoreKeySource? = nil
+    ) async throws(StoreError) -> SnapshotStore {
         try await backend.prepare()
-        let config: StoreConfig
+        var config: StoreConfig
+        var keys: StoreKeys?
         if try await backend.exists(StoreLayout.config) {
             let data = try await backend.get(StoreLayout.config)
             do {
@@ -61,23 +72,48 @@ public final class SnapshotStore: Sendable {
                     "\(backend.location) is a \(config.format) v\(config.version) store; this snaplab reads \(StoreConfig.formatName) v\(StoreConfig.currentVersion)"
                 )
             }
-        } else {
-            config = StoreConfig()
-            do {
-                try await backend.put(StoreLayout.config, try JSONEncoder.store.encode(config))
-            } catch let error as StoreError {
-                throw error
-            } catch {
-                throw StoreError(.io, "cannot encode the store config", cause: error)
+            if config.encryption != nil {
+                keys = try config.unlock(key ?? encrypt, at: backend.location)
+            } else if let encrypt {
+                // A plain store that holds nothing yet may become an encrypted one; one with data may not.
+                for prefix in [
+                    StoreLayout.snapshotsPrefix, StoreLayout.packsPrefix, StoreLayout.indexPrefix,
+                    StoreLayout.documentsPrefix, StoreLayout.artifactsPrefix,
+                ] where try await !backend.list(prefix: prefix).isEmpty {
+                    throw StoreError(
+                        .unsupported,
+                        "\(backend.location) is a plain store with data in it; an encrypted store must start empty (use a new location)"
+                    )
+                }
+                (config, keys) = try StoreConfig.encrypted(encrypt, note: nil)
+                try await writeConfig(config, to: backend)
             }
+        } else {
+            if let encrypt {
+                (config, keys) = try StoreConfig.encrypted(encrypt, note: nil)
+            } else {
+                config = StoreConfig()
+            }
+            try await writeConfig(config, to: backend)
         }
         let index = try await BlockingPool.run { () throws(StoreError) in
             try ChunkIndex(directory: cacheDirectory, recentLimit: recentIndexLimit)
         }
         let scratch = cacheDirectory?.path ?? FileManager.default.temporaryDirectory.path
-        let store = SnapshotStore(backend: backend, config: config, index: index, scratchDirectory: scratch)
+        let store = SnapshotStore(
+            backend: backend, config: config, index: index, scratchDirectory: scratch, keys: keys)
         try await store.reloadIndex()
         return store
+    }
+
+    static func writeConfig(_ config: StoreConfig, to backend: any ObjectBackend) async throws(StoreError) {
+        do {
+            try await backend.put(StoreLayout.config, try JSONEncoder.store.encode(config))
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "cannot encode the store config", cause: error)
+        }
     }
 
     /// Brings the chunk index up to date with the store's index objects (packs written by other processes
@@ -100,7 +136,7 @@ public final class SnapshotStore: Sendable {
     public func manifest(_ snapshotId: String) async throws(StoreError) -> Manifest {
         try Self.checkId(snapshotId)
         let key = StoreLayout.manifest(snapshotId)
-        return try Manifest.decode(try await backend.get(key), key: key)
+        return try Manifest.decode(try opened(try await backend.get(key), key: key), key: key)
     }
 
     public func hasManifest(_ snapshotId: String) async throws(StoreError) -> Bool {
@@ -129,6 +165,30 @@ public final class SnapshotStore: Sendable {
         }
     }
 
+    // MARK: Sealing
+
+    /// A whole object as it is stored: sealed in an encrypted store.
+    func sealed(_ data: Data, key: String) throws(StoreError) -> Data {
+        guard let keys else { return data }
+        return try keys.sealObject(data, key: key)
+    }
+
+    /// A whole object as it was written: opened (and authenticated) in an encrypted store.
+    func opened(_ data: Data, key: String) throws(StoreError) -> Data {
+        guard let keys else { return data }
+        return try keys.openObject(data, key: key, at: backend.location)
+    }
+
+    /// A chunk's name: SHA-256 of its bytes, or in an encrypted store their HMAC-SHA-256.
+    public func name(_ bytes: UnsafeRawBufferPointer) -> ChunkHash {
+        keys?.name(bytes) ?? ChunkHash.of(bytes)
+    }
+
+    public func name(_ data: Data) -> ChunkHash { data.withUnsafeBytes { name($0) } }
+
+    /// A coder for one thread of this store's chunk work.
+    func coder() -> ChunkCoder { ChunkCoder(keys: keys) }
+
     // MARK: Chunks
 
     /// A chunk's raw bytes, checked against its hash.
@@ -140,7 +200,7 @@ public final class SnapshotStore: Sendable {
             StoreLayout.pack(location.pack), offset: location.recordStart,
             length: Int(location.recordEnd - location.recordStart))
         return try record.withBytes { (bytes) throws(StoreError) -> Data in
-            try Self.decodeChunk(bytes, recordAt: 0, location: location, hash: hash, coder: ChunkCoder())
+            try Self.decodeChunk(bytes, recordAt: 0, location: location, hash: hash, coder: coder())
         }
     }
 
@@ -152,9 +212,9 @@ public final class SnapshotStore: Sendable {
         let payload = try PackFormat.payload(in: bytes, recordAt: position, location: location, hash: hash)
         var raw = Data(count: Int(location.rawLength))
         try raw.withMutableBytes { (destination) throws(StoreError) in
-            try coder.decode(payload, codec: location.codec, into: destination)
+            try coder.decode(payload, codec: location.codec, hash: hash, into: destination)
         }
-        guard ChunkHash.of(raw) == hash else {
+        guard coder.name(raw) == hash else {
             throw StoreError(
                 .corrupt,
                 "chunk \(hash) in pack \(location.packId) does not match its hash; the store is damaged (`snaplab store verify` lists what it breaks)"

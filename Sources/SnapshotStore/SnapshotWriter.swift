@@ -160,7 +160,7 @@ public final class SnapshotWriter: @unchecked Sendable {
     // MARK: Hashing threads
 
     private func hashLoop() {
-        let coder = ChunkCoder()
+        let coder = store.coder()
         let scratch = UnsafeMutableRawBufferPointer.allocate(
             byteCount: ChunkCoder.compressedLimit(chunkSize), alignment: 64)
         defer { scratch.deallocate() }
@@ -188,7 +188,7 @@ public final class SnapshotWriter: @unchecked Sendable {
             var result = PreparedChunk(
                 length: length, hash: nil, codec: .raw, payloadStart: start, payloadLength: length)
             if !ChunkCoder.isZero(chunk) {
-                let hash = ChunkHash.of(chunk)
+                let hash = coder.name(chunk)
                 result.hash = hash
                 if !packs.knows(hash) {
                     let (codec, written) = coder.encode(chunk, into: scratch)

@@ -11,6 +11,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case busy
         /// The store's format is not one this version understands.
         case unsupported
+        /// An encrypted store without its key, or with a key that opens none of its wrappings.
+        case keyRequired
     }
 
     public let kind: Kind

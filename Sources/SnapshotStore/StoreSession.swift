@@ -42,7 +42,8 @@ public final class StoreSession: Sendable {
             )
         }
         try SnapshotStore.checkId(manifest.snapshotId)
-        try await store.backend.put(StoreLayout.manifest(manifest.snapshotId), try manifest.encoded())
+        let key = StoreLayout.manifest(manifest.snapshotId)
+        try await store.backend.put(key, try store.sealed(try manifest.encoded(), key: key))
     }
 
     /// Stores a snapshot whose chunk table is in memory (its chunks already in the store): the table object

@@ -7,7 +7,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Benchmarks that print ratios against a baseline measured in the same run.",
         subcommands: [
-            Snapshot.self, Launch.self, Boot.self, BootReportCommand.self, Store.self, API.self, CatalogScale.self,
+            Snapshot.self, Launch.self, Boot.self, BootReportCommand.self, Store.self, Encryption.self, API.self,
+            CatalogScale.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import SnaplabCore
+import SnapshotStore
 
 extension HostCommand {
     struct Init: AsyncParsableCommand {
@@ -20,11 +21,25 @@ extension HostCommand {
         @Option(help: "Where snapshots go: dir:///PATH (default STATE_DIR/store) or s3://bucket/prefix[?endpoint=…].")
         var store: String?
 
+        @Flag(help: "Make the store an encrypted one (it must be new): AES-256-GCM chunks, keyed chunk names.")
+        var encrypt = false
+
+        @Option(
+            help:
+                "With --encrypt: the key file that unlocks it (`snaplab store key generate FILE` makes one; else SNAPLAB_STORE_PASSPHRASE)."
+        )
+        var keyFile: String?
+
         @Option var output: OutputFormat = .table
+
+        func validate() throws {
+            if keyFile != nil && !encrypt { throw ValidationError("--key-file goes with --encrypt") }
+        }
 
         func run() async throws {
             let lab = try await lab.openLab()
             if let store { try await lab.store.setURL(store) }
+            if encrypt { try await lab.store.encrypt(with: try StoreKeyOptions.source(keyFile: keyFile)) }
             let report = try await lab.hosts.initialize(uri: uri, poolName: poolName, poolPath: poolPath)
             if output == .json { return try Printer.json(report) }
             print(

@@ -5,7 +5,7 @@ struct StoreCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "store",
         abstract: "Check and tidy the snapshot store.",
-        subcommands: [Verify.self, GC.self, Repair.self, Show.self, Copy.self]
+        subcommands: [Verify.self, GC.self, Repair.self, Show.self, Copy.self, KeyCommand.self]
     )
 
     struct Show: AsyncParsableCommand {

@@ -61,6 +61,7 @@ extension SnaplabError {
             case .busy: .conflict
             case .io: .io
             case .corrupt, .unsupported: .store
+            case .keyRequired: .invalidArgument
             }
         self.init(code, error.message, cause: error)
     }

@@ -2,7 +2,7 @@ import CZstd
 import Foundation
 
 /// One thread's chunk work: zero test, hash, and zstd with contexts made once (not per chunk, which costs an
-/// allocation of about a megabyte each time).
+/// allocation of about a megabyte each time); in an encrypted store, keyed names and opening sealed payloads.
 final class ChunkCoder {
     /// Never written after it is made, so sharing it between threads is safe.
     nonisolated(unsafe) private static let zeros: UnsafeRawBufferPointer = {
@@ -13,8 +13,10 @@ final class ChunkCoder {
 
     private let compressor: OpaquePointer
     private let decompressor: OpaquePointer
+    let keys: StoreKeys?
 
-    init() {
+    init(keys: StoreKeys? = nil) {
+        self.keys = keys
         guard let compressor = ZSTD_createCCtx(), let decompressor = ZSTD_createDCtx() else {
             fatalError("zstd could not allocate a context: out of memory")
         }
@@ -55,7 +57,29 @@ final class ChunkCoder {
         return (.raw, raw.count)
     }
 
-    /// Writes the raw bytes of a stored chunk into `destination`, which must be exactly its raw length.
+    /// The chunk's name in this store.
+    func name(_ bytes: UnsafeRawBufferPointer) -> ChunkHash { keys?.name(bytes) ?? ChunkHash.of(bytes) }
+    func name(_ data: Data) -> ChunkHash { data.withUnsafeBytes { name($0) } }
+
+    /// Writes the raw bytes of a stored record's payload into `destination` (exactly the raw length), opening
+    /// it first in an encrypted store (the chunk's name is the seal's associated data).
+    func decode(
+        _ payload: UnsafeRawBufferPointer, codec: ChunkCodec, hash: ChunkHash,
+        into destination: UnsafeMutableRawBufferPointer
+    ) throws(StoreError) {
+        guard let keys else { return try decode(payload, codec: codec, into: destination) }
+        let name = hash.bytes
+        let opened = name.withUnsafeBytes { keys.open(payload, context: $0) }
+        guard let opened else {
+            throw StoreError(
+                .corrupt,
+                "chunk \(hash) fails authentication: its record was changed or belongs to another store; the store is damaged (`snaplab store verify` lists what it breaks)"
+            )
+        }
+        try opened.withBytes { (plain) throws(StoreError) in try decode(plain, codec: codec, into: destination) }
+    }
+
+    /// Writes the raw bytes of a plain payload into `destination`, which must be exactly its raw length.
     func decode(_ payload: UnsafeRawBufferPointer, codec: ChunkCodec, into destination: UnsafeMutableRawBufferPointer)
         throws(StoreError)
     {

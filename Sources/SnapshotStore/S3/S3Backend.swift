@@ -24,11 +24,13 @@ public struct S3Backend: ObjectBackend {
 
     public var location: String { s3.description }
 
-    /// Creates the bucket unless it exists.
+    /// Creates the bucket unless it exists (with object lock when the URL asks for it).
     public func prepare() async throws(StoreError) {
         let head = try await send("HEAD", path: "/\(s3.bucket)", query: [], body: Data(), expect: [200, 404])
         if head.status == 404 {
-            _ = try await send("PUT", path: "/\(s3.bucket)", query: [], body: Data(), expect: [200, 409])
+            _ = try await send(
+                "PUT", path: "/\(s3.bucket)", query: [], body: Data(), expect: [200, 409],
+                extraHeaders: s3.objectLock ? ["x-amz-bucket-object-lock-enabled": "true"] : [:])
         }
     }
 

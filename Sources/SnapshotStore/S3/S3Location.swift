@@ -13,6 +13,9 @@ public struct S3Location: Sendable, Equatable {
     public var accessKeyId: String
     public var secretAccessKey: String
     public var sessionToken: String?
+    /// `?object-lock=1`: a bucket the store creates gets S3 Object Lock (and so versioning), so that snapshot
+    /// locks are also held by the bucket.
+    public var objectLock = false
 
     public static func parse(_ url: String, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(StoreError) -> S3Location
@@ -48,9 +51,11 @@ public struct S3Location: Sendable, Equatable {
                 "no AWS credentials for \(url): set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials"
             )
         }
-        return S3Location(
+        var location = S3Location(
             bucket: bucket, prefix: prefix, endpoint: endpoint, region: region, accessKeyId: keyId,
             secretAccessKey: secret, sessionToken: token)
+        location.objectLock = ["1", "true", "yes"].contains(query["object-lock"]?.lowercased() ?? "")
+        return location
     }
 
     /// The key=value lines of one `[profile]` section of an AWS credentials file.

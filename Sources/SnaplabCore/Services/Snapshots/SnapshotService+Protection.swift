@@ -25,7 +25,28 @@ extension SnapshotService {
             return try request.lock(replacing: snapshot.lock, snapshotId: id, at: now)
         }
         try await recordLock(locked)
+        try await holdInStore(locked, at: now)
         return locked
+    }
+
+    /// On a bucket with object lock, the snapshot's objects are retained too: compliance once past its
+    /// cool-off, governance before (so `unlock` in the cool-off is not contradicted by the bucket).
+    private func holdInStore(_ snapshot: Snapshot, at now: Date) async throws(SnaplabError) {
+        guard let lock = snapshot.lock else { return }
+        do throws(SnaplabError) {
+            if let held = try await store.retain(
+                snapshot.id, until: lock.expiresAt, compliance: lock.state(at: now) == .compliance)
+            {
+                logger.info(
+                    "object lock holds \(held) objects until \(ISO8601DateFormatter().string(from: lock.expiresAt))",
+                    metadata: ["snapshot": "\(snapshot.id)"])
+            }
+        } catch {
+            throw SnaplabError(
+                error.code,
+                "snapshot \(snapshot.id) is locked in the catalog, but the bucket's object lock failed (\(error.message)); run `snaplab snapshot lock` again",
+                cause: error)
+        }
     }
 
     /// Lifts a governance lock, or a compliance lock still in its cool-off.

@@ -26,6 +26,45 @@ public final class StoreService: Sendable {
         return "dir://\(paths.stateDirectory.appendingPathComponent("store").path)"
     }
 
+    /// Where an encrypted store's key file is, when `host init --encrypt --key-file` named one.
+    static let keyFileSetting = "store-key-file"
+
+    /// What unlocks an encrypted store: `SNAPLAB_STORE_KEY_FILE`, `SNAPLAB_STORE_PASSPHRASE`, else the key
+    /// file `host init` recorded.
+    func keySource() async throws(SnaplabError) -> StoreKeySource? {
+        if let source = StoreKeySource.fromEnvironment() { return source }
+        return try await catalog.setting(Self.keyFileSetting).map { .keyFile(URL(fileURLWithPath: $0)) }
+    }
+
+    /// Makes the lab's store an encrypted one (it must not exist yet, or be empty), its first key `source`.
+    /// A key file's path is recorded so the lab's processes open it unattended.
+    public func encrypt(with source: StoreKeySource) async throws(SnaplabError) {
+        let url = try await self.url()
+        let store = try await withStore { () async throws(StoreError) in
+            try await SnapshotStore.open(try SnapshotStore.backend(for: url), encrypt: source)
+        }
+        guard store.isEncrypted else {
+            throw SnaplabError(.invalidState, "\(url) is a plain store already; an encrypted one must start empty")
+        }
+        if case .keyFile(let file) = source { try await catalog.setSetting(Self.keyFileSetting, file.path) }
+        opened.withLock { $0 = nil }
+    }
+
+    public func wrappedKeys() async throws(SnaplabError) -> [WrappedStoreKey] {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.wrappedKeys() }
+    }
+
+    public func addKey(_ source: StoreKeySource, note: String?) async throws(SnaplabError) -> WrappedStoreKey {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in try await store.addKey(source, note: note) }
+    }
+
+    public func removeKey(_ id: String) async throws(SnaplabError) {
+        let store = try await open()
+        try await withStore { () async throws(StoreError) in try await store.removeKey(id) }
+    }
+
     /// Records where snapshots go (before the first snapshot; moving a store is `store copy`'s job).
     public func setURL(_ url: String) async throws(SnaplabError) {
         _ = try withStoreSync { () throws(StoreError) in try SnapshotStore.backend(for: url) }
@@ -49,8 +88,9 @@ public final class StoreService: Sendable {
     func open(url: String) async throws(SnaplabError) -> SnapshotStore {
         let cache = paths.stateDirectory.appendingPathComponent("cache/stores")
             .appendingPathComponent(String(ChunkHash.of(Data(url.utf8)).hex.prefix(16)))
+        let key = try await keySource()
         return try await withStore { () async throws(StoreError) in
-            try await SnapshotStore.open(try SnapshotStore.backend(for: url), cacheDirectory: cache)
+            try await SnapshotStore.open(try SnapshotStore.backend(for: url), cacheDirectory: cache, key: key)
         }
     }
 
@@ -109,6 +149,14 @@ public final class StoreService: Sendable {
     /// `catalog rebuild` finds them again.
     static let lockDocumentKind = "snapshot-locks"
     static let recycleBinDocumentKind = "recycle-bin"
+
+    /// Object-lock retention on a snapshot's objects (nil: the store cannot hold objects).
+    func retain(_ id: String, until: Date, compliance: Bool) async throws(SnaplabError) -> Int? {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in
+            try await store.retain(id, until: until, compliance: compliance)
+        }
+    }
 
     func putDocument(kind: String, id: String, _ data: Data) async throws(SnaplabError) {
         let store = try await open()
