@@ -18,6 +18,8 @@ public struct GarbageReport: Sendable, Codable, Equatable {
     /// Old versions and delete markers a versioned bucket kept, removed now; and those still held by retention.
     public var oldVersionsRemoved = 0
     public var retainedVersionsKept = 0
+    /// Why old versions could not be removed this time (the sweep itself is done).
+    public var oldVersionsProblem: String?
 }
 
 extension SnapshotStore {
@@ -156,11 +158,18 @@ extension SnapshotStore {
         return true
     }
 
-    /// In a versioned bucket a delete only hides an object: its old versions go now, unless retention holds them.
+    /// In an object-lock bucket (versioned) a delete only hides an object: its old versions go now, unless
+    /// retention holds them. A bucket the user versioned for their own safety is left alone, and a failure here
+    /// (no permission to list versions) leaves the sweep done and says so in the report.
     private func removeOldVersions(into report: inout GarbageReport) async throws(StoreError) {
-        let (removed, kept) = try await backend.removeOldVersions()
-        report.oldVersionsRemoved = removed
-        report.retainedVersionsKept = kept
+        guard try await backend.retentionSupported() else { return }
+        do throws(StoreError) {
+            let (removed, kept) = try await backend.removeOldVersions()
+            report.oldVersionsRemoved = removed
+            report.retainedVersionsKept = kept
+        } catch {
+            report.oldVersionsProblem = error.message
+        }
     }
 
     /// Copies the live records of mostly-dead packs into new packs (durable before anything refers to them);

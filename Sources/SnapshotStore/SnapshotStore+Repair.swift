@@ -73,7 +73,7 @@ extension SnapshotStore {
 
     /// The whole records of one pack. A stretch that is not a record (damaged bytes) is skipped up to the next
     /// record header; a record whose bytes do not match its hash is left out.
-    static func scan(_ pack: PackID, io: ThreadIO, keys: StoreKeys? = nil) throws(StoreError)
+    static func scan(_ pack: PackID, io: ThreadIO, keys: StoreKeys?) throws(StoreError)
         -> (entries: [IndexEntry], damaged: Int)
     {
         let key = StoreLayout.pack(pack)

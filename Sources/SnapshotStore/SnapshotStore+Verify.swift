@@ -96,7 +96,7 @@ extension SnapshotStore {
     }
 
     /// Reads one pack and decodes and hashes every listed chunk of it, on all cores.
-    static func check(_ entries: [IndexEntry], in pack: PackID, io: ThreadIO, keys: StoreKeys? = nil)
+    static func check(_ entries: [IndexEntry], in pack: PackID, io: ThreadIO, keys: StoreKeys?)
         -> [(ChunkHash, String)]
     {
         let key = StoreLayout.pack(pack)

@@ -74,6 +74,17 @@ public final class SnapshotStore: Sendable {
             }
             if config.encryption != nil {
                 keys = try config.unlock(key ?? encrypt, at: backend.location)
+            } else if config.version >= 2 {
+                throw StoreError(
+                    .corrupt,
+                    "\(backend.location)/config.json says version \(config.version) (encrypted) but has no encryption settings: it was changed; restore it from a copy"
+                )
+            } else if key != nil && encrypt == nil {
+                // A lab that holds a key expects an encrypted store: a plain one here may have been swapped in.
+                throw StoreError(
+                    .keyRequired,
+                    "\(backend.location) is not encrypted, yet a store key was given (SNAPLAB_STORE_KEY_FILE, SNAPLAB_STORE_PASSPHRASE or the lab's recorded key file); check that this is the right store"
+                )
             } else if let encrypt {
                 // A plain store that holds nothing yet may become an encrypted one; one with data may not.
                 for prefix in [
@@ -91,6 +102,11 @@ public final class SnapshotStore: Sendable {
         } else {
             if let encrypt {
                 (config, keys) = try StoreConfig.encrypted(encrypt, note: nil)
+            } else if key != nil {
+                throw StoreError(
+                    .keyRequired,
+                    "\(backend.location) holds no store, yet a store key was given: it would be made plain; `host init --encrypt` makes an encrypted one"
+                )
             } else {
                 config = StoreConfig()
             }

@@ -158,5 +158,22 @@ import Testing
         try await backend.put(StoreLayout.config, try JSONEncoder.store.encode(config))
         let changed = await openError(.keyFile(key))
         #expect(changed?.kind == .corrupt && changed?.message.contains("config.json fails authentication") == true)
+
+        // Stripped of its encryption settings, the store is never taken for a plain one by whoever holds a key.
+        config.encryption = nil
+        config.version = 2
+        try await backend.put(StoreLayout.config, try JSONEncoder.store.encode(config))
+        #expect(await openError(.keyFile(key))?.kind == .corrupt)
+        config.version = 1
+        try await backend.put(StoreLayout.config, try JSONEncoder.store.encode(config))
+        let stripped = await openError(.keyFile(key))
+        #expect(stripped?.kind == .keyRequired && stripped?.message.contains("is not encrypted") == true)
+        let empty = DirectoryBackend(root: directory.appendingPathComponent("empty"))
+        do {
+            _ = try await SnapshotStore.open(empty, key: .keyFile(key))
+            Issue.record("a key made a plain store")
+        } catch {
+            #expect(error.kind == .keyRequired)
+        }
     }
 }

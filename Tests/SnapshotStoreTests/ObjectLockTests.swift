@@ -57,6 +57,28 @@ import Testing
         let left = try await backend.versions().filter { $0.key.contains("/packs/") || $0.key.hasSuffix(manifestKey) }
         #expect(left.isEmpty, "\(left)")
     }
+
+    /// Governance while a compliance lock cools off, compliance after: the bucket's mode only ever tightens.
+    @Test func retentionTurnsFromGovernanceToComplianceAndNeverBack() async throws {
+        let gateway = try await CephGateway.shared.start()
+        let bucket = "cooling-\(UUID().uuidString.prefix(12).lowercased())"
+        let backend = S3Backend(
+            location: try S3Location.parse(
+                "s3://\(bucket)/lab?endpoint=\(gateway.endpoint)&object-lock=1", environment: gateway.environment))
+        let store = try await SnapshotStore.open(backend)
+        try await StoreFixture(directory: FileManager.default.temporaryDirectory, store: store).writeSnapshot(
+            "snap-cooling", [0: StoreFixture.chunk(3)])
+        let key = StoreLayout.manifest("snap-cooling")
+        let until = Date().addingTimeInterval(30).rounded()
+        _ = try await store.retain("snap-cooling", until: until, compliance: false)
+        #expect(try await backend.retention(of: key)?.compliance == false)
+        _ = try await store.retain("snap-cooling", until: until, compliance: true)
+        #expect(try await backend.retention(of: key)?.compliance == true)
+        let later = until.addingTimeInterval(5)
+        _ = try await store.retain("snap-cooling", until: later, compliance: false)
+        let now = try #require(try await backend.retention(of: key))
+        #expect(now.compliance && now.until == later, "extended, still compliance")
+    }
 }
 
 extension Date {

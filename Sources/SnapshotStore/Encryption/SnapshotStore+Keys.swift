@@ -9,10 +9,12 @@ extension SnapshotStore {
     /// Wraps the master key for one more key file or passphrase (the store must be open, so unlocked).
     public func addKey(_ source: StoreKeySource, note: String?) async throws(StoreError) -> WrappedStoreKey {
         guard let keys else { throw StoreError(.unsupported, "\(backend.location) is not encrypted") }
-        var config = try await currentConfig()
         let wrapped = try WrappedStoreKey.wrap(keys.master, for: source, note: note)
-        config.encryption?.keys.append(wrapped)
-        try await write(config)
+        try await withStoreLock(exclusive: true, timeout: .seconds(600)) { () async throws(StoreError) in
+            var config = try await currentConfig()
+            config.encryption?.keys.append(wrapped)
+            try await write(config)
+        }
         return wrapped
     }
 
@@ -20,6 +22,12 @@ extension SnapshotStore {
     /// undo: a copy of the master key someone already took with that key.
     public func removeKey(_ id: String) async throws(StoreError) {
         guard isEncrypted else { throw StoreError(.unsupported, "\(backend.location) is not encrypted") }
+        try await withStoreLock(exclusive: true, timeout: .seconds(600)) { () async throws(StoreError) in
+            try await removeKeyLocked(id)
+        }
+    }
+
+    private func removeKeyLocked(_ id: String) async throws(StoreError) {
         var config = try await currentConfig()
         guard let keysNow = config.encryption?.keys, keysNow.contains(where: { $0.id == id }) else {
             throw StoreError(.notFound, "\(backend.location) has no key \(id); `snaplab store key list` shows them")

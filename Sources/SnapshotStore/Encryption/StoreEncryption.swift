@@ -161,7 +161,7 @@ extension StoreConfig {
         for wrapped in encryption.keys {
             guard let master = try wrapped.unwrap(source) else { continue }
             let keys = StoreKeys(master: master)
-            guard keys.mac(StoreEncryption.macInput(self)) == encryption.mac else {
+            guard keys.isValidMAC(encryption.mac, for: StoreEncryption.macInput(self)) else {
                 throw StoreError(
                     .corrupt,
                     "\(location)/config.json fails authentication: its settings were changed after the store was made")

@@ -35,6 +35,12 @@ public struct StoreKeys: @unchecked Sendable {
         Data(HMAC<SHA256>.authenticationCode(for: data, using: config)).base64EncodedString()
     }
 
+    /// Checks a MAC `mac` made, in constant time.
+    func isValidMAC(_ mac: String, for data: Data) -> Bool {
+        guard let bytes = Data(base64Encoded: mac) else { return false }
+        return HMAC<SHA256>.isValidAuthenticationCode(bytes, authenticating: data, using: config)
+    }
+
     /// Seals `payload` into `destination` (exactly `payload.count + overhead` bytes) with `context` as
     /// associated data.
     func seal(

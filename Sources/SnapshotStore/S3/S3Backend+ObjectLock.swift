@@ -10,42 +10,59 @@ import Foundation
 extension S3Backend {
     /// Whether the bucket was created with object lock (`GET ?object-lock`).
     public func retentionSupported() async throws(StoreError) -> Bool {
+        // Anything but an answer (no permission to ask, a server without object lock) counts as none.
         let reply = try await send(
-            "GET", path: "/\(s3.bucket)", query: [("object-lock", "")], body: Data(), expect: [200, 400, 404])
+            "GET", path: "/\(s3.bucket)", query: [("object-lock", "")], body: Data(),
+            expect: [200, 400, 403, 404, 405, 501])
         return reply.status == 200
             && String(decoding: reply.body, as: UTF8.self).contains("<ObjectLockEnabled>Enabled</ObjectLockEnabled>")
     }
 
     /// Holds the object's current version until `until` (`PutObjectRetention`, with the Content-MD5 S3 asks
-    /// of it). Never shortens a retention already there: an existing later date is kept.
+    /// of it). Never shortens a retention already there: an existing later date is kept, and only turned from
+    /// governance into compliance when asked (with the bypass header governance needs for any change of mode).
     public func retain(_ key: String, until: Date, compliance: Bool) async throws(StoreError) {
-        if let current = try await retainedUntil(key), current >= until { return }
-        let date = ISO8601DateFormatter().string(from: until)
+        let current = try await retention(of: key)
+        if let current, current.until >= until, current.compliance || !compliance { return }
+        let target = max(until, current?.until ?? until)
+        let date = ISO8601DateFormatter().string(from: target)
+        // Compliance already there stays compliance (S3 refuses the change back).
+        let mode = compliance || current?.compliance == true ? "COMPLIANCE" : "GOVERNANCE"
         let body = Data(
             """
-            <Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>\(compliance ? "COMPLIANCE" : "GOVERNANCE")</Mode>\
+            <Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>\(mode)</Mode>\
             <RetainUntilDate>\(date)</RetainUntilDate></Retention>
             """.utf8)
         let md5 = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
+        var headers = ["content-md5": md5]
+        // Governance into compliance is a change of mode, which governance lets only a bypassing client make;
+        // extending a date needs no bypass.
+        if current?.compliance == false && compliance { headers["x-amz-bypass-governance-retention"] = "true" }
         _ = try await send(
             "PUT", path: objectPath(key), query: [("retention", "")], body: body, expect: [200],
-            extraHeaders: ["content-md5": md5], what: "PutObjectRetention \(key)")
+            extraHeaders: headers, what: "PutObjectRetention \(key)")
     }
 
     /// Until when the object's current version is retained, or nil (none, or a bucket without object lock).
     public func retainedUntil(_ key: String) async throws(StoreError) -> Date? {
+        try await retention(of: key)?.until
+    }
+
+    /// The current version's retention: its date and whether it is compliance mode.
+    func retention(of key: String) async throws(StoreError) -> (until: Date, compliance: Bool)? {
         let reply = try await send(
             "GET", path: objectPath(key), query: [("retention", "")], body: Data(), expect: [200, 400, 404],
             what: "GetObjectRetention \(key)")
         guard reply.status == 200 else { return nil }
         let text = String(decoding: reply.body, as: UTF8.self)
+        let compliance = text.contains("<Mode>COMPLIANCE</Mode>")
         guard let start = text.range(of: "<RetainUntilDate>"), let end = text.range(of: "</RetainUntilDate>"),
             start.upperBound <= end.lowerBound
         else { return nil }
         let value = String(text[start.upperBound..<end.lowerBound])
         let precise = ISO8601DateFormatter()
         precise.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return precise.date(from: value) ?? ISO8601DateFormatter().date(from: value)
+        return (precise.date(from: value) ?? ISO8601DateFormatter().date(from: value)).map { ($0, compliance) }
     }
 
     /// Deletes the old versions (and delete markers) a versioned bucket keeps under the store's prefix, by

@@ -40,10 +40,12 @@ public struct PolicyDaemon: Service {
         logger.info("daemon started", metadata: ["state": "\(lab.paths.stateDirectory.path)"])
         var lastVerify = ContinuousClock.now
         var successes: [String: Int] = [:]
+        var heldAsCompliance = Set<String>()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let runs = try await lab.policies.runDue(now: clock.now())
                 for run in runs { log(run) }
+                heldAsCompliance.formUnion(try await lab.snapshots.holdEndedCoolOffs(skipping: heldAsCompliance))
                 let purged = try await lab.snapshots.purgeRecycleBin(at: clock.now())
                 if !purged.isEmpty {
                     logger.info("recycle bin: retention ended", metadata: ["purged": "\(purged)"])

@@ -71,6 +71,22 @@ extension SnapshotService {
         }
     }
 
+    /// Compliance locks whose cool-off has ended are held in the bucket as compliance from now on (they were
+    /// held as governance, which `unlock` could still lift). Returns the snapshots it did; `done` are skipped.
+    public func holdEndedCoolOffs(skipping done: Set<String>, at now: Date = Date()) async throws(SnaplabError)
+        -> [String]
+    {
+        var held: [String] = []
+        for snapshot in try await locked(at: now) where !done.contains(snapshot.id) {
+            guard let lock = snapshot.lock, lock.coolOffEndsAt != nil, lock.state(at: now) == .compliance else {
+                continue
+            }
+            try await holdInStore(snapshot, at: now)
+            held.append(snapshot.id)
+        }
+        return held
+    }
+
     private func recordLock(_ snapshot: Snapshot) async throws(SnaplabError) {
         if let lock = snapshot.lock {
             try await store.putDocument(
