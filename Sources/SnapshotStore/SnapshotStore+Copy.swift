@@ -15,16 +15,22 @@ extension SnapshotStore {
     /// Copies snapshots (all, or the listed ones) into another store, as cross-region copy does: the chunk
     /// records the destination lacks, moved verbatim (each checked against its hash on the way, never
     /// recompressed), then the chunk table, then the manifest, last. Artifacts and documents (image
-    /// definitions) go along. Holds both stores' shared locks.
+    /// definitions) go along. Holds both stores' shared locks. Between stores of which one is encrypted, each
+    /// snapshot is re-encoded instead (`transcode`).
     public func copy(
         _ snapshotIds: [String]? = nil, to destination: SnapshotStore,
         progress: (@Sendable (String) -> Void)? = nil
     ) async throws(StoreError) -> CopyReport {
-        guard !isEncrypted, !destination.isEncrypted else {
-            throw StoreError(
-                .unsupported,
-                "store copy between encrypted stores is not built yet; \(isEncrypted ? backend.location : destination.backend.location) is encrypted"
-            )
+        if isEncrypted || destination.isEncrypted {
+            let ids: [String]
+            if let snapshotIds { ids = snapshotIds } else { ids = try await self.snapshotIds() }
+            var report = try await withSession { (own) async throws(StoreError) -> CopyReport in
+                try await destination.withSession { (target) async throws(StoreError) -> CopyReport in
+                    try await transcode(ids, from: own, into: target, progress: progress)
+                }
+            }
+            try await transcodeDocuments(to: destination, report: &report)
+            return report
         }
         var report = try await withSession { (_) async throws(StoreError) -> CopyReport in
             try await destination.withSession { (target) async throws(StoreError) -> CopyReport in

@@ -72,5 +72,12 @@ import Testing
         try StoreKeySource.generateKeyFile(at: stranger)
         let wrong = try run(["store", "verify"], ["SNAPLAB_STORE_KEY_FILE": stranger.path])
         #expect(wrong.status != 0 && wrong.stderr.contains("wrong key"), "\(wrong.stderr)")
+        // Into a new store under another key (re-encoded), and refused without one.
+        let elsewhere = state.appendingPathComponent("copy")
+        let noKey = try run(["store", "copy", "--to", "dir://\(elsewhere.path)", "--encrypt"], [:])
+        #expect(noKey.status != 0 && noKey.stderr.contains("--key-file"), "\(noKey.stderr)")
+        let copied = try run(
+            ["store", "copy", "--to", "dir://\(elsewhere.path)", "--encrypt", "--key-file", stranger.path], [:])
+        #expect(copied.status == 0 && copied.stdout.contains("copied 2 snapshots"), "\(copied.stdout)\(copied.stderr)")
     }
 }

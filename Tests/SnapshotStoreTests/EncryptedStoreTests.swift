@@ -95,6 +95,45 @@ import Testing
         #expect(plainPack.range(of: Self.pattern) != nil)
     }
 
+    /// Plain → encrypted → plain again: every snapshot, document and artifact comes out the same.
+    @Test func copiesReEncodeBetweenPlainAndEncryptedStores() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("recode-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let key = try Self.keyFile()
+        defer { try? FileManager.default.removeItem(at: key) }
+        let plain = StoreFixture(
+            directory: directory,
+            store: try await SnapshotStore.open(DirectoryBackend(root: directory.appendingPathComponent("plain"))))
+        let chunks = Self.chunks()
+        try await plain.writeSnapshot("snap-one", chunks)
+        try await plain.writeSnapshot("snap-two", [0: StoreFixture.chunk(99), 5: StoreFixture.chunk(1)])
+        try await plain.store.putDocument(kind: "images", id: "ami-1", Data("{\"name\":\"one\"}".utf8))
+        let digest = try await plain.store.putArtifact(Data("a kernel".utf8))
+
+        let sealedBackend = DirectoryBackend(root: directory.appendingPathComponent("sealed"))
+        let sealed = try await SnapshotStore.open(sealedBackend, encrypt: .keyFile(key))
+        let there = try await plain.store.copy(to: sealed)
+        #expect(
+            there.snapshotsCopied == ["snap-one", "snap-two"] && there.documentsCopied == 1
+                && there.artifactsCopied == 1)
+        let reopened = try await SnapshotStore.open(sealedBackend, key: .keyFile(key))
+        #expect(try await StoreFixture(directory: directory, store: reopened).readSnapshot("snap-one") == chunks)
+        #expect(try await reopened.verify().isClean)
+        #expect(try await reopened.artifact(digest) == Data("a kernel".utf8))
+        let packs = try await sealedBackend.list(prefix: "packs/")
+        for pack in packs { #expect(try await sealedBackend.get(pack).range(of: Self.pattern) == nil) }
+
+        let back = StoreFixture(
+            directory: directory,
+            store: try await SnapshotStore.open(DirectoryBackend(root: directory.appendingPathComponent("back"))))
+        let again = try await reopened.copy(to: back.store)
+        #expect(again.snapshotsCopied.count == 2)
+        #expect(try await back.readSnapshot("snap-one") == chunks)
+        #expect(try await back.readSnapshot("snap-two") == (try await plain.readSnapshot("snap-two")))
+        #expect(try await back.store.document(kind: "images", id: "ami-1") == Data("{\"name\":\"one\"}".utf8))
+        #expect(try await back.store.manifest("snap-one").table == (try await plain.store.manifest("snap-one").table))
+    }
+
     @Test func aWrongOrMissingKeyAndTamperedObjectsAreClearErrors() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sealed-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -11,10 +11,19 @@ extension StoreCommand {
         @Option(help: "The destination store URL.") var to: String
         @Option(name: .customLong("snapshot"), help: "Only these snapshots (repeat); default: every completed one.")
         var snapshots: [String] = []
+        @Flag(
+            help:
+                "Make the destination (new, or empty) an encrypted store with --key-file (or SNAPLAB_STORE_PASSPHRASE)."
+        )
+        var encrypt = false
+        @Option(help: "The destination's key file, when it is encrypted.") var keyFile: String?
         @Option var output: OutputFormat = .table
 
         func run() async throws {
-            let report = try await lab.openLab().store.copy(to: to, snapshotIds: snapshots.isEmpty ? nil : snapshots) {
+            let key = encrypt || keyFile != nil ? try StoreKeyOptions.source(keyFile: keyFile) : nil
+            let report = try await lab.openLab().store.copy(
+                to: to, snapshotIds: snapshots.isEmpty ? nil : snapshots, destinationKey: key, encrypt: encrypt
+            ) {
                 id in
                 FileHandle.standardError.write(Data("copied \(id)\n".utf8))
             }

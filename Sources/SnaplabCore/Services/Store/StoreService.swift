@@ -84,13 +84,19 @@ public final class StoreService: Sendable {
         return store
     }
 
-    /// Opens the store at `url`, its local chunk index kept under STATE_DIR/cache (one directory per store).
-    func open(url: String) async throws(SnaplabError) -> SnapshotStore {
+    /// Opens the store at `url`, its local chunk index kept under STATE_DIR/cache (one directory per store):
+    /// with the lab's key, or the given one (and made encrypted with it when `encrypt` and still empty).
+    func open(url: String, key given: StoreKeySource?? = nil, encrypt: Bool = false) async throws(SnaplabError)
+        -> SnapshotStore
+    {
         let cache = paths.stateDirectory.appendingPathComponent("cache/stores")
             .appendingPathComponent(String(ChunkHash.of(Data(url.utf8)).hex.prefix(16)))
-        let key = try await keySource()
+        let key: StoreKeySource?
+        if let given { key = given } else { key = try await keySource() }
         return try await withStore { () async throws(StoreError) in
-            try await SnapshotStore.open(try SnapshotStore.backend(for: url), cacheDirectory: cache, key: key)
+            try await SnapshotStore.open(
+                try SnapshotStore.backend(for: url), cacheDirectory: cache, key: encrypt ? nil : key,
+                encrypt: encrypt ? key : nil)
         }
     }
 
@@ -283,12 +289,18 @@ public final class StoreService: Sendable {
 
     /// Copies snapshots (all completed ones, or the listed ones), their image definitions and boot artifacts
     /// into another store (`dir://…` or `s3://…`).
+    /// `destinationKey` opens an encrypted destination (nil: a plain one); with `encrypt`, a new destination is
+    /// made encrypted with it. Records move verbatim between plain stores and are re-encoded otherwise.
     public func copy(
-        to url: String, snapshotIds: [String]? = nil,
+        to url: String, snapshotIds: [String]? = nil, destinationKey: StoreKeySource? = nil, encrypt: Bool = false,
         progress: (@Sendable (String) -> Void)? = nil
     ) async throws(SnaplabError) -> CopyReport {
+        guard !encrypt || destinationKey != nil else {
+            throw SnaplabError(
+                .invalidArgument, "an encrypted destination needs its key: --key-file or SNAPLAB_STORE_PASSPHRASE")
+        }
         let source = try await open()
-        let destination = try await open(url: url)
+        let destination = try await open(url: url, key: .some(destinationKey), encrypt: encrypt)
         var ids = snapshotIds
         if ids == nil { ids = try await catalog.snapshots(matching: SnapshotQuery(states: [.completed])).map(\.id) }
         let chosen = ids
