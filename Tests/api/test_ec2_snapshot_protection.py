@@ -36,3 +36,9 @@ def test_lock_unlock_and_recycle_bin(ec2):
     assert ec2.list_snapshots_in_recycle_bin()["Snapshots"] == []
     assert code_of(ec2.restore_snapshot_from_recycle_bin, SnapshotId=snapshot) == "InvalidSnapshot.NotFound"
     ec2.delete_volume(VolumeId=volume_id)
+
+
+def test_encryption_by_default_says_what_the_store_is(ec2):
+    assert ec2.get_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    assert ec2.disable_ebs_encryption_by_default()["EbsEncryptionByDefault"] is False
+    assert code_of(ec2.enable_ebs_encryption_by_default) == "UnsupportedOperation"

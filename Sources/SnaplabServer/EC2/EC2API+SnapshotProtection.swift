@@ -81,7 +81,21 @@ extension EC2API {
     func restoreSnapshotFromRecycleBin(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
         let id = try parameters.required("SnapshotId")
         let snapshot = try await call { () async throws(SnaplabError) in try await lab.snapshots.recover(id) }
-        return Self.snapshotFields(snapshot)
+        return Self.snapshotFields(snapshot, encrypted: await storeIsEncrypted())
+    }
+
+    /// `GetEbsEncryptionByDefault`: whether the lab's snapshots are encrypted (its store is). Enable and Disable
+    /// answer the same when they ask for what is already so; the choice is made when the store is made.
+    func ebsEncryptionByDefault(_ parameters: EC2Parameters, wanted: Bool?) async throws(EC2Error) -> [XMLElement] {
+        let store = try await call { () async throws(SnaplabError) in try await lab.store.open() }
+        if let wanted, wanted != store.isEncrypted {
+            throw EC2Error(
+                code: "UnsupportedOperation",
+                message:
+                    "the lab's store is \(store.isEncrypted ? "encrypted" : "plain"): encryption is chosen when a store is made (`snaplab host init --encrypt` on a new store, or `snaplab store copy --to NEW --encrypt`)"
+            )
+        }
+        return [XMLElement("ebsEncryptionByDefault", store.isEncrypted ? "true" : "false")]
     }
 
     /// LockSnapshot's answer and DescribeLockedSnapshots' items, in the model's member names.

@@ -9,7 +9,7 @@ extension EC2API {
         let snapshot = try await call { () async throws(SnaplabError) in
             try await lab.snapshots.create(volumeId: volumeId, options: options)
         }
-        return Self.snapshotFields(snapshot)
+        return Self.snapshotFields(snapshot, encrypted: await storeIsEncrypted())
     }
 
     func createSnapshots(_ parameters: EC2Parameters) async throws(EC2Error) -> [XMLElement] {
@@ -68,6 +68,7 @@ extension EC2API {
                 code: "InvalidParameterValue", message: "The token '\(parameters["NextToken"] ?? "")' is invalid")
         }
         let catalog = lab.catalog
+        let encrypted = await storeIsEncrypted()
         let fetch: @Sendable (PageToken?, Int) async throws(SnaplabError) -> (items: [[XMLElement]], next: PageToken?) =
             {
                 after, size async throws(SnaplabError) in
@@ -75,7 +76,7 @@ extension EC2API {
                 let kept = page.items.filter { snapshot in
                     residual.allSatisfy { $0.matches(Self.field($0.name, of: snapshot)) }
                 }
-                return (kept.map(Self.snapshotFields), page.next)
+                return (kept.map { Self.snapshotFields($0, encrypted: encrypted) }, page.next)
             }
         guard let maximum = try parameters.int("MaxResults", in: 1...1000) else {
             return .pagedSet(name: "snapshotSet") { after async throws(SnaplabError) in try await fetch(after, 1000) }
@@ -131,7 +132,12 @@ extension EC2API {
         "\(snapshot.state == .completed ? 100 : Int(snapshot.progress))%"
     }
 
-    static func snapshotFields(_ snapshot: Snapshot) -> [XMLElement] {
+    /// Whether snapshots are encrypted at rest: the store is (false when it cannot be opened just now).
+    func storeIsEncrypted() async -> Bool {
+        (try? await lab.store.open())?.isEncrypted ?? false
+    }
+
+    static func snapshotFields(_ snapshot: Snapshot, encrypted: Bool) -> [XMLElement] {
         var fields = [
             XMLElement("snapshotId", snapshot.id), XMLElement("volumeId", snapshot.volumeId),
             XMLElement("status", snapshot.state.rawValue),
@@ -139,7 +145,7 @@ extension EC2API {
             XMLElement("progress", progress(snapshot)), XMLElement("ownerId", Self.owner),
             XMLElement("volumeSize", gibibytes(snapshot.volumeSize)),
             XMLElement("description", snapshot.description ?? ""),
-            XMLElement("encrypted", "false"), XMLElement("storageTier", "standard"),
+            XMLElement("encrypted", encrypted ? "true" : "false"), XMLElement("storageTier", "standard"),
         ]
         if let message = snapshot.errorMessage { fields.append(XMLElement("statusMessage", message)) }
         if let completed = snapshot.completedAt {

@@ -48,6 +48,9 @@ struct EC2API: Sendable {
         case "DescribeLockedSnapshots": try await describeLockedSnapshots(parameters)
         case "ListSnapshotsInRecycleBin": try await listSnapshotsInRecycleBin(parameters)
         case "RestoreSnapshotFromRecycleBin": try await restoreSnapshotFromRecycleBin(parameters)
+        case "GetEbsEncryptionByDefault": try await ebsEncryptionByDefault(parameters, wanted: nil)
+        case "EnableEbsEncryptionByDefault": try await ebsEncryptionByDefault(parameters, wanted: true)
+        case "DisableEbsEncryptionByDefault": try await ebsEncryptionByDefault(parameters, wanted: false)
         default:
             throw EC2Error(
                 code: "InvalidAction",
@@ -63,6 +66,7 @@ struct EC2API: Sendable {
         "DescribeImages", "RunInstances", "StartInstances", "StopInstances", "TerminateInstances",
         "DescribeInstances", "CreateTags", "DeleteTags", "DescribeTags", "LockSnapshot", "UnlockSnapshot",
         "DescribeLockedSnapshots", "ListSnapshotsInRecycleBin", "RestoreSnapshotFromRecycleBin",
+        "GetEbsEncryptionByDefault", "EnableEbsEncryptionByDefault", "DisableEbsEncryptionByDefault",
     ]
 
     /// The action as a metrics label: anything a client may send outside the known ones is `unknown`, so a
