@@ -51,6 +51,47 @@ import Testing
         }
     }
 
+    /// The export service opens an encrypted store unattended from SNAPLAB_STORE_KEY_FILE alone (no key recorded
+    /// in the catalog) and serves its snapshots as they were.
+    @Test func theExportServiceOpensTheStoreFromTheKeyFileInItsEnvironment() async throws {
+        try await TestLab.with { testLab in
+            let lab = testLab.lab
+            let key = testLab.directory.appendingPathComponent("store.key")
+            try StoreKeySource.generateKeyFile(at: key)
+            try await lab.store.encrypt(with: .keyFile(key))
+            let data = try await lab.volumes.create(role: .data, size: 16 << 20)
+            try HostTools.fillRandom(data.path, mebibytes: 4)
+            let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: data.id).id)
+            try await lab.catalog.setSetting("store-key-file", "")
+
+            let service = Process()
+            service.executableURL = CommandLineTests.binary
+            service.arguments = ["export", "serve", "--idle-exit", "3"]
+            service.environment = [
+                "SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+                "SNAPLAB_STORE_KEY_FILE": key.path,
+            ]
+            let output = Pipe()
+            service.standardOutput = output
+            service.standardError = FileHandle.nullDevice
+            try service.run()
+            defer { if service.isRunning { service.terminate() } }
+            var printed = Data()
+            while !printed.contains(UInt8(ascii: "\n")) {
+                let more = output.fileHandleForReading.availableData
+                guard !more.isEmpty else { break }
+                printed += more
+            }
+            #expect(String(decoding: printed, as: UTF8.self).contains(ExportService.socketPath(lab.paths)))
+            try HostTools.run(
+                "/usr/bin/qemu-img",
+                [
+                    "compare", "-f", "qcow2", "-F", "raw", data.path,
+                    ExportService.uri(snapshot: snapshot.id, paths: lab.paths),
+                ])
+        }
+    }
+
     /// `store key …` through the CLI, and what a wrong key file says.
     static func keyCommands(_ state: URL) throws {
         let run = { (arguments: [String], environment: [String: String]) in

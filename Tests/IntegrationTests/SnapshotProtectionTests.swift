@@ -89,6 +89,24 @@ import Testing
         }
     }
 
+    @Test func aPolicyPrunesIntoTheBin() async throws {
+        try await TestLab.with { testLab in
+            let lab = testLab.lab
+            _ = try await lab.snapshots.createRecycleBinRule(RecycleBinRule(retentionDays: 2))
+            _ = try await lab.volumes.create(role: .data, size: 16 << 20, tags: ["backup": "binned"])
+            let anchor = Date().addingTimeInterval(-3600)
+            let (policy, _) = try await lab.policies.create(
+                PolicyRequest(
+                    name: "binned", targetTags: ["backup": "binned"], schedule: PolicySchedule(intervalSeconds: 60),
+                    anchor: anchor, retention: Retention(keepLast: 1)))
+            let first = try #require(try await lab.policies.run(policy.id, slot: anchor.addingTimeInterval(60)))
+            let second = try #require(try await lab.policies.run(policy.id, slot: anchor.addingTimeInterval(120)))
+            #expect(second.snapshotsPruned == first.snapshotsTaken)
+            #expect(try await lab.snapshots.recycleBin().map(\.snapshot.id) == first.snapshotsTaken)
+            #expect(try await lab.snapshots.list().map(\.id) == second.snapshotsTaken)
+        }
+    }
+
     @Test func aCatalogRebuiltFromTheStoreKeepsLocksAndTheBin() async throws {
         try await TestLab.with { testLab in
             let lab = testLab.lab

@@ -33,7 +33,8 @@ public final class StoreService: Sendable {
     /// file `host init` recorded.
     func keySource() async throws(SnaplabError) -> StoreKeySource? {
         if let source = StoreKeySource.fromEnvironment() { return source }
-        return try await catalog.setting(Self.keyFileSetting).map { .keyFile(URL(fileURLWithPath: $0)) }
+        guard let path = try await catalog.setting(Self.keyFileSetting), !path.isEmpty else { return nil }
+        return .keyFile(URL(fileURLWithPath: path))
     }
 
     /// Makes the lab's store an encrypted one (it must not exist yet, or be empty), its first key `source`.
