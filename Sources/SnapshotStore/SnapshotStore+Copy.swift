@@ -51,6 +51,25 @@ extension SnapshotStore {
         return report
     }
 
+    /// The manifest of a snapshot to copy, or nil when the destination has it already (noted in the report);
+    /// refused when the two stores' chunk sizes differ.
+    func manifestToCopy(_ id: String, into target: StoreSession, report: inout CopyReport) async throws(StoreError)
+        -> Manifest?
+    {
+        if try await target.store.hasManifest(id) {
+            report.snapshotsAlreadyThere.append(id)
+            return nil
+        }
+        let manifest = try await self.manifest(id)
+        guard manifest.chunkSize == target.store.config.chunkSize else {
+            throw StoreError(
+                .unsupported,
+                "snapshot \(id) uses \(manifest.chunkSize)-byte chunks; the destination store uses \(target.store.config.chunkSize)"
+            )
+        }
+        return manifest
+    }
+
     private func copyLocked(
         _ snapshotIds: [String]?, to target: StoreSession,
         progress: (@Sendable (String) -> Void)?
@@ -59,17 +78,7 @@ extension SnapshotStore {
         let ids: [String]
         if let snapshotIds { ids = snapshotIds } else { ids = try await self.snapshotIds() }
         for id in ids {
-            if try await target.store.hasManifest(id) {
-                report.snapshotsAlreadyThere.append(id)
-                continue
-            }
-            let manifest = try await self.manifest(id)
-            guard manifest.chunkSize == target.store.config.chunkSize else {
-                throw StoreError(
-                    .unsupported,
-                    "snapshot \(id) uses \(manifest.chunkSize)-byte chunks; the destination store uses \(target.store.config.chunkSize)"
-                )
-            }
+            guard let manifest = try await manifestToCopy(id, into: target, report: &report) else { continue }
             let source = self
             let destination = target.store
             let (chunks, stored) = try await BlockingPool.run { () throws(StoreError) -> (Int, UInt64) in

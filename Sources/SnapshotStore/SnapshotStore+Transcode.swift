@@ -11,17 +11,7 @@ extension SnapshotStore {
     ) async throws(StoreError) -> CopyReport {
         var report = CopyReport()
         for id in ids {
-            if try await target.store.hasManifest(id) {
-                report.snapshotsAlreadyThere.append(id)
-                continue
-            }
-            let manifest = try await self.manifest(id)
-            guard manifest.chunkSize == target.store.config.chunkSize else {
-                throw StoreError(
-                    .unsupported,
-                    "snapshot \(id) uses \(manifest.chunkSize)-byte chunks; the destination store uses \(target.store.config.chunkSize)"
-                )
-            }
+            guard let manifest = try await manifestToCopy(id, into: target, report: &report) else { continue }
             let source = try await own.openReader(manifest)
             let writer = try await target.makeSnapshotWriter(volumeSize: manifest.volumeSize, parent: nil)
             let written = try await BlockingPool.run { () throws(StoreError) -> SnapshotWriter.Result in

@@ -64,25 +64,10 @@ import Testing
             let snapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: data.id).id)
             try await lab.catalog.setSetting("store-key-file", "")
 
-            let service = Process()
-            service.executableURL = CommandLineTests.binary
-            service.arguments = ["export", "serve", "--idle-exit", "3"]
-            service.environment = [
-                "SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-                "SNAPLAB_STORE_KEY_FILE": key.path,
-            ]
-            let output = Pipe()
-            service.standardOutput = output
-            service.standardError = FileHandle.nullDevice
-            try service.run()
+            let (service, printed) = try ExportServiceTests.startService(
+                testLab.directory, environment: ["SNAPLAB_STORE_KEY_FILE": key.path])
             defer { if service.isRunning { service.terminate() } }
-            var printed = Data()
-            while !printed.contains(UInt8(ascii: "\n")) {
-                let more = output.fileHandleForReading.availableData
-                guard !more.isEmpty else { break }
-                printed += more
-            }
-            #expect(String(decoding: printed, as: UTF8.self).contains(ExportService.socketPath(lab.paths)))
+            #expect(printed.contains(ExportService.socketPath(lab.paths)))
             try HostTools.run(
                 "/usr/bin/qemu-img",
                 [

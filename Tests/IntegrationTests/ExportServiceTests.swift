@@ -5,6 +5,26 @@ import Testing
 /// `snaplab export serve`: one service per lab serves every completed snapshot by id on one socket, opening
 /// each from the store on demand; a second service is refused; it leaves on its own once idle.
 @Suite(.serialized) struct ExportServiceTests {
+    /// `snaplab export serve --idle-exit 3` for a lab, returned once it listens (it prints its socket's line).
+    static func startService(_ state: URL, environment: [String: String] = [:]) throws -> (Process, String) {
+        let service = Process()
+        service.executableURL = CommandLineTests.binary
+        service.arguments = ["export", "serve", "--idle-exit", "3"]
+        service.environment = ["SNAPLAB_STATE_DIR": state.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"]
+            .merging(environment) { $1 }
+        let output = Pipe()
+        service.standardOutput = output
+        service.standardError = FileHandle.nullDevice
+        try service.run()
+        var printed = Data()
+        while !printed.contains(UInt8(ascii: "\n")) {
+            let more = output.fileHandleForReading.availableData
+            guard !more.isEmpty else { break }
+            printed += more
+        }
+        return (service, String(decoding: printed, as: UTF8.self))
+    }
+
     @Test func oneServiceServesEverySnapshotByIdAndLeavesWhenIdle() async throws {
         try await TestLab.with { testLab in
             let lab = testLab.lab
@@ -15,26 +35,10 @@ import Testing
             let dataSnapshot = try await lab.snapshots.wait(for: try await lab.snapshots.create(volumeId: data.id).id)
             #expect(bootSnapshot.state == .completed && dataSnapshot.state == .completed)
 
-            let service = Process()
-            service.executableURL = CommandLineTests.binary
-            service.arguments = ["export", "serve", "--idle-exit", "3"]
-            service.environment = [
-                "SNAPLAB_STATE_DIR": testLab.directory.path, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
-            ]
-            let output = Pipe()
-            service.standardOutput = output
-            service.standardError = FileHandle.nullDevice
-            try service.run()
+            let (service, printed) = try Self.startService(testLab.directory)
             defer { if service.isRunning { service.terminate() } }
-            // The socket's line is printed once the service listens.
-            var printed = Data()
-            while !printed.contains(UInt8(ascii: "\n")) {
-                let more = output.fileHandleForReading.availableData
-                guard !more.isEmpty else { break }
-                printed += more
-            }
             let socket = ExportService.socketPath(lab.paths)
-            #expect(String(decoding: printed, as: UTF8.self).contains(socket))
+            #expect(printed.contains(socket))
 
             let second = try CommandLineTests.runBinary(["export", "serve"], stateDirectory: testLab.directory)
             #expect(second.status != 0 && second.stderr.contains("already runs"), "\(second.stderr)")
