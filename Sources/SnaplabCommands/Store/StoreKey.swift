@@ -39,7 +39,8 @@ extension StoreCommand {
 
         struct Add: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                abstract: "Wrap the master key for another key file (or SNAPLAB_STORE_PASSPHRASE's passphrase).",
+                abstract:
+                    "Wrap the master key for another key file (or the passphrase in SNAPLAB_NEW_STORE_PASSPHRASE).",
                 discussion:
                     "The store is opened with its current key (SNAPLAB_STORE_KEY_FILE, or the one host init recorded).")
             @OptionGroup var lab: LabOptions
