@@ -33,6 +33,11 @@ import Testing
                 second.warnings.contains { $0.contains(taken) && $0.contains("compliance lock") }, "\(second.warnings)")
             #expect(try await lab.snapshots.get(taken).state == .completed)
             #expect(try await lab.snapshots.locked().map(\.id) == [taken])
+            // gc after the refused delete and prune: the locked snapshot still restores whole.
+            _ = try await lab.store.collectGarbage()
+            #expect(try await lab.store.verify().isClean)
+            let restored = try await lab.snapshots.restore(taken)
+            try HostTools.run("/usr/bin/qemu-img", ["compare", "-q", volume.path, restored.path])
 
             // A governance lock (on the newer one) comes off with unlock, and the delete then goes through.
             let newer = try #require(second.snapshotsTaken.first)
