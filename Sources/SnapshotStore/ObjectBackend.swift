@@ -31,6 +31,8 @@ public protocol ObjectBackend: Sendable {
     func retain(_ key: String, until: Date, compliance: Bool) async throws(StoreError)
     /// Until when the object's current version is held, or nil.
     func retainedUntil(_ key: String) async throws(StoreError) -> Date?
+    /// Brings a governance retention later than `date` down to it; true when it did (compliance stays).
+    func shortenGovernance(_ key: String, to date: Date) async throws(StoreError) -> Bool
     /// Removes what a versioned bucket keeps of overwritten and deleted objects, except versions still held.
     func removeOldVersions() async throws(StoreError) -> (removed: Int, kept: Int)
 }
@@ -41,6 +43,7 @@ extension ObjectBackend {
     public func retentionSupported() async throws(StoreError) -> Bool { false }
     public func retain(_ key: String, until: Date, compliance: Bool) async throws(StoreError) {}
     public func retainedUntil(_ key: String) async throws(StoreError) -> Date? { nil }
+    public func shortenGovernance(_ key: String, to date: Date) async throws(StoreError) -> Bool { false }
     public func removeOldVersions() async throws(StoreError) -> (removed: Int, kept: Int) { (0, 0) }
 }
 

@@ -79,6 +79,34 @@ import Testing
         let now = try #require(try await backend.retention(of: key))
         #expect(now.compliance && now.until == later, "extended, still compliance")
     }
+
+    /// A lifted governance lock lets go of the bucket's retention within a minute, except on a pack that another
+    /// locked snapshot still needs.
+    @Test func releasingKeepsWhatAnotherLockNeeds() async throws {
+        let gateway = try await CephGateway.shared.start()
+        let bucket = "release-\(UUID().uuidString.prefix(12).lowercased())"
+        let backend = S3Backend(
+            location: try S3Location.parse(
+                "s3://\(bucket)/lab?endpoint=\(gateway.endpoint)&object-lock=1", environment: gateway.environment))
+        let store = try await SnapshotStore.open(backend)
+        let fixture = StoreFixture(directory: FileManager.default.temporaryDirectory, store: store)
+        // Two packs: the first holds the chunk both snapshots share, the second the lifted one's own chunk.
+        try await fixture.writeSnapshot("snap-still", [0: StoreFixture.chunk(11)])
+        try await fixture.writeSnapshot("snap-lifted", [0: StoreFixture.chunk(11), 1: StoreFixture.chunk(12)])
+        let tomorrow = Date().addingTimeInterval(86_400).rounded()
+        let later = tomorrow.addingTimeInterval(3600)
+        _ = try await store.retain("snap-lifted", until: tomorrow, compliance: false)
+        _ = try await store.retain("snap-still", until: later, compliance: false)
+        let shared = try #require(try await store.packs(of: "snap-still").first)
+        let own = try #require(try await store.packs(of: "snap-lifted").subtracting([shared]).first)
+
+        let released = try await store.release("snap-lifted", keepingFor: ["snap-still": later])
+        #expect(released == 3, "its manifest, table and own pack; the shared pack keeps the other lock's date")
+        let soon = Date().addingTimeInterval(120)
+        #expect(try await backend.retainedUntil(StoreLayout.manifest("snap-lifted")).map { $0 < soon } == true)
+        #expect(try await backend.retainedUntil(StoreLayout.pack(own)).map { $0 < soon } == true)
+        #expect(try await backend.retainedUntil(StoreLayout.pack(shared)) == later)
+    }
 }
 
 extension Date {

@@ -25,19 +25,30 @@ extension S3Backend {
         let current = try await retention(of: key)
         if let current, current.until >= until, current.compliance || !compliance { return }
         let target = max(until, current?.until ?? until)
-        let date = ISO8601DateFormatter().string(from: target)
-        // Compliance already there stays compliance (S3 refuses the change back).
-        let mode = compliance || current?.compliance == true ? "COMPLIANCE" : "GOVERNANCE"
+        // Compliance already there stays compliance (S3 refuses the change back). Governance into compliance
+        // is a change of mode, which governance lets only a bypassing client make; extending needs no bypass.
+        try await putRetention(
+            key, until: target, compliance: compliance || current?.compliance == true,
+            bypass: current?.compliance == false && compliance)
+    }
+
+    public func shortenGovernance(_ key: String, to date: Date) async throws(StoreError) -> Bool {
+        guard let current = try await retention(of: key), !current.compliance, current.until > date else {
+            return false
+        }
+        try await putRetention(key, until: date, compliance: false, bypass: true)
+        return true
+    }
+
+    /// `PutObjectRetention`, with the Content-MD5 S3 asks of it.
+    private func putRetention(_ key: String, until: Date, compliance: Bool, bypass: Bool) async throws(StoreError) {
         let body = Data(
             """
-            <Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>\(mode)</Mode>\
-            <RetainUntilDate>\(date)</RetainUntilDate></Retention>
+            <Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>\(compliance ? "COMPLIANCE" : "GOVERNANCE")</Mode>\
+            <RetainUntilDate>\(ISO8601DateFormatter().string(from: until))</RetainUntilDate></Retention>
             """.utf8)
-        let md5 = Data(Insecure.MD5.hash(data: body)).base64EncodedString()
-        var headers = ["content-md5": md5]
-        // Governance into compliance is a change of mode, which governance lets only a bypassing client make;
-        // extending a date needs no bypass.
-        if current?.compliance == false && compliance { headers["x-amz-bypass-governance-retention"] = "true" }
+        var headers = ["content-md5": Data(Insecure.MD5.hash(data: body)).base64EncodedString()]
+        if bypass { headers["x-amz-bypass-governance-retention"] = "true" }
         _ = try await send(
             "PUT", path: objectPath(key), query: [("retention", "")], body: body, expect: [200],
             extraHeaders: headers, what: "PutObjectRetention \(key)")

@@ -60,7 +60,27 @@ extension SnapshotService {
             return nil
         }
         try await recordLock(unlocked)
+        try await releaseInStore(id, at: now)
         return unlocked
+    }
+
+    /// On a bucket with object lock, the lifted lock's governance retention goes too (within a minute), except
+    /// on packs another lock still needs.
+    private func releaseInStore(_ id: String, at now: Date) async throws(SnaplabError) {
+        var others: [String: Date] = [:]
+        for snapshot in try await locked(at: now) where snapshot.id != id {
+            if let lock = snapshot.lock { others[snapshot.id] = lock.expiresAt }
+        }
+        do throws(SnaplabError) {
+            if let released = try await store.release(id, keepingFor: others) {
+                logger.info("object lock released on \(released) objects", metadata: ["snapshot": "\(id)"])
+            }
+        } catch {
+            throw SnaplabError(
+                error.code,
+                "snapshot \(id) is unlocked in the catalog, but the bucket's retention could not be lifted (\(error.message)); its objects stay held until the lock's old date",
+                cause: error)
+        }
     }
 
     /// Snapshots whose lock is in force (or every locked one with `includeExpired`).

@@ -165,6 +165,14 @@ public final class StoreService: Sendable {
         }
     }
 
+    /// Lets go of a snapshot's governance retention, keeping what other locks need (nil: no object lock).
+    func release(_ id: String, keepingFor others: [String: Date]) async throws(SnaplabError) -> Int? {
+        let store = try await open()
+        return try await withStore { () async throws(StoreError) in
+            try await store.release(id, keepingFor: others)
+        }
+    }
+
     func putDocument(kind: String, id: String, _ data: Data) async throws(SnaplabError) {
         let store = try await open()
         try await withStore { () async throws(StoreError) in try await store.putDocument(kind: kind, id: id, data) }
