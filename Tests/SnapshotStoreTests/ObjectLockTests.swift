@@ -7,13 +7,18 @@ import Testing
 /// S3 Object Lock on Ceph's gateway: a snapshot's objects held until a date survive a plain DELETE (which only
 /// adds a delete marker), and garbage collection removes their versions by id once the date has passed.
 @Suite struct ObjectLockTests {
-    @Test func aRetainedSnapshotOutlivesADeleteAndGoesOnceItsRetentionEnds() async throws {
+    /// A store in a new bucket of the test cluster's gateway, created with object lock.
+    static func lockedStore(_ name: String) async throws -> (bucket: String, S3Backend, SnapshotStore) {
         let gateway = try await CephGateway.shared.start()
-        let bucket = "locked-\(UUID().uuidString.prefix(12).lowercased())"
+        let bucket = "\(name)-\(UUID().uuidString.prefix(12).lowercased())"
         let backend = S3Backend(
             location: try S3Location.parse(
                 "s3://\(bucket)/lab?endpoint=\(gateway.endpoint)&object-lock=1", environment: gateway.environment))
-        let store = try await SnapshotStore.open(backend)
+        return (bucket, backend, try await SnapshotStore.open(backend))
+    }
+
+    @Test func aRetainedSnapshotOutlivesADeleteAndGoesOnceItsRetentionEnds() async throws {
+        let (bucket, backend, store) = try await Self.lockedStore("locked")
         #expect(try await backend.retentionSupported(), "the store created its bucket with object lock")
         let fixture = StoreFixture(directory: FileManager.default.temporaryDirectory, store: store)
         try await fixture.writeSnapshot("snap-held", [0: StoreFixture.chunk(1), 1: StoreFixture.chunk(2)])
@@ -60,12 +65,7 @@ import Testing
 
     /// Governance while a compliance lock cools off, compliance after: the bucket's mode only ever tightens.
     @Test func retentionTurnsFromGovernanceToComplianceAndNeverBack() async throws {
-        let gateway = try await CephGateway.shared.start()
-        let bucket = "cooling-\(UUID().uuidString.prefix(12).lowercased())"
-        let backend = S3Backend(
-            location: try S3Location.parse(
-                "s3://\(bucket)/lab?endpoint=\(gateway.endpoint)&object-lock=1", environment: gateway.environment))
-        let store = try await SnapshotStore.open(backend)
+        let (_, backend, store) = try await Self.lockedStore("cooling")
         try await StoreFixture(directory: FileManager.default.temporaryDirectory, store: store).writeSnapshot(
             "snap-cooling", [0: StoreFixture.chunk(3)])
         let key = StoreLayout.manifest("snap-cooling")
@@ -83,12 +83,7 @@ import Testing
     /// A lifted governance lock lets go of the bucket's retention within a minute, except on a pack that another
     /// locked snapshot still needs.
     @Test func releasingKeepsWhatAnotherLockNeeds() async throws {
-        let gateway = try await CephGateway.shared.start()
-        let bucket = "release-\(UUID().uuidString.prefix(12).lowercased())"
-        let backend = S3Backend(
-            location: try S3Location.parse(
-                "s3://\(bucket)/lab?endpoint=\(gateway.endpoint)&object-lock=1", environment: gateway.environment))
-        let store = try await SnapshotStore.open(backend)
+        let (_, backend, store) = try await Self.lockedStore("release")
         let fixture = StoreFixture(directory: FileManager.default.temporaryDirectory, store: store)
         // Two packs: the first holds the chunk both snapshots share, the second the lifted one's own chunk.
         try await fixture.writeSnapshot("snap-still", [0: StoreFixture.chunk(11)])
